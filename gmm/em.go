@@ -1,0 +1,707 @@
+package gmm
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"sync"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas64"
+)
+
+// CovarianceType selects the covariance structure EM fits.
+type CovarianceType int
+
+const (
+	// Full fits a full covariance matrix per component.
+	Full CovarianceType = iota
+	// Diag fits a diagonal covariance matrix per component.
+	Diag
+)
+
+func (c CovarianceType) String() string {
+	switch c {
+	case Full:
+		return "full"
+	case Diag:
+		return "diag"
+	}
+	return fmt.Sprintf("CovarianceType(%d)", int(c))
+}
+
+// InitMethod selects how EM starts.
+type InitMethod int
+
+const (
+	// InitKMeans runs k-means (greedy k-means++ seeding, then Lloyd) and
+	// starts from its hard assignment: scikit-learn's default "kmeans".
+	InitKMeans InitMethod = iota
+	// InitKMeansPP assigns each point to the nearest k-means++ seed.
+	InitKMeansPP
+	// InitRandom starts from uniformly random responsibilities.
+	InitRandom
+)
+
+func (m InitMethod) String() string {
+	switch m {
+	case InitKMeans:
+		return "kmeans"
+	case InitKMeansPP:
+		return "k-means++"
+	case InitRandom:
+		return "random"
+	}
+	return fmt.Sprintf("InitMethod(%d)", int(m))
+}
+
+// FitOptions configures [FitEM]. Zero values take scikit-learn's defaults.
+type FitOptions struct {
+	Components int            // number of components K (required, ≥ 1)
+	Covariance CovarianceType // Full (default) or Diag
+	Init       InitMethod     // InitKMeans (default), InitKMeansPP or InitRandom
+	NInit      int            // independent starts, best kept (default 1)
+	Tol        float64        // convergence threshold on the mean log-likelihood (default 1e-3)
+	MaxIter    int            // EM iterations per start (default 100)
+	RegCovar   float64        // ridge added to covariance diagonals (default 1e-6)
+	Seed       uint64         // seed of every random choice
+	// Workers bounds the goroutines of one fit (0: GOMAXPROCS). Results do
+	// not depend on it: partial sums are reduced in a fixed block order.
+	Workers int
+}
+
+// Fit is the result of [FitEM].
+type Fit struct {
+	Model *Mixture
+	// LogLikelihood is the mean per-point log-likelihood of Model on the data
+	// (scikit-learn's score(X)).
+	LogLikelihood float64
+	// History holds the mean log-likelihood evaluated at the start of each
+	// EM iteration; EM guarantees it never decreases, except right after a
+	// component is re-seeded.
+	History    []float64
+	Iterations int
+	Converged  bool
+	// Reseeded counts components that lost all their points and were placed
+	// at the worst-explained point.
+	Reseeded int
+	// Ridge is the covariance ridge finally used (RegCovar, or larger when a
+	// covariance needed it to be positive definite).
+	Ridge float64
+}
+
+func (o *FitOptions) defaults() error {
+	if o.Components < 1 {
+		return fmt.Errorf("number of components must be at least 1, got %d", o.Components)
+	}
+	if o.NInit == 0 {
+		o.NInit = 1
+	}
+	if o.NInit < 0 {
+		return fmt.Errorf("n_init must be at least 1, got %d", o.NInit)
+	}
+	if o.Tol == 0 {
+		o.Tol = 1e-3
+	}
+	if o.Tol < 0 || math.IsNaN(o.Tol) {
+		return fmt.Errorf("tol must be non-negative, got %v", o.Tol)
+	}
+	if o.MaxIter == 0 {
+		o.MaxIter = 100
+	}
+	if o.MaxIter < 0 {
+		return fmt.Errorf("max_iter must be at least 1, got %d", o.MaxIter)
+	}
+	if o.RegCovar == 0 {
+		o.RegCovar = 1e-6
+	}
+	if o.RegCovar < 0 || math.IsNaN(o.RegCovar) {
+		return fmt.Errorf("reg_covar must be non-negative, got %v", o.RegCovar)
+	}
+	if o.Covariance != Full && o.Covariance != Diag {
+		return fmt.Errorf("unknown covariance type %d", int(o.Covariance))
+	}
+	if o.Init < InitKMeans || o.Init > InitRandom {
+		return fmt.Errorf("unknown init method %d", int(o.Init))
+	}
+	if o.Workers <= 0 {
+		o.Workers = runtime.GOMAXPROCS(0)
+	}
+	return nil
+}
+
+// FitEM fits a Gaussian mixture to the n points of x (n·d values, row-major)
+// by expectation–maximisation. It is deterministic for a given Seed whatever
+// the number of workers. It returns an error for invalid options, fewer
+// points than components, or non-finite data; degenerate data (duplicate
+// points, n < d, components that lose their points) is handled without NaN.
+func FitEM(x []float64, d int, opt FitOptions) (*Fit, error) {
+	if err := opt.defaults(); err != nil {
+		return nil, fmt.Errorf("gmm fit: %w", err)
+	}
+	if d < 1 {
+		return nil, fmt.Errorf("gmm fit: dimension must be at least 1, got %d", d)
+	}
+	if len(x)%d != 0 {
+		return nil, fmt.Errorf("gmm fit: %d values are not a whole number of %d-dimensional points", len(x), d)
+	}
+	n := len(x) / d
+	if n < opt.Components {
+		return nil, fmt.Errorf("gmm fit: %d points cannot fit %d components", n, opt.Components)
+	}
+	for i, v := range x {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil, fmt.Errorf("gmm fit: point %d coordinate %d is not finite (%v)", i/d, i%d, v)
+		}
+	}
+	// Work on centred data: it keeps the quadratic-feature path accurate
+	// and changes nothing else (EM is translation equivariant).
+	centre := make([]float64, d)
+	for i := range n {
+		for a := range d {
+			centre[a] += x[i*d+a]
+		}
+	}
+	for a := range d {
+		centre[a] /= float64(n)
+	}
+	xc := make([]float64, len(x))
+	for i := range n {
+		for a := range d {
+			xc[i*d+a] = x[i*d+a] - centre[a]
+		}
+	}
+	x = xc
+	var best *Fit
+	var firstErr error
+	for s := range opt.NInit {
+		rng := rand.New(rand.NewPCG(opt.Seed, 0x9e3779b97f4a7c15^uint64(s)))
+		f, err := fitOnce(rng, x, n, d, opt)
+		if err != nil {
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
+		}
+		if best == nil || f.LogLikelihood > best.LogLikelihood {
+			best = f
+		}
+	}
+	if best == nil {
+		return nil, fmt.Errorf("gmm fit: %w", firstErr)
+	}
+	m := best.Model
+	for j := range m.K() {
+		for a := range d {
+			m.means[j*d+a] += centre[a]
+		}
+	}
+	return best, nil
+}
+
+// em holds the work space of one EM run.
+type em struct {
+	x       []float64
+	n, d, k int
+	opt     FitOptions
+	resp    []float64 // n·k
+	ll      []float64 // n, per-point log-likelihood from the last E-step
+	blocks  int
+	// per-block partial sums
+	pNk   []float64 // blocks·k
+	pSum  []float64 // blocks·k·d
+	pCov  []float64 // blocks·k·d·d
+	pLL   []float64 // blocks
+	ridge float64
+	// Quadratic-feature path (d ≥ featureMinDim): per point the features
+	// [x_a·x_b (a ≥ b), x_a, 1], so that one matrix product per block gives
+	// every component's Mahalanobis form (E-step) and every component's
+	// weighted moments (M-step).
+	feat []float64 // n·nf, nil on the direct path
+	nf   int
+	vmat []float64 // k·nf, per-component coefficients of the quadratic form
+	pMom []float64 // blocks·k·nf
+}
+
+// featureMinDim is the smallest dimension that uses the quadratic-feature
+// path; below it, the direct per-point loops are faster.
+const featureMinDim = 4
+
+// maxFeatureBytes bounds the memory of the feature matrix.
+const maxFeatureBytes = 512 << 20
+
+const blockSize = 1024
+
+func fitOnce(rng *rand.Rand, x []float64, n, d int, opt FitOptions) (*Fit, error) {
+	k := opt.Components
+	e := &em{x: x, n: n, d: d, k: k, opt: opt, ridge: opt.RegCovar}
+	e.resp = make([]float64, n*k)
+	e.ll = make([]float64, n)
+	e.blocks = (n + blockSize - 1) / blockSize
+	e.pNk = make([]float64, e.blocks*k)
+	e.pSum = make([]float64, e.blocks*k*d)
+	e.pCov = make([]float64, e.blocks*k*d*d)
+	e.pLL = make([]float64, e.blocks)
+	if nf := d*(d+1)/2 + d + 1; d >= featureMinDim && n*nf*8 <= maxFeatureBytes {
+		e.nf = nf
+		e.feat = make([]float64, n*nf)
+		for i := range n {
+			xi := x[i*d : (i+1)*d]
+			f := e.feat[i*nf : (i+1)*nf]
+			q := 0
+			for a := range d {
+				for b := 0; b <= a; b++ {
+					f[q] = xi[a] * xi[b]
+					q++
+				}
+			}
+			copy(f[q:], xi)
+			f[nf-1] = 1
+		}
+		e.vmat = make([]float64, k*nf)
+		e.pMom = make([]float64, e.blocks*k*nf)
+	}
+
+	switch opt.Init {
+	case InitKMeans, InitKMeansPP:
+		var labels []int
+		if opt.Init == InitKMeans {
+			labels = kmeans(rng, x, n, d, k)
+		} else {
+			c := kmeansPP(rng, x, n, d, k)
+			labels = make([]int, n)
+			assign(x, c, n, d, k, labels, make([]float64, n))
+		}
+		for i, l := range labels {
+			e.resp[i*k+l] = 1
+		}
+	case InitRandom:
+		for i := range n {
+			var s float64
+			for j := range k {
+				v := rng.Float64()
+				e.resp[i*k+j] = v
+				s += v
+			}
+			for j := range k {
+				e.resp[i*k+j] /= s
+			}
+		}
+	}
+	fit := &Fit{}
+	model, reseeded, err := e.mStep(nil)
+	if err != nil {
+		return nil, err
+	}
+	fit.Reseeded += reseeded
+	lower := math.Inf(-1)
+	for it := 1; it <= opt.MaxIter; it++ {
+		prev := lower
+		lower = e.eStep(model)
+		fit.History = append(fit.History, lower)
+		fit.Iterations = it
+		model, reseeded, err = e.mStep(model)
+		if err != nil {
+			return nil, err
+		}
+		fit.Reseeded += reseeded
+		if math.Abs(lower-prev) < opt.Tol {
+			fit.Converged = true
+			break
+		}
+	}
+	fit.Model = model
+	fit.LogLikelihood = e.eStep(model)
+	fit.Ridge = e.ridge
+	if math.IsNaN(fit.LogLikelihood) {
+		return nil, errors.New("log-likelihood is not a number")
+	}
+	return fit, nil
+}
+
+// parallel runs f over the blocks on up to opt.Workers goroutines.
+func (e *em) parallel(f func(b int)) {
+	w := e.opt.Workers
+	if w > e.blocks {
+		w = e.blocks
+	}
+	if w <= 1 || e.n*e.k*e.d < 20000 {
+		for b := range e.blocks {
+			f(b)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	next := make(chan int, e.blocks)
+	for b := range e.blocks {
+		next <- b
+	}
+	close(next)
+	for range w {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for b := range next {
+				f(b)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// eStep fills resp with normalised responsibilities under m and returns the
+// mean per-point log-likelihood.
+func (e *em) eStep(m *Mixture) float64 {
+	n, d, k := e.n, e.d, e.k
+	if e.feat != nil {
+		e.setQuadratic(m)
+	}
+	e.parallel(func(b int) {
+		lo, hi := b*blockSize, min((b+1)*blockSize, n)
+		z := make([]float64, d)
+		if e.feat != nil {
+			nf := e.nf
+			blas64.Gemm(blas.NoTrans, blas.Trans, -0.5,
+				blas64.General{Rows: hi - lo, Cols: nf, Stride: nf, Data: e.feat[lo*nf : hi*nf]},
+				blas64.General{Rows: k, Cols: nf, Stride: nf, Data: e.vmat},
+				0, blas64.General{Rows: hi - lo, Cols: k, Stride: k, Data: e.resp[lo*k : hi*k]})
+		}
+		var s float64
+		for i := lo; i < hi; i++ {
+			xi := e.x[i*d : (i+1)*d]
+			r := e.resp[i*k : (i+1)*k]
+			var mx float64
+			if e.feat != nil {
+				mx = math.Inf(-1)
+				for j := range k {
+					v := m.logc[j] + r[j]
+					r[j] = v
+					if v > mx {
+						mx = v
+					}
+				}
+			} else {
+				mx = m.compLogProbs(xi, z, r)
+			}
+			var t float64
+			for j := range k {
+				var v float64
+				if u := r[j] - mx; u > expCutoff {
+					v = math.Exp(u)
+				}
+				r[j] = v
+				t += v
+			}
+			inv := 1 / t
+			for j := range k {
+				r[j] *= inv
+			}
+			l := mx + math.Log(t)
+			e.ll[i] = l
+			s += l
+		}
+		e.pLL[b] = s
+	})
+	var s float64
+	for _, v := range e.pLL {
+		s += v
+	}
+	return s / float64(n)
+}
+
+// setQuadratic fills vmat with each component's quadratic-form
+// coefficients over the features [x_a·x_b, x_a, 1]:
+// (x−μ)ᵀP(x−μ) = Σ P_aa x_a² + Σ_{a>b} 2P_ab x_a x_b − 2(Pμ)ᵀx + μᵀPμ.
+func (e *em) setQuadratic(m *Mixture) {
+	d, nf := e.d, e.nf
+	dd := d * d
+	pm := make([]float64, dd)
+	pmu := make([]float64, d)
+	for j := range e.k {
+		li := m.prec[j*dd : (j+1)*dd]
+		for a := range d {
+			for b := 0; b <= a; b++ {
+				var s float64
+				for r := a; r < d; r++ {
+					s += li[r*d+a] * li[r*d+b]
+				}
+				pm[a*d+b], pm[b*d+a] = s, s
+			}
+		}
+		mu := m.means[j*d : (j+1)*d]
+		var c float64
+		for a := range d {
+			var s float64
+			for b := range d {
+				s += pm[a*d+b] * mu[b]
+			}
+			pmu[a] = s
+			c += s * mu[a]
+		}
+		v := e.vmat[j*nf : (j+1)*nf]
+		q := 0
+		for a := range d {
+			for b := 0; b <= a; b++ {
+				if a == b {
+					v[q] = pm[a*d+a]
+				} else {
+					v[q] = 2 * pm[a*d+b]
+				}
+				q++
+			}
+		}
+		for a := range d {
+			v[q+a] = -2 * pmu[a]
+		}
+		v[nf-1] = c
+	}
+}
+
+// moments accumulates, from resp, each component's total responsibility w
+// and weighted sum of points mu (and, on the feature path, the weighted
+// second moments in mom, k·(d(d+1)/2) values in feature order).
+func (e *em) moments() (w, mu, mom []float64) {
+	n, d, k := e.n, e.d, e.k
+	if e.feat != nil {
+		nf := e.nf
+		e.parallel(func(b int) {
+			lo, hi := b*blockSize, min((b+1)*blockSize, n)
+			blas64.Gemm(blas.Trans, blas.NoTrans, 1,
+				blas64.General{Rows: hi - lo, Cols: k, Stride: k, Data: e.resp[lo*k : hi*k]},
+				blas64.General{Rows: hi - lo, Cols: nf, Stride: nf, Data: e.feat[lo*nf : hi*nf]},
+				0, blas64.General{Rows: k, Cols: nf, Stride: nf, Data: e.pMom[b*k*nf : (b+1)*k*nf]})
+		})
+		all := make([]float64, k*nf)
+		for b := range e.blocks {
+			for q, v := range e.pMom[b*k*nf : (b+1)*k*nf] {
+				all[q] += v
+			}
+		}
+		p := nf - d - 1
+		w = make([]float64, k)
+		mu = make([]float64, k*d)
+		mom = make([]float64, k*p)
+		for j := range k {
+			row := all[j*nf : (j+1)*nf]
+			copy(mom[j*p:(j+1)*p], row[:p])
+			copy(mu[j*d:(j+1)*d], row[p:p+d])
+			w[j] = row[nf-1]
+		}
+		return w, mu, mom
+	}
+	e.parallel(func(b int) {
+		lo, hi := b*blockSize, min((b+1)*blockSize, n)
+		nk := e.pNk[b*k : (b+1)*k]
+		sum := e.pSum[b*k*d : (b+1)*k*d]
+		clear(nk)
+		clear(sum)
+		for i := lo; i < hi; i++ {
+			xi := e.x[i*d : (i+1)*d]
+			r := e.resp[i*k : (i+1)*k]
+			for j, rj := range r {
+				if rj == 0 {
+					continue
+				}
+				nk[j] += rj
+				s := sum[j*d : (j+1)*d]
+				for a, v := range xi {
+					s[a] += rj * v
+				}
+			}
+		}
+	})
+	w = make([]float64, k)
+	mu = make([]float64, k*d)
+	for b := range e.blocks {
+		for j := range k {
+			w[j] += e.pNk[b*k+j]
+		}
+		for j := range k * d {
+			mu[j] += e.pSum[b*k*d+j]
+		}
+	}
+	return w, mu, nil
+}
+
+// mStep re-estimates the parameters from resp. prev (nil at start) supplies
+// the log-likelihoods used to re-seed empty components.
+func (e *em) mStep(prev *Mixture) (*Mixture, int, error) {
+	n, d, k := e.n, e.d, e.k
+	dd := d * d
+	w, mu, mom := e.moments()
+	// Re-seed components that lost their points: the worst-explained point
+	// moves to the empty component, then the moments are recomputed.
+	const empty = 1e-8
+	reseeded := 0
+	isNew := make([]bool, k)
+	used := map[int]bool{}
+	for j := range k {
+		if w[j] > empty {
+			continue
+		}
+		p := e.worstPoint(prev, used)
+		used[p] = true
+		reseeded++
+		isNew[j] = true
+		r := e.resp[p*k : (p+1)*k]
+		clear(r)
+		r[j] = 1
+	}
+	if reseeded > 0 {
+		w, mu, mom = e.moments()
+	}
+	for j := range k {
+		inv := 1 / w[j]
+		for a := range d {
+			mu[j*d+a] *= inv
+		}
+	}
+	cov := make([]float64, k*dd)
+	if mom != nil {
+		p := d * (d + 1) / 2
+		for j := range k {
+			cj := cov[j*dd : (j+1)*dd]
+			m := mu[j*d : (j+1)*d]
+			inv := 1 / w[j]
+			q := 0
+			for a := range d {
+				for b := 0; b <= a; b++ {
+					if e.opt.Covariance == Full || a == b {
+						v := mom[j*p+q]*inv - m[a]*m[b]
+						cj[a*d+b], cj[b*d+a] = v, v
+					}
+					q++
+				}
+			}
+		}
+	} else {
+		// Scatter around the new means (lower triangle only).
+		e.parallel(func(b int) {
+			lo, hi := b*blockSize, min((b+1)*blockSize, n)
+			c := e.pCov[b*k*dd : (b+1)*k*dd]
+			clear(c)
+			diff := make([]float64, d)
+			for i := lo; i < hi; i++ {
+				xi := e.x[i*d : (i+1)*d]
+				r := e.resp[i*k : (i+1)*k]
+				for j, rj := range r {
+					if rj == 0 {
+						continue
+					}
+					m := mu[j*d : (j+1)*d]
+					cj := c[j*dd : (j+1)*dd]
+					if e.opt.Covariance == Diag {
+						for a := range d {
+							t := xi[a] - m[a]
+							cj[a*d+a] += rj * t * t
+						}
+						continue
+					}
+					for a := range d {
+						diff[a] = xi[a] - m[a]
+					}
+					for a := range d {
+						ra := rj * diff[a]
+						row := cj[a*d : a*d+a+1]
+						for q := range row {
+							row[q] += ra * diff[q]
+						}
+					}
+				}
+			}
+		})
+		for b := range e.blocks {
+			for j := range k * dd {
+				cov[j] += e.pCov[b*k*dd+j]
+			}
+		}
+		for j := range k {
+			cj := cov[j*dd : (j+1)*dd]
+			inv := 1 / w[j]
+			for a := range d {
+				for q := 0; q <= a; q++ {
+					v := cj[a*d+q] * inv
+					cj[a*d+q] = v
+					cj[q*d+a] = v
+				}
+			}
+		}
+	}
+	if reseeded > 0 {
+		// A re-seeded component holds one point; give it the average
+		// covariance of the others (or unit variance when all are new).
+		avg := make([]float64, dd)
+		others := 0
+		for j := range k {
+			if !isNew[j] {
+				others++
+				for q := range dd {
+					avg[q] += cov[j*dd+q]
+				}
+			}
+		}
+		for q := range dd {
+			if others > 0 {
+				avg[q] /= float64(others)
+			} else if q%(d+1) == 0 {
+				avg[q] = 1
+			}
+		}
+		for j := range k {
+			if isNew[j] {
+				copy(cov[j*dd:(j+1)*dd], avg)
+			}
+		}
+	}
+	weights := make([]float64, k)
+	for j := range k {
+		weights[j] = w[j] / float64(n)
+	}
+	// Add the ridge; grow it when a covariance is numerically singular.
+	for {
+		c := append([]float64(nil), cov...)
+		for j := range k {
+			for a := range d {
+				c[j*dd+a*d+a] += e.ridge
+			}
+		}
+		m, err := newFlat(d, append([]float64(nil), weights...), append([]float64(nil), mu...), c)
+		if err == nil {
+			return m, reseeded, nil
+		}
+		if !errors.Is(err, ErrNotPositiveDefinite) || e.ridge > 1e6 {
+			return nil, 0, fmt.Errorf("m-step (ridge %g): %w", e.ridge, err)
+		}
+		e.ridge = math.Max(e.ridge*10, 1e-12)
+	}
+}
+
+// worstPoint is the point with the lowest log-likelihood under the previous
+// model (or the farthest from the data mean at start) not yet used.
+func (e *em) worstPoint(prev *Mixture, used map[int]bool) int {
+	n, d := e.n, e.d
+	best, bv := -1, math.Inf(1)
+	if prev == nil {
+		mean := make([]float64, d)
+		for i := range n {
+			for a := range d {
+				mean[a] += e.x[i*d+a] / float64(n)
+			}
+		}
+		for i := range n {
+			v := -sqDist(e.x[i*d:(i+1)*d], mean)
+			if !used[i] && (best < 0 || v < bv) {
+				best, bv = i, v
+			}
+		}
+		return best
+	}
+	for i := range n {
+		if !used[i] && (best < 0 || e.ll[i] < bv) {
+			best, bv = i, e.ll[i]
+		}
+	}
+	return best
+}

@@ -1,0 +1,103 @@
+package report
+
+import (
+	"fmt"
+	"image/color"
+	"io"
+	"os"
+	"path/filepath"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+	"gonum.org/v1/plot/vg/vgsvg"
+)
+
+// Palette used by every figure.
+var (
+	Blue   = color.RGBA{R: 31, G: 119, B: 180, A: 255}
+	Orange = color.RGBA{R: 255, G: 127, B: 14, A: 255}
+	Red    = color.RGBA{R: 214, G: 39, B: 40, A: 255}
+	Grey   = color.RGBA{R: 127, G: 127, B: 127, A: 255}
+	Green  = color.RGBA{R: 44, G: 160, B: 44, A: 255}
+)
+
+func withAlpha(c color.RGBA, a uint8) color.RGBA {
+	// Premultiplied alpha, as image/color expects.
+	return color.RGBA{R: uint8(int(c.R) * int(a) / 255), G: uint8(int(c.G) * int(a) / 255), B: uint8(int(c.B) * int(a) / 255), A: a}
+}
+
+// SaveGrid draws a grid of plots (rows of columns) into base+".svg" and
+// base+".png" and returns the two paths. width and height are the size of
+// the whole figure.
+func SaveGrid(plots [][]*plot.Plot, width, height vg.Length, base string) ([]string, error) {
+	if err := os.MkdirAll(filepath.Dir(base), 0o755); err != nil {
+		return nil, err
+	}
+	rows := len(plots)
+	cols := 0
+	for _, r := range plots {
+		cols = max(cols, len(r))
+	}
+	tiles := draw.Tiles{Rows: rows, Cols: cols, PadX: vg.Millimeter * 4, PadY: vg.Millimeter * 4,
+		PadTop: vg.Millimeter * 2, PadBottom: vg.Millimeter * 2, PadLeft: vg.Millimeter * 2, PadRight: vg.Millimeter * 2}
+	render := func(c vg.CanvasSizer) {
+		dc := draw.New(c)
+		canvases := plot.Align(plots, tiles, dc)
+		for i, r := range plots {
+			for j, p := range r {
+				if p != nil {
+					p.Draw(canvases[i][j])
+				}
+			}
+		}
+	}
+	svgPath, pngPath := base+".svg", base+".png"
+	sc := vgsvg.New(width, height)
+	render(sc)
+	if err := writeTo(svgPath, sc); err != nil {
+		return nil, err
+	}
+	ic := vgimg.NewWith(vgimg.UseWH(width, height), vgimg.UseDPI(150))
+	// A white background: PNGs are otherwise transparent.
+	ic.SetColor(color.White)
+	ic.Fill(rectPath(width, height))
+	render(ic)
+	if err := writeTo(pngPath, vgimg.PngCanvas{Canvas: ic}); err != nil {
+		return nil, err
+	}
+	return []string{svgPath, pngPath}, nil
+}
+
+func rectPath(w, h vg.Length) vg.Path {
+	var p vg.Path
+	p.Move(vg.Point{})
+	p.Line(vg.Point{X: w})
+	p.Line(vg.Point{X: w, Y: h})
+	p.Line(vg.Point{Y: h})
+	p.Close()
+	return p
+}
+
+// writeTo writes c to path through a temporary file and a rename, so that
+// a reader never sees half a figure.
+func writeTo(path string, c io.WriterTo) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
+	if err != nil {
+		return err
+	}
+	if _, err := c.WriteTo(tmp); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}

@@ -1,0 +1,91 @@
+package report
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/ggmi-dev/ggmi/sim"
+)
+
+// GMMLab writes a GMM lab run into dir: rounds.csv, summary.csv,
+// summary.json, the Fig. 4-style figure of every gap column (fig4.svg/png
+// for the primary one, fig4_<estimator>_<direction>.svg/png for each), the
+// Fig. 2/5-style figure of world when it is not nil (world.svg/png), and
+// report.md. It returns the summary and the files written.
+func GMMLab(dir string, res *sim.Result, world *sim.World, figures bool) (*sim.Summary, []string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, nil, fmt.Errorf("create output directory: %w", err)
+	}
+	s := res.Summarise()
+	var files []string
+	write := func(name string, f func(*os.File) error) error {
+		path := filepath.Join(dir, name)
+		tmp, err := os.CreateTemp(dir, ".tmp-*")
+		if err != nil {
+			return err
+		}
+		if err := f(tmp); err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+			return fmt.Errorf("write %s: %w", path, err)
+		}
+		if err := tmp.Close(); err != nil {
+			os.Remove(tmp.Name())
+			return fmt.Errorf("write %s: %w", path, err)
+		}
+		if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+			return err
+		}
+		if err := os.Rename(tmp.Name(), path); err != nil {
+			return err
+		}
+		files = append(files, path)
+		return nil
+	}
+	if err := write("rounds.csv", func(f *os.File) error { return sim.WriteRoundsCSV(f, res) }); err != nil {
+		return nil, nil, err
+	}
+	if err := write("summary.csv", func(f *os.File) error { return sim.WriteSummaryCSV(f, s) }); err != nil {
+		return nil, nil, err
+	}
+	if err := write("summary.json", func(f *os.File) error { return sim.WriteSummaryJSON(f, s, true) }); err != nil {
+		return nil, nil, err
+	}
+	figs := GMMFigures{}
+	hasSweep := len(res.Options.Sweeps) > 0
+	if figures && hasSweep {
+		for _, e := range s.Config.Estimators {
+			for _, d := range []sim.Direction{sim.ModelGT, sim.GTModel} {
+				col := sim.GapColumn(e, d)
+				title := fmt.Sprintf("KL Gap (%s, %s)", e, d)
+				name := fmt.Sprintf("fig4_%s_%s", e, d)
+				out, err := Fig4(s, col, title, filepath.Join(dir, name))
+				if err != nil {
+					return nil, nil, err
+				}
+				files = append(files, out...)
+				figs["fig4:"+col] = name + ".svg"
+				if col == s.Primary {
+					out, err := Fig4(s, col, title, filepath.Join(dir, "fig4"))
+					if err != nil {
+						return nil, nil, err
+					}
+					files = append(files, out...)
+				}
+			}
+		}
+	}
+	if figures && world != nil && world.Config.Dim >= 2 {
+		out, err := World(world, filepath.Join(dir, "world"))
+		if err != nil {
+			return nil, nil, err
+		}
+		files = append(files, out...)
+		figs["world"] = "world.svg"
+	}
+	if err := write("report.md", func(f *os.File) error { return GMMMarkdown(f, s, figs) }); err != nil {
+		return nil, nil, err
+	}
+	return s, files, nil
+}
