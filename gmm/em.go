@@ -6,10 +6,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
-	"sync"
-
-	"gonum.org/v1/gonum/blas"
-	"gonum.org/v1/gonum/blas/blas64"
 )
 
 // CovarianceType selects the covariance structure EM fits.
@@ -219,18 +215,36 @@ type em struct {
 	// [x_a·x_b (a ≥ b), x_a, 1], so that one matrix product per block gives
 	// every component's Mahalanobis form (E-step) and every component's
 	// weighted moments (M-step).
-	feat []float64 // n·nf, nil on the direct path
-	nf   int
-	vmat []float64 // k·nf, per-component coefficients of the quadratic form
-	pMom []float64 // blocks·k·nf
+	quad bool // the quadratic-feature path is on
+	// momFresh says pMom holds the moments of the current resp (the E-step
+	// computed them in the same pass).
+	momFresh bool
+	nf       int
+	vmat     []float64 // k·nf, per-component coefficients of the quadratic form
+	pMom     []float64 // blocks·k·nf
 }
 
 // featureMinDim is the smallest dimension that uses the quadratic-feature
 // path; below it, the direct per-point loops are faster.
 const featureMinDim = 4
 
-// maxFeatureBytes bounds the memory of the feature matrix.
-const maxFeatureBytes = 512 << 20
+// subBlock is the number of points whose features are built at once: small
+// enough to stay in the processor's cache.
+const subBlock = 64
+
+// features writes the quadratic features of points [lo, hi) into buf.
+func (e *em) features(lo, hi int, buf []float64) {
+	d, nf := e.d, e.nf
+	pad := make([]float64, d+3)
+	for i := lo; i < hi; i++ {
+		xi := e.x[i*d : (i+1)*d]
+		f := buf[(i-lo)*nf : (i-lo+1)*nf]
+		q := d * (d + 1) / 2
+		quad(xi, f[:q+3], pad)
+		copy(f[q:], xi)
+		f[nf-1] = 1
+	}
+}
 
 const blockSize = 1024
 
@@ -244,35 +258,22 @@ func fitOnce(rng *rand.Rand, x []float64, n, d int, opt FitOptions) (*Fit, error
 	e.pSum = make([]float64, e.blocks*k*d)
 	e.pCov = make([]float64, e.blocks*k*d*d)
 	e.pLL = make([]float64, e.blocks)
-	if nf := d*(d+1)/2 + d + 1; d >= featureMinDim && n*nf*8 <= maxFeatureBytes {
-		e.nf = nf
-		e.feat = make([]float64, n*nf)
-		for i := range n {
-			xi := x[i*d : (i+1)*d]
-			f := e.feat[i*nf : (i+1)*nf]
-			q := 0
-			for a := range d {
-				for b := 0; b <= a; b++ {
-					f[q] = xi[a] * xi[b]
-					q++
-				}
-			}
-			copy(f[q:], xi)
-			f[nf-1] = 1
-		}
-		e.vmat = make([]float64, k*nf)
-		e.pMom = make([]float64, e.blocks*k*nf)
+	if d >= featureMinDim {
+		e.quad = true
+		e.nf = d*(d+1)/2 + d + 1
+		e.vmat = make([]float64, k*e.nf)
+		e.pMom = make([]float64, e.blocks*k*e.nf)
 	}
 
 	switch opt.Init {
 	case InitKMeans, InitKMeansPP:
 		var labels []int
 		if opt.Init == InitKMeans {
-			labels = kmeans(rng, x, n, d, k)
+			labels = kmeans(rng, x, n, d, k, opt.Workers)
 		} else {
 			c := kmeansPP(rng, x, n, d, k)
 			labels = make([]int, n)
-			assign(x, c, n, d, k, labels, make([]float64, n))
+			assign(x, c, n, d, k, labels, make([]float64, n), opt.Workers)
 		}
 		for i, l := range labels {
 			e.resp[i*k+l] = 1
@@ -323,58 +324,51 @@ func fitOnce(rng *rand.Rand, x []float64, n, d int, opt FitOptions) (*Fit, error
 
 // parallel runs f over the blocks on up to opt.Workers goroutines.
 func (e *em) parallel(f func(b int)) {
-	w := e.opt.Workers
-	if w > e.blocks {
-		w = e.blocks
-	}
-	if w <= 1 || e.n*e.k*e.d < 20000 {
-		for b := range e.blocks {
-			f(b)
-		}
-		return
-	}
-	var wg sync.WaitGroup
-	next := make(chan int, e.blocks)
-	for b := range e.blocks {
-		next <- b
-	}
-	close(next)
-	for range w {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for b := range next {
-				f(b)
-			}
-		}()
-	}
-	wg.Wait()
+	forBlocks(e.blocks, e.opt.Workers, e.n*e.k*e.d >= 20000, f)
 }
 
 // eStep fills resp with normalised responsibilities under m and returns the
 // mean per-point log-likelihood.
 func (e *em) eStep(m *Mixture) float64 {
 	n, d, k := e.n, e.d, e.k
-	if e.feat != nil {
+	if e.quad {
 		e.setQuadratic(m)
 	}
 	e.parallel(func(b int) {
 		lo, hi := b*blockSize, min((b+1)*blockSize, n)
-		z := make([]float64, d)
-		if e.feat != nil {
-			nf := e.nf
-			blas64.Gemm(blas.NoTrans, blas.Trans, -0.5,
-				blas64.General{Rows: hi - lo, Cols: nf, Stride: nf, Data: e.feat[lo*nf : hi*nf]},
-				blas64.General{Rows: k, Cols: nf, Stride: nf, Data: e.vmat},
-				0, blas64.General{Rows: hi - lo, Cols: k, Stride: k, Data: e.resp[lo*k : hi*k]})
+		if !e.quad {
+			z := make([]float64, d)
+			var s float64
+			for i := lo; i < hi; i++ {
+				r := e.resp[i*k : (i+1)*k]
+				s += e.normalize(i, m.compLogProbs(e.x[i*d:(i+1)*d], z, r))
+			}
+			e.pLL[b] = s
+			return
 		}
+		// Fused pass: per sub-block, build the features once, compute the
+		// responsibilities, and accumulate the moments the next M-step needs.
+		nf := e.nf
+		mom := e.pMom[b*k*nf : (b+1)*k*nf]
+		clear(mom)
+		buf := make([]float64, subBlock*nf)
+		var q [4]float64
 		var s float64
-		for i := lo; i < hi; i++ {
-			xi := e.x[i*d : (i+1)*d]
-			r := e.resp[i*k : (i+1)*k]
-			var mx float64
-			if e.feat != nil {
-				mx = math.Inf(-1)
+		for s0 := lo; s0 < hi; s0 += subBlock {
+			s1 := min(s0+subBlock, hi)
+			e.features(s0, s1, buf)
+			for i := s0; i < s1; i++ {
+				f := buf[(i-s0)*nf : (i-s0+1)*nf]
+				r := e.resp[i*k : (i+1)*k]
+				j := 0
+				for ; j+4 <= k; j += 4 {
+					dot4(f, e.vmat[j*nf:], nf, &q)
+					r[j], r[j+1], r[j+2], r[j+3] = -0.5*q[0], -0.5*q[1], -0.5*q[2], -0.5*q[3]
+				}
+				for ; j < k; j++ {
+					r[j] = -0.5 * dot(f, e.vmat[j*nf:(j+1)*nf])
+				}
+				mx := math.Inf(-1)
 				for j := range k {
 					v := m.logc[j] + r[j]
 					r[j] = v
@@ -382,33 +376,65 @@ func (e *em) eStep(m *Mixture) float64 {
 						mx = v
 					}
 				}
-			} else {
-				mx = m.compLogProbs(xi, z, r)
+				s += e.normalize(i, mx)
 			}
-			var t float64
-			for j := range k {
-				var v float64
-				if u := r[j] - mx; u > expCutoff {
-					v = math.Exp(u)
-				}
-				r[j] = v
-				t += v
-			}
-			inv := 1 / t
-			for j := range k {
-				r[j] *= inv
-			}
-			l := mx + math.Log(t)
-			e.ll[i] = l
-			s += l
+			e.accumulate(s0, s1, buf, mom)
 		}
 		e.pLL[b] = s
 	})
+	e.momFresh = e.quad
 	var s float64
 	for _, v := range e.pLL {
 		s += v
 	}
 	return s / float64(n)
+}
+
+// normalize turns row i of resp from log-probabilities (largest mx) into
+// responsibilities and returns the point's log-likelihood.
+func (e *em) normalize(i int, mx float64) float64 {
+	r := e.resp[i*e.k : (i+1)*e.k]
+	var t float64
+	for j, v := range r {
+		var p float64
+		if u := v - mx; u > expCutoff {
+			p = math.Exp(u)
+		}
+		r[j] = p
+		t += p
+	}
+	inv := 1 / t
+	for j := range r {
+		r[j] *= inv
+	}
+	l := mx + math.Log(t)
+	e.ll[i] = l
+	return l
+}
+
+// accumulate adds the responsibility-weighted features of points [s0, s1)
+// (in buf) to mom, k rows of nf values.
+func (e *em) accumulate(s0, s1 int, buf, mom []float64) {
+	k, nf := e.k, e.nf
+	var r4 [4]float64
+	i := s0
+	for ; i+4 <= s1; i += 4 {
+		f := buf[(i-s0)*nf:]
+		for j := range k {
+			r4[0], r4[1], r4[2], r4[3] = e.resp[i*k+j], e.resp[(i+1)*k+j], e.resp[(i+2)*k+j], e.resp[(i+3)*k+j]
+			if r4 != [4]float64{} {
+				axpy4(&r4, f, nf, mom[j*nf:(j+1)*nf])
+			}
+		}
+	}
+	for ; i < s1; i++ {
+		f := buf[(i-s0)*nf : (i-s0+1)*nf]
+		for j := range k {
+			if rj := e.resp[i*k+j]; rj != 0 {
+				axpy(rj, f, mom[j*nf:(j+1)*nf])
+			}
+		}
+	}
 }
 
 // setQuadratic fills vmat with each component's quadratic-form
@@ -464,15 +490,22 @@ func (e *em) setQuadratic(m *Mixture) {
 // second moments in mom, k·(d(d+1)/2) values in feature order).
 func (e *em) moments() (w, mu, mom []float64) {
 	n, d, k := e.n, e.d, e.k
-	if e.feat != nil {
+	if e.quad {
 		nf := e.nf
-		e.parallel(func(b int) {
-			lo, hi := b*blockSize, min((b+1)*blockSize, n)
-			blas64.Gemm(blas.Trans, blas.NoTrans, 1,
-				blas64.General{Rows: hi - lo, Cols: k, Stride: k, Data: e.resp[lo*k : hi*k]},
-				blas64.General{Rows: hi - lo, Cols: nf, Stride: nf, Data: e.feat[lo*nf : hi*nf]},
-				0, blas64.General{Rows: k, Cols: nf, Stride: nf, Data: e.pMom[b*k*nf : (b+1)*k*nf]})
-		})
+		if !e.momFresh {
+			e.parallel(func(b int) {
+				lo, hi := b*blockSize, min((b+1)*blockSize, n)
+				mom := e.pMom[b*k*nf : (b+1)*k*nf]
+				clear(mom)
+				buf := make([]float64, subBlock*nf)
+				for s0 := lo; s0 < hi; s0 += subBlock {
+					s1 := min(s0+subBlock, hi)
+					e.features(s0, s1, buf)
+					e.accumulate(s0, s1, buf, mom)
+				}
+			})
+		}
+		e.momFresh = false
 		all := make([]float64, k*nf)
 		for b := range e.blocks {
 			for q, v := range e.pMom[b*k*nf : (b+1)*k*nf] {
@@ -530,27 +563,41 @@ func (e *em) moments() (w, mu, mom []float64) {
 func (e *em) mStep(prev *Mixture) (*Mixture, int, error) {
 	n, d, k := e.n, e.d, e.k
 	dd := d * d
-	w, mu, mom := e.moments()
 	// Re-seed components that lost their points: the worst-explained point
-	// moves to the empty component, then the moments are recomputed.
+	// whose own component keeps at least one point moves to the empty
+	// component, then the moments are recomputed, until none is empty.
 	const empty = 1e-8
 	reseeded := 0
 	isNew := make([]bool, k)
 	used := map[int]bool{}
-	for j := range k {
-		if w[j] > empty {
-			continue
-		}
-		p := e.worstPoint(prev, used)
-		used[p] = true
-		reseeded++
-		isNew[j] = true
-		r := e.resp[p*k : (p+1)*k]
-		clear(r)
-		r[j] = 1
-	}
-	if reseeded > 0 {
+	var w, mu, mom []float64
+	for attempt := 0; ; attempt++ {
 		w, mu, mom = e.moments()
+		var empties []int
+		for j := range k {
+			if !(w[j] > empty) {
+				empties = append(empties, j)
+			}
+		}
+		if len(empties) == 0 {
+			break
+		}
+		if attempt > k {
+			return nil, 0, fmt.Errorf("cannot re-seed %d empty components", len(empties))
+		}
+		for _, j := range empties {
+			p := e.worstPoint(prev, used, w)
+			if p < 0 {
+				return nil, 0, fmt.Errorf("no point left to re-seed component %d", j)
+			}
+			used[p] = true
+			reseeded++
+			isNew[j] = true
+			r := e.resp[p*k : (p+1)*k]
+			clear(r)
+			r[j] = 1
+		}
+		e.momFresh = false
 	}
 	for j := range k {
 		inv := 1 / w[j]
@@ -679,10 +726,12 @@ func (e *em) mStep(prev *Mixture) (*Mixture, int, error) {
 }
 
 // worstPoint is the point with the lowest log-likelihood under the previous
-// model (or the farthest from the data mean at start) not yet used.
-func (e *em) worstPoint(prev *Mixture, used map[int]bool) int {
-	n, d := e.n, e.d
-	best, bv := -1, math.Inf(1)
+// model (or the farthest from the data mean at start), among the points not
+// yet used whose main component holds at least two points' weight, so that
+// moving it empties nothing. It returns −1 when there is none.
+func (e *em) worstPoint(prev *Mixture, used map[int]bool, w []float64) int {
+	n, d, k := e.n, e.d, e.k
+	var score func(i int) float64
 	if prev == nil {
 		mean := make([]float64, d)
 		for i := range n {
@@ -690,17 +739,27 @@ func (e *em) worstPoint(prev *Mixture, used map[int]bool) int {
 				mean[a] += e.x[i*d+a] / float64(n)
 			}
 		}
-		for i := range n {
-			v := -sqDist(e.x[i*d:(i+1)*d], mean)
-			if !used[i] && (best < 0 || v < bv) {
-				best, bv = i, v
+		score = func(i int) float64 { return -sqDist(e.x[i*d:(i+1)*d], mean) }
+	} else {
+		score = func(i int) float64 { return e.ll[i] }
+	}
+	best, bv := -1, math.Inf(1)
+	for i := range n {
+		if used[i] {
+			continue
+		}
+		r := e.resp[i*k : (i+1)*k]
+		main := 0
+		for j := range r {
+			if r[j] > r[main] {
+				main = j
 			}
 		}
-		return best
-	}
-	for i := range n {
-		if !used[i] && (best < 0 || e.ll[i] < bv) {
-			best, bv = i, e.ll[i]
+		if w[main] < 2 {
+			continue
+		}
+		if v := score(i); best < 0 || v < bv {
+			best, bv = i, v
 		}
 	}
 	return best

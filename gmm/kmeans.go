@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"sort"
+	"sync"
+	"sync/atomic"
 )
 
 // sqDist is the squared Euclidean distance between a and b.
@@ -21,6 +23,15 @@ func sqDist(a, b []float64) float64 {
 // proportional to the squared distance to the nearest chosen centre and
 // keeps the one that lowers the potential most). It returns k·d values.
 func kmeansPP(rng *rand.Rand, x []float64, n, d, k int) []float64 {
+	// For d ≥ 8, squared distances come from ‖x‖² − 2x·c + ‖c‖².
+	var norms []float64
+	if d >= 8 {
+		norms = make([]float64, n)
+		for i := range n {
+			xi := x[i*d : (i+1)*d]
+			norms[i] = dot(xi, xi)
+		}
+	}
 	centers := make([]float64, 0, k*d)
 	first := rng.IntN(n)
 	centers = append(centers, x[first*d:(first+1)*d]...)
@@ -59,10 +70,28 @@ func kmeansPP(rng *rand.Rand, x []float64, n, d, k int) []float64 {
 		for _, j := range cand {
 			cj := x[j*d : (j+1)*d]
 			var p float64
-			for i := range n {
-				v := math.Min(closest[i], sqDist(x[i*d:(i+1)*d], cj))
-				tmpDist[i] = v
-				p += v
+			if norms != nil {
+				cc := norms[j]
+				for i := range n {
+					v := norms[i] - 2*dot(x[i*d:(i+1)*d], cj) + cc
+					if v < 0 {
+						v = 0
+					}
+					if closest[i] < v {
+						v = closest[i]
+					}
+					tmpDist[i] = v
+					p += v
+				}
+			} else {
+				for i := range n {
+					v := sqDist(x[i*d:(i+1)*d], cj)
+					if closest[i] < v {
+						v = closest[i]
+					}
+					tmpDist[i] = v
+					p += v
+				}
 			}
 			if p < bestPot {
 				bestPot = p
@@ -78,36 +107,112 @@ func kmeansPP(rng *rand.Rand, x []float64, n, d, k int) []float64 {
 	return centers
 }
 
-// assign writes each point's nearest centre into labels and returns the
-// inertia (sum of squared distances) together with each point's distance.
-func assign(x, centers []float64, n, d, k int, labels []int, dist []float64) float64 {
-	var inertia float64
-	for i := range n {
-		xi := x[i*d : (i+1)*d]
-		best, bd := 0, math.Inf(1)
-		for c := range k {
-			if v := sqDist(xi, centers[c*d:(c+1)*d]); v < bd {
-				best, bd = c, v
-			}
-		}
-		labels[i] = best
-		dist[i] = bd
-		inertia += bd
+// assign writes each point's nearest centre into labels and its squared
+// distance into dist, over blocks of points on up to workers goroutines.
+func assign(x, centers []float64, n, d, k int, labels []int, dist []float64, workers int) {
+	cn := make([]float64, k)
+	for c := range k {
+		cc := centers[c*d : (c+1)*d]
+		cn[c] = dot(cc, cc)
 	}
-	return inertia
+	blocks := (n + blockSize - 1) / blockSize
+	forBlocks(blocks, workers, n*k*d >= 20000, func(b int) {
+		for i := b * blockSize; i < min((b+1)*blockSize, n); i++ {
+			xi := x[i*d : (i+1)*d]
+			best, bd := 0, math.Inf(1)
+			if d >= 8 {
+				// ‖x−c‖² = ‖x‖² − 2x·c + ‖c‖² with vector dot products.
+				xx := dot(xi, xi)
+				var q [4]float64
+				c := 0
+				for ; c+4 <= k; c += 4 {
+					dot4(xi, centers[c*d:], d, &q)
+					for t := range 4 {
+						if v := xx - 2*q[t] + cn[c+t]; v < bd {
+							best, bd = c+t, v
+						}
+					}
+				}
+				for ; c < k; c++ {
+					if v := xx - 2*dot(xi, centers[c*d:(c+1)*d]) + cn[c]; v < bd {
+						best, bd = c, v
+					}
+				}
+				if bd < 0 {
+					bd = 0
+				}
+			} else {
+				for c := range k {
+					if v := sqDist(xi, centers[c*d:(c+1)*d]); v < bd {
+						best, bd = c, v
+					}
+				}
+			}
+			labels[i] = best
+			dist[i] = bd
+		}
+	})
+}
+
+// forBlocks runs f for every block, on up to workers goroutines when
+// parallel is true. Callers keep results independent of the schedule by
+// writing per-block outputs.
+func forBlocks(blocks, workers int, parallel bool, f func(b int)) {
+	if workers > blocks {
+		workers = blocks
+	}
+	if workers <= 1 || !parallel {
+		for b := range blocks {
+			f(b)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	var next atomic.Int64
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				b := int(next.Add(1) - 1)
+				if b >= blocks {
+					return
+				}
+				f(b)
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // kmeans runs Lloyd's algorithm from k-means++ centres and returns the hard
-// labels. Empty clusters are moved to the point farthest from its centre.
-// It stops when the squared centre shift falls below 1e-4 times the mean
+// labels. It uses Hamerly's bounds (an upper bound on each point's distance
+// to its centre and a lower bound on the distance to the next nearest) to
+// skip distance computations that cannot change an assignment, so it makes
+// the same assignments as plain Lloyd at a fraction of the cost. Empty
+// clusters are moved to the point farthest from its centre. It stops when
+// the summed squared centre shift falls below 1e-4 times the mean
 // per-dimension variance of the data (scikit-learn's rule) or after 300
 // iterations.
-func kmeans(rng *rand.Rand, x []float64, n, d, k int) []int {
+func kmeans(rng *rand.Rand, x []float64, n, d, k, workers int) []int {
 	centers := kmeansPP(rng, x, n, d, k)
 	labels := make([]int, n)
-	dist := make([]float64, n)
+	upper := make([]float64, n)
+	lower := make([]float64, n)
+	for i := range upper {
+		upper[i] = math.Inf(1)
+	}
+	norms := make([]float64, n)
+	for i := range n {
+		xi := x[i*d : (i+1)*d]
+		norms[i] = dot(xi, xi)
+	}
 	counts := make([]int, k)
 	next := make([]float64, k*d)
+	half := make([]float64, k) // half the distance to the nearest other centre
+	move := make([]float64, k)
+	cn := make([]float64, k+3)
+	padded := make([]float64, (k+3)*d)
 
 	var tol float64
 	mean := make([]float64, d)
@@ -127,57 +232,135 @@ func kmeans(rng *rand.Rand, x []float64, n, d, k int) []int {
 	}
 	tol = 1e-4 * tol / float64(n*d)
 
+	blocks := (n + blockSize - 1) / blockSize
+	// update tightens the bounds and reassigns the points that need it.
+	update := func() {
+		for c := range k {
+			h := math.Inf(1)
+			for o := range k {
+				if o != c {
+					h = math.Min(h, sqDist(centers[c*d:(c+1)*d], centers[o*d:(o+1)*d]))
+				}
+			}
+			half[c] = 0.5 * math.Sqrt(h)
+			cn[c] = dot(centers[c*d:(c+1)*d], centers[c*d:(c+1)*d])
+		}
+		copy(padded, centers)
+		for c := k; c < k+3; c++ {
+			cn[c] = math.Inf(1)
+		}
+		forBlocks(blocks, workers, n*k*d >= 20000, func(b int) {
+			var q [4]float64
+			for i := b * blockSize; i < min((b+1)*blockSize, n); i++ {
+				a := labels[i]
+				m := half[a]
+				if lower[i] > m {
+					m = lower[i]
+				}
+				if upper[i] <= m {
+					continue
+				}
+				xi := x[i*d : (i+1)*d]
+				var u2 float64
+				if d >= 8 {
+					u2 = norms[i] - 2*dot(xi, centers[a*d:(a+1)*d]) + cn[a]
+					if u2 < 0 {
+						u2 = 0
+					}
+				} else {
+					u2 = sqDist(xi, centers[a*d:(a+1)*d])
+				}
+				upper[i] = math.Sqrt(u2)
+				if upper[i] <= m {
+					continue
+				}
+				best, second := math.Inf(1), math.Inf(1)
+				bi := a
+				consider := func(c int, v float64) {
+					if v < best {
+						second, best, bi = best, v, c
+					} else if v < second {
+						second = v
+					}
+				}
+				if d >= 8 {
+					for c := 0; c < k; c += 4 {
+						dot4(xi, padded[c*d:], d, &q)
+						for t := range 4 {
+							if c+t < k {
+								v := norms[i] - 2*q[t] + cn[c+t]
+								if v < 0 {
+									v = 0
+								}
+								consider(c+t, v)
+							}
+						}
+					}
+				} else {
+					for c := range k {
+						consider(c, sqDist(xi, centers[c*d:(c+1)*d]))
+					}
+				}
+				labels[i] = bi
+				upper[i] = math.Sqrt(best)
+				lower[i] = math.Sqrt(second)
+			}
+		})
+	}
 	for iter := 0; iter < 300; iter++ {
-		assign(x, centers, n, d, k, labels, dist)
+		update()
 		clear(counts)
 		clear(next)
 		for i := range n {
 			c := labels[i]
 			counts[c]++
-			for j := range d {
-				next[c*d+j] += x[i*d+j]
-			}
+			axpy(1, x[i*d:(i+1)*d], next[c*d:(c+1)*d])
 		}
 		for c := range k {
-			if counts[c] == 0 {
-				// Relocate to the farthest point and take it from its cluster.
-				far := 0
-				for i := range n {
-					if dist[i] > dist[far] {
-						far = i
-					}
-				}
-				old := labels[far]
-				if counts[old] > 1 {
-					counts[old]--
-					for j := range d {
-						next[old*d+j] -= x[far*d+j]
-					}
-				}
-				labels[far] = c
-				dist[far] = 0
-				counts[c] = 1
-				copy(next[c*d:(c+1)*d], x[far*d:(far+1)*d])
+			if counts[c] > 0 {
 				continue
 			}
+			// Relocate to the farthest point and take it from its cluster.
+			far := 0
+			for i := range n {
+				if upper[i] > upper[far] {
+					far = i
+				}
+			}
+			old := labels[far]
+			if counts[old] > 1 {
+				counts[old]--
+				for j := range d {
+					next[old*d+j] -= x[far*d+j]
+				}
+			}
+			labels[far] = c
+			upper[far], lower[far] = 0, 0
+			counts[c] = 1
+			copy(next[c*d:(c+1)*d], x[far*d:(far+1)*d])
 		}
-		var shift float64
+		var shift, maxMove float64
 		for c := range k {
-			if counts[c] == 0 {
-				continue
-			}
 			inv := 1 / float64(counts[c])
+			var m float64
 			for j := range d {
 				v := next[c*d+j] * inv
 				t := v - centers[c*d+j]
-				shift += t * t
+				m += t * t
 				centers[c*d+j] = v
 			}
+			shift += m
+			move[c] = math.Sqrt(m)
+			maxMove = math.Max(maxMove, move[c])
+		}
+		for i := range n {
+			upper[i] += move[labels[i]]
+			lower[i] -= maxMove
 		}
 		if shift <= tol {
 			break
 		}
 	}
-	assign(x, centers, n, d, k, labels, dist)
+	update()
 	return labels
 }

@@ -1,0 +1,54 @@
+package gmm
+
+// dotGeneric is the portable dot product, four accumulators wide.
+func dotGeneric(x, y []float64) float64 {
+	y = y[:len(x)]
+	var s0, s1, s2, s3 float64
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		s0 += x[i] * y[i]
+		s1 += x[i+1] * y[i+1]
+		s2 += x[i+2] * y[i+2]
+		s3 += x[i+3] * y[i+3]
+	}
+	for ; i < len(x); i++ {
+		s0 += x[i] * y[i]
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+// axpyGeneric adds a·x to y.
+func axpyGeneric(a float64, x, y []float64) {
+	y = y[:len(x)]
+	for i, v := range x {
+		y[i] += a * v
+	}
+}
+
+// dot4Generic is the portable dot4.
+func dot4Generic(x, y []float64, stride int, out *[4]float64) {
+	for j := range 4 {
+		out[j] = dotGeneric(x, y[j*stride:j*stride+len(x)])
+	}
+}
+
+// axpy4Generic is the portable axpy4.
+func axpy4Generic(r *[4]float64, x []float64, stride int, y []float64) {
+	n := len(y)
+	x0, x1, x2, x3 := x[:n], x[stride:stride+n], x[2*stride:2*stride+n], x[3*stride:3*stride+n]
+	for i := range y {
+		y[i] += (r[0]*x0[i] + r[1]*x1[i]) + (r[2]*x2[i] + r[3]*x3[i])
+	}
+}
+
+// quadGeneric is the portable quad.
+func quadGeneric(x, out []float64) {
+	q := 0
+	for a, xa := range x {
+		row := out[q : q+a+1]
+		for b := range row {
+			row[b] = xa * x[b]
+		}
+		q += a + 1
+	}
+}

@@ -1,0 +1,80 @@
+//go:build !purego
+
+package gmm
+
+import "golang.org/x/sys/cpu"
+
+// useAVX2 selects the AVX2/FMA kernels on processors that have them.
+var useAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+
+//go:noescape
+func dotAVX2(x, y []float64) float64
+
+//go:noescape
+func axpyAVX2(a float64, x, y []float64)
+
+// dot returns Σ x_i·y_i over len(x) terms (y must be at least as long).
+func dot(x, y []float64) float64 {
+	if useAVX2 {
+		_ = y[len(x)-1]
+		return dotAVX2(x, y)
+	}
+	return dotGeneric(x, y)
+}
+
+// axpy adds a·x to y (y must be at least as long as x).
+func axpy(a float64, x, y []float64) {
+	if useAVX2 {
+		_ = y[len(x)-1]
+		axpyAVX2(a, x, y)
+		return
+	}
+	axpyGeneric(a, x, y)
+}
+
+//go:noescape
+func dot4AVX2(x []float64, y *float64, stride int, out *[4]float64)
+
+//go:noescape
+func axpy4AVX2(r *[4]float64, x *float64, stride int, y []float64)
+
+// dot4 sets out[j] = Σ_i x[i]·y[j·stride+i] for j = 0..3; y must hold
+// 3·stride+len(x) values.
+func dot4(x, y []float64, stride int, out *[4]float64) {
+	if useAVX2 && len(x) > 0 {
+		_ = y[3*stride+len(x)-1]
+		dot4AVX2(x, &y[0], stride, out)
+		return
+	}
+	dot4Generic(x, y, stride, out)
+}
+
+// axpy4 adds Σ_j r[j]·x[j·stride : j·stride+len(y)] to y; x must hold
+// 3·stride+len(y) values.
+func axpy4(r *[4]float64, x []float64, stride int, y []float64) {
+	if useAVX2 && len(y) > 0 {
+		_ = x[3*stride+len(y)-1]
+		axpy4AVX2(r, &x[0], stride, y)
+		return
+	}
+	axpy4Generic(r, x, stride, y)
+}
+
+//go:noescape
+func quadAVX2(x []float64, out *float64)
+
+// quad writes x[a]·x[b] for b ≤ a, row after row, into out[:len(x)·(len(x)+1)/2].
+// pad is scratch of at least len(x)+3 values, and out must have 3 spare
+// values past its rows (they are overwritten).
+func quad(x, out, pad []float64) {
+	d := len(x)
+	if useAVX2 && d > 0 {
+		_ = out[d*(d+1)/2+2]
+		p := pad[:(d+3)&^3]
+		copy(p, x)
+		clear(p[d:])
+		quadAVX2(p[:d], &out[0])
+		return
+	}
+	quadGeneric(x, out)
+}

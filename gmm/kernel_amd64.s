@@ -1,0 +1,308 @@
+//go:build !purego
+
+#include "textflag.h"
+
+// func dotAVX2(x, y []float64) float64
+TEXT ·dotAVX2(SB), NOSPLIT, $0-56
+	MOVQ x_base+0(FP), SI
+	MOVQ x_len+8(FP), CX
+	MOVQ y_base+24(FP), DI
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+
+dot16:
+	CMPQ CX, $16
+	JL   dot4
+	VMOVUPD (SI), Y4
+	VMOVUPD 32(SI), Y5
+	VMOVUPD 64(SI), Y6
+	VMOVUPD 96(SI), Y7
+	VFMADD231PD (DI), Y4, Y0
+	VFMADD231PD 32(DI), Y5, Y1
+	VFMADD231PD 64(DI), Y6, Y2
+	VFMADD231PD 96(DI), Y7, Y3
+	ADDQ $128, SI
+	ADDQ $128, DI
+	SUBQ $16, CX
+	JMP  dot16
+
+dot4:
+	CMPQ CX, $4
+	JL   dotreduce
+	VMOVUPD (SI), Y4
+	VFMADD231PD (DI), Y4, Y0
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $4, CX
+	JMP  dot4
+
+dotreduce:
+	VADDPD       Y1, Y0, Y0
+	VADDPD       Y3, Y2, Y2
+	VADDPD       Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPD       X1, X0, X0
+	VHADDPD      X0, X0, X0
+
+dot1:
+	CMPQ CX, $0
+	JE   dotdone
+	VMOVSD      (SI), X4
+	VFMADD231SD (DI), X4, X0
+	ADDQ        $8, SI
+	ADDQ        $8, DI
+	DECQ        CX
+	JMP         dot1
+
+dotdone:
+	VZEROUPPER
+	MOVSD X0, ret+48(FP)
+	RET
+
+// func axpyAVX2(a float64, x, y []float64)
+TEXT ·axpyAVX2(SB), NOSPLIT, $0-56
+	VBROADCASTSD a+0(FP), Y0
+	MOVQ         x_base+8(FP), SI
+	MOVQ         x_len+16(FP), CX
+	MOVQ         y_base+32(FP), DI
+
+axpy16:
+	CMPQ CX, $16
+	JL   axpy4
+	VMOVUPD     (DI), Y1
+	VMOVUPD     32(DI), Y2
+	VMOVUPD     64(DI), Y3
+	VMOVUPD     96(DI), Y4
+	VFMADD231PD (SI), Y0, Y1
+	VFMADD231PD 32(SI), Y0, Y2
+	VFMADD231PD 64(SI), Y0, Y3
+	VFMADD231PD 96(SI), Y0, Y4
+	VMOVUPD     Y1, (DI)
+	VMOVUPD     Y2, 32(DI)
+	VMOVUPD     Y3, 64(DI)
+	VMOVUPD     Y4, 96(DI)
+	ADDQ        $128, SI
+	ADDQ        $128, DI
+	SUBQ        $16, CX
+	JMP         axpy16
+
+axpy4:
+	CMPQ CX, $4
+	JL   axpy1
+	VMOVUPD     (DI), Y1
+	VFMADD231PD (SI), Y0, Y1
+	VMOVUPD     Y1, (DI)
+	ADDQ        $32, SI
+	ADDQ        $32, DI
+	SUBQ        $4, CX
+	JMP         axpy4
+
+axpy1:
+	CMPQ CX, $0
+	JE   axpydone
+	VMOVSD      (DI), X1
+	VFMADD231SD (SI), X0, X1
+	VMOVSD      X1, (DI)
+	ADDQ        $8, SI
+	ADDQ        $8, DI
+	DECQ        CX
+	JMP         axpy1
+
+axpydone:
+	VZEROUPPER
+	RET
+
+// func dot4AVX2(x []float64, y *float64, stride int, out *[4]float64)
+// out[j] = Σ_i x[i]·y[j*stride+i] for j = 0..3.
+TEXT ·dot4AVX2(SB), NOSPLIT, $0-48
+	MOVQ x_base+0(FP), SI
+	MOVQ x_len+8(FP), CX
+	MOVQ y+24(FP), R8
+	MOVQ stride+32(FP), AX
+	SHLQ $3, AX
+	LEAQ (R8)(AX*1), R9
+	LEAQ (R9)(AX*1), R10
+	LEAQ (R10)(AX*1), R11
+	MOVQ out+40(FP), DI
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+	VXORPD Y5, Y5, Y5
+	VXORPD Y6, Y6, Y6
+	VXORPD Y7, Y7, Y7
+	VXORPD Y8, Y8, Y8
+
+d4loop8:
+	CMPQ CX, $8
+	JL   d4loop4
+	VMOVUPD     (SI), Y4
+	VMOVUPD     32(SI), Y9
+	VFMADD231PD (R8), Y4, Y0
+	VFMADD231PD (R9), Y4, Y1
+	VFMADD231PD (R10), Y4, Y2
+	VFMADD231PD (R11), Y4, Y3
+	VFMADD231PD 32(R8), Y9, Y5
+	VFMADD231PD 32(R9), Y9, Y6
+	VFMADD231PD 32(R10), Y9, Y7
+	VFMADD231PD 32(R11), Y9, Y8
+	ADDQ        $64, SI
+	ADDQ        $64, R8
+	ADDQ        $64, R9
+	ADDQ        $64, R10
+	ADDQ        $64, R11
+	SUBQ        $8, CX
+	JMP         d4loop8
+
+d4loop4:
+	CMPQ CX, $4
+	JL   d4reduce
+	VMOVUPD     (SI), Y4
+	VFMADD231PD (R8), Y4, Y0
+	VFMADD231PD (R9), Y4, Y1
+	VFMADD231PD (R10), Y4, Y2
+	VFMADD231PD (R11), Y4, Y3
+	ADDQ        $32, SI
+	ADDQ        $32, R8
+	ADDQ        $32, R9
+	ADDQ        $32, R10
+	ADDQ        $32, R11
+	SUBQ        $4, CX
+	JMP         d4loop4
+
+d4reduce:
+	VADDPD       Y5, Y0, Y0
+	VADDPD       Y6, Y1, Y1
+	VADDPD       Y7, Y2, Y2
+	VADDPD       Y8, Y3, Y3
+	VEXTRACTF128 $1, Y0, X4
+	VADDPD       X4, X0, X0
+	VHADDPD      X0, X0, X0
+	VEXTRACTF128 $1, Y1, X4
+	VADDPD       X4, X1, X1
+	VHADDPD      X1, X1, X1
+	VEXTRACTF128 $1, Y2, X4
+	VADDPD       X4, X2, X2
+	VHADDPD      X2, X2, X2
+	VEXTRACTF128 $1, Y3, X4
+	VADDPD       X4, X3, X3
+	VHADDPD      X3, X3, X3
+
+d4loop1:
+	CMPQ CX, $0
+	JE   d4done
+	VMOVSD      (SI), X4
+	VFMADD231SD (R8), X4, X0
+	VFMADD231SD (R9), X4, X1
+	VFMADD231SD (R10), X4, X2
+	VFMADD231SD (R11), X4, X3
+	ADDQ        $8, SI
+	ADDQ        $8, R8
+	ADDQ        $8, R9
+	ADDQ        $8, R10
+	ADDQ        $8, R11
+	DECQ        CX
+	JMP         d4loop1
+
+d4done:
+	VMOVSD X0, (DI)
+	VMOVSD X1, 8(DI)
+	VMOVSD X2, 16(DI)
+	VMOVSD X3, 24(DI)
+	VZEROUPPER
+	RET
+
+// func axpy4AVX2(r *[4]float64, x *float64, stride int, y []float64)
+// y[i] += Σ_j r[j]·x[j*stride+i] for i < len(y).
+TEXT ·axpy4AVX2(SB), NOSPLIT, $0-48
+	MOVQ         r+0(FP), DX
+	VBROADCASTSD (DX), Y0
+	VBROADCASTSD 8(DX), Y1
+	VBROADCASTSD 16(DX), Y2
+	VBROADCASTSD 24(DX), Y3
+	MOVQ         x+8(FP), R8
+	MOVQ         stride+16(FP), AX
+	SHLQ         $3, AX
+	LEAQ         (R8)(AX*1), R9
+	LEAQ         (R9)(AX*1), R10
+	LEAQ         (R10)(AX*1), R11
+	MOVQ         y_base+24(FP), DI
+	MOVQ         y_len+32(FP), CX
+
+a4loop4:
+	CMPQ CX, $4
+	JL   a4loop1
+	VMOVUPD     (DI), Y4
+	VMULPD      (R8), Y0, Y5
+	VFMADD231PD (R9), Y1, Y5
+	VFMADD231PD (R10), Y2, Y4
+	VFMADD231PD (R11), Y3, Y5
+	VADDPD      Y5, Y4, Y4
+	VMOVUPD     Y4, (DI)
+	ADDQ        $32, DI
+	ADDQ        $32, R8
+	ADDQ        $32, R9
+	ADDQ        $32, R10
+	ADDQ        $32, R11
+	SUBQ        $4, CX
+	JMP         a4loop4
+
+a4loop1:
+	CMPQ CX, $0
+	JE   a4done
+	VMOVSD      (DI), X4
+	VMULSD      (R8), X0, X5
+	VFMADD231SD (R9), X1, X5
+	VFMADD231SD (R10), X2, X4
+	VFMADD231SD (R11), X3, X5
+	VADDSD      X5, X4, X4
+	VMOVSD      X4, (DI)
+	ADDQ        $8, DI
+	ADDQ        $8, R8
+	ADDQ        $8, R9
+	ADDQ        $8, R10
+	ADDQ        $8, R11
+	DECQ        CX
+	JMP         a4loop1
+
+a4done:
+	VZEROUPPER
+	RET
+
+// func quadAVX2(x []float64, out *float64)
+// Writes x[a]·x[b] for a = 0..len(x)−1, b = 0..a, row after row. Each row
+// is written in whole 4-wide stores: up to 3 values past a row's end are
+// written too (and overwritten by the next row), and x is read up to the
+// next multiple of 4. The caller pads both (see quad).
+TEXT ·quadAVX2(SB), NOSPLIT, $0-32
+	MOVQ x_base+0(FP), SI
+	MOVQ x_len+8(FP), DX
+	MOVQ out+24(FP), DI
+	XORQ AX, AX
+
+qrow:
+	CMPQ         AX, DX
+	JGE          qdone
+	VBROADCASTSD (SI)(AX*8), Y0
+	LEAQ         4(AX), CX
+	SHRQ         $2, CX
+	MOVQ         SI, R8
+	MOVQ         DI, R9
+
+q4:
+	VMULPD  (R8), Y0, Y1
+	VMOVUPD Y1, (R9)
+	ADDQ    $32, R8
+	ADDQ    $32, R9
+	DECQ    CX
+	JNZ     q4
+
+	LEAQ 8(DI)(AX*8), DI
+	INCQ AX
+	JMP  qrow
+
+qdone:
+	VZEROUPPER
+	RET
