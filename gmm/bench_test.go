@@ -59,3 +59,17 @@ func appBData(t testing.TB, seed uint64, n, d, k int) []float64 {
 	x, _ := m.Sample(rng, n)
 	return x
 }
+
+func BenchmarkKMeans(b *testing.B) {
+	x := appBData(b, 1, 10000, 16, 10)
+	b.Run("pp", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			kmeansPP(rngFor(uint64(i)), x, 10000, 16, 10, 2)
+		}
+	})
+	b.Run("lloyd", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			kmeans(rngFor(uint64(i)), x, 10000, 16, 10, 2)
+		}
+	})
+}

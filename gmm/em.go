@@ -261,7 +261,7 @@ func fitOnce(rng *rand.Rand, x []float64, n, d int, opt FitOptions) (*Fit, error
 	if d >= featureMinDim {
 		e.quad = true
 		e.nf = d*(d+1)/2 + d + 1
-		e.vmat = make([]float64, k*e.nf)
+		e.vmat = make([]float64, ((k+3)&^3)*e.nf) // padded to 4 rows of zeros
 		e.pMom = make([]float64, e.blocks*k*e.nf)
 	}
 
@@ -271,7 +271,7 @@ func fitOnce(rng *rand.Rand, x []float64, n, d int, opt FitOptions) (*Fit, error
 		if opt.Init == InitKMeans {
 			labels = kmeans(rng, x, n, d, k, opt.Workers)
 		} else {
-			c := kmeansPP(rng, x, n, d, k)
+			c := kmeansPP(rng, x, n, d, k, opt.Workers)
 			labels = make([]int, n)
 			assign(x, c, n, d, k, labels, make([]float64, n), opt.Workers)
 		}
@@ -360,13 +360,11 @@ func (e *em) eStep(m *Mixture) float64 {
 			for i := s0; i < s1; i++ {
 				f := buf[(i-s0)*nf : (i-s0+1)*nf]
 				r := e.resp[i*k : (i+1)*k]
-				j := 0
-				for ; j+4 <= k; j += 4 {
+				for j := 0; j < k; j += 4 {
 					dot4(f, e.vmat[j*nf:], nf, &q)
-					r[j], r[j+1], r[j+2], r[j+3] = -0.5*q[0], -0.5*q[1], -0.5*q[2], -0.5*q[3]
-				}
-				for ; j < k; j++ {
-					r[j] = -0.5 * dot(f, e.vmat[j*nf:(j+1)*nf])
+					for t := j; t < min(j+4, k); t++ {
+						r[t] = -0.5 * q[t-j]
+					}
 				}
 				mx := math.Inf(-1)
 				for j := range k {
@@ -526,10 +524,14 @@ func (e *em) moments() (w, mu, mom []float64) {
 	}
 	e.parallel(func(b int) {
 		lo, hi := b*blockSize, min((b+1)*blockSize, n)
-		nk := e.pNk[b*k : (b+1)*k]
-		sum := e.pSum[b*k*d : (b+1)*k*d]
-		clear(nk)
-		clear(sum)
+		// Local sums, copied out once: neighbouring blocks' partial sums
+		// share cache lines.
+		nk := make([]float64, k)
+		sum := make([]float64, k*d)
+		defer func() {
+			copy(e.pNk[b*k:(b+1)*k], nk)
+			copy(e.pSum[b*k*d:(b+1)*k*d], sum)
+		}()
 		for i := lo; i < hi; i++ {
 			xi := e.x[i*d : (i+1)*d]
 			r := e.resp[i*k : (i+1)*k]
@@ -627,8 +629,8 @@ func (e *em) mStep(prev *Mixture) (*Mixture, int, error) {
 		// Scatter around the new means (lower triangle only).
 		e.parallel(func(b int) {
 			lo, hi := b*blockSize, min((b+1)*blockSize, n)
-			c := e.pCov[b*k*dd : (b+1)*k*dd]
-			clear(c)
+			c := make([]float64, k*dd)
+			defer copy(e.pCov[b*k*dd:(b+1)*k*dd], c)
 			diff := make([]float64, d)
 			for i := lo; i < hi; i++ {
 				xi := e.x[i*d : (i+1)*d]

@@ -4,8 +4,18 @@ package gmm
 
 import "golang.org/x/sys/cpu"
 
-// useAVX2 selects the AVX2/FMA kernels on processors that have them.
-var useAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+// useAVX2 selects the AVX2/FMA kernels on processors that have them, and
+// useAVX512 the 8-lane versions of the two hottest ones.
+var (
+	useAVX2   = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+	useAVX512 = useAVX2 && cpu.X86.HasAVX512F
+)
+
+//go:noescape
+func dot4AVX512(x []float64, y *float64, stride int, out *[4]float64)
+
+//go:noescape
+func axpy4AVX512(r *[4]float64, x *float64, stride int, y []float64)
 
 //go:noescape
 func dotAVX2(x, y []float64) float64
@@ -43,7 +53,11 @@ func axpy4AVX2(r *[4]float64, x *float64, stride int, y []float64)
 func dot4(x, y []float64, stride int, out *[4]float64) {
 	if useAVX2 && len(x) > 0 {
 		_ = y[3*stride+len(x)-1]
-		dot4AVX2(x, &y[0], stride, out)
+		if useAVX512 {
+			dot4AVX512(x, &y[0], stride, out)
+		} else {
+			dot4AVX2(x, &y[0], stride, out)
+		}
 		return
 	}
 	dot4Generic(x, y, stride, out)
@@ -54,7 +68,11 @@ func dot4(x, y []float64, stride int, out *[4]float64) {
 func axpy4(r *[4]float64, x []float64, stride int, y []float64) {
 	if useAVX2 && len(y) > 0 {
 		_ = x[3*stride+len(y)-1]
-		axpy4AVX2(r, &x[0], stride, y)
+		if useAVX512 {
+			axpy4AVX512(r, &x[0], stride, y)
+		} else {
+			axpy4AVX2(r, &x[0], stride, y)
+		}
 		return
 	}
 	axpy4Generic(r, x, stride, y)

@@ -306,3 +306,204 @@ q4:
 qdone:
 	VZEROUPPER
 	RET
+
+// func dot4AVX512(x []float64, y *float64, stride int, out *[4]float64)
+// As dot4AVX2, eight lanes at a time.
+TEXT ·dot4AVX512(SB), NOSPLIT, $0-48
+	MOVQ   x_base+0(FP), SI
+	MOVQ   x_len+8(FP), CX
+	MOVQ   y+24(FP), R8
+	MOVQ   stride+32(FP), AX
+	SHLQ   $3, AX
+	LEAQ   (R8)(AX*1), R9
+	LEAQ   (R9)(AX*1), R10
+	LEAQ   (R10)(AX*1), R11
+	MOVQ   out+40(FP), DI
+	VXORPD Z0, Z0, Z0
+	VXORPD Z1, Z1, Z1
+	VXORPD Z2, Z2, Z2
+	VXORPD Z3, Z3, Z3
+	VXORPD Z5, Z5, Z5
+	VXORPD Z6, Z6, Z6
+	VXORPD Z7, Z7, Z7
+	VXORPD Z8, Z8, Z8
+
+e4loop16:
+	CMPQ CX, $16
+	JL   e4loop8
+	VMOVUPD     (SI), Z4
+	VMOVUPD     64(SI), Z9
+	VFMADD231PD (R8), Z4, Z0
+	VFMADD231PD (R9), Z4, Z1
+	VFMADD231PD (R10), Z4, Z2
+	VFMADD231PD (R11), Z4, Z3
+	VFMADD231PD 64(R8), Z9, Z5
+	VFMADD231PD 64(R9), Z9, Z6
+	VFMADD231PD 64(R10), Z9, Z7
+	VFMADD231PD 64(R11), Z9, Z8
+	ADDQ        $128, SI
+	ADDQ        $128, R8
+	ADDQ        $128, R9
+	ADDQ        $128, R10
+	ADDQ        $128, R11
+	SUBQ        $16, CX
+	JMP         e4loop16
+
+e4loop8:
+	CMPQ CX, $8
+	JL   e4fold
+	VMOVUPD     (SI), Z4
+	VFMADD231PD (R8), Z4, Z0
+	VFMADD231PD (R9), Z4, Z1
+	VFMADD231PD (R10), Z4, Z2
+	VFMADD231PD (R11), Z4, Z3
+	ADDQ        $64, SI
+	ADDQ        $64, R8
+	ADDQ        $64, R9
+	ADDQ        $64, R10
+	ADDQ        $64, R11
+	SUBQ        $8, CX
+	JMP         e4loop8
+
+e4fold:
+	VADDPD        Z5, Z0, Z0
+	VADDPD        Z6, Z1, Z1
+	VADDPD        Z7, Z2, Z2
+	VADDPD        Z8, Z3, Z3
+	VEXTRACTF64X4 $1, Z0, Y4
+	VADDPD        Y4, Y0, Y0
+	VEXTRACTF64X4 $1, Z1, Y4
+	VADDPD        Y4, Y1, Y1
+	VEXTRACTF64X4 $1, Z2, Y4
+	VADDPD        Y4, Y2, Y2
+	VEXTRACTF64X4 $1, Z3, Y4
+	VADDPD        Y4, Y3, Y3
+
+e4loop4:
+	CMPQ CX, $4
+	JL   e4reduce
+	VMOVUPD     (SI), Y4
+	VFMADD231PD (R8), Y4, Y0
+	VFMADD231PD (R9), Y4, Y1
+	VFMADD231PD (R10), Y4, Y2
+	VFMADD231PD (R11), Y4, Y3
+	ADDQ        $32, SI
+	ADDQ        $32, R8
+	ADDQ        $32, R9
+	ADDQ        $32, R10
+	ADDQ        $32, R11
+	SUBQ        $4, CX
+	JMP         e4loop4
+
+e4reduce:
+	VEXTRACTF128 $1, Y0, X4
+	VADDPD       X4, X0, X0
+	VHADDPD      X0, X0, X0
+	VEXTRACTF128 $1, Y1, X4
+	VADDPD       X4, X1, X1
+	VHADDPD      X1, X1, X1
+	VEXTRACTF128 $1, Y2, X4
+	VADDPD       X4, X2, X2
+	VHADDPD      X2, X2, X2
+	VEXTRACTF128 $1, Y3, X4
+	VADDPD       X4, X3, X3
+	VHADDPD      X3, X3, X3
+
+e4loop1:
+	CMPQ CX, $0
+	JE   e4done
+	VMOVSD      (SI), X4
+	VFMADD231SD (R8), X4, X0
+	VFMADD231SD (R9), X4, X1
+	VFMADD231SD (R10), X4, X2
+	VFMADD231SD (R11), X4, X3
+	ADDQ        $8, SI
+	ADDQ        $8, R8
+	ADDQ        $8, R9
+	ADDQ        $8, R10
+	ADDQ        $8, R11
+	DECQ        CX
+	JMP         e4loop1
+
+e4done:
+	VMOVSD X0, (DI)
+	VMOVSD X1, 8(DI)
+	VMOVSD X2, 16(DI)
+	VMOVSD X3, 24(DI)
+	VZEROUPPER
+	RET
+
+// func axpy4AVX512(r *[4]float64, x *float64, stride int, y []float64)
+// As axpy4AVX2, eight lanes at a time.
+TEXT ·axpy4AVX512(SB), NOSPLIT, $0-48
+	MOVQ         r+0(FP), DX
+	VBROADCASTSD (DX), Z0
+	VBROADCASTSD 8(DX), Z1
+	VBROADCASTSD 16(DX), Z2
+	VBROADCASTSD 24(DX), Z3
+	MOVQ         x+8(FP), R8
+	MOVQ         stride+16(FP), AX
+	SHLQ         $3, AX
+	LEAQ         (R8)(AX*1), R9
+	LEAQ         (R9)(AX*1), R10
+	LEAQ         (R10)(AX*1), R11
+	MOVQ         y_base+24(FP), DI
+	MOVQ         y_len+32(FP), CX
+
+b4loop8:
+	CMPQ CX, $8
+	JL   b4loop4
+	VMOVUPD     (DI), Z4
+	VMULPD      (R8), Z0, Z5
+	VFMADD231PD (R9), Z1, Z5
+	VFMADD231PD (R10), Z2, Z4
+	VFMADD231PD (R11), Z3, Z5
+	VADDPD      Z5, Z4, Z4
+	VMOVUPD     Z4, (DI)
+	ADDQ        $64, DI
+	ADDQ        $64, R8
+	ADDQ        $64, R9
+	ADDQ        $64, R10
+	ADDQ        $64, R11
+	SUBQ        $8, CX
+	JMP         b4loop8
+
+b4loop4:
+	CMPQ CX, $4
+	JL   b4loop1
+	VMOVUPD     (DI), Y4
+	VMULPD      (R8), Y0, Y5
+	VFMADD231PD (R9), Y1, Y5
+	VFMADD231PD (R10), Y2, Y4
+	VFMADD231PD (R11), Y3, Y5
+	VADDPD      Y5, Y4, Y4
+	VMOVUPD     Y4, (DI)
+	ADDQ        $32, DI
+	ADDQ        $32, R8
+	ADDQ        $32, R9
+	ADDQ        $32, R10
+	ADDQ        $32, R11
+	SUBQ        $4, CX
+	JMP         b4loop4
+
+b4loop1:
+	CMPQ CX, $0
+	JE   b4done
+	VMOVSD      (DI), X4
+	VMULSD      (R8), X0, X5
+	VFMADD231SD (R9), X1, X5
+	VFMADD231SD (R10), X2, X4
+	VFMADD231SD (R11), X3, X5
+	VADDSD      X5, X4, X4
+	VMOVSD      X4, (DI)
+	ADDQ        $8, DI
+	ADDQ        $8, R8
+	ADDQ        $8, R9
+	ADDQ        $8, R10
+	ADDQ        $8, R11
+	DECQ        CX
+	JMP         b4loop1
+
+b4done:
+	VZEROUPPER
+	RET

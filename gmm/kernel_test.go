@@ -44,8 +44,17 @@ func TestKernels(t *testing.T) {
 }
 
 func TestKernels4(t *testing.T) {
+	for _, v := range kernelVariants() {
+		t.Run(v.name, func(t *testing.T) {
+			defer v.set()()
+			testKernels4(t)
+		})
+	}
+}
+
+func testKernels4(t *testing.T) {
 	r := rngFor(2)
-	for n := 1; n <= 40; n++ {
+	for n := 1; n <= 70; n++ {
 		for _, stride := range []int{n, n + 3} {
 			x := make([]float64, n)
 			y := make([]float64, 3*stride+n)

@@ -22,7 +22,7 @@ func sqDist(a, b []float64) float64 {
 // k-means++ (each step draws 2+⌊ln k⌋ candidates with probability
 // proportional to the squared distance to the nearest chosen centre and
 // keeps the one that lowers the potential most). It returns k·d values.
-func kmeansPP(rng *rand.Rand, x []float64, n, d, k int) []float64 {
+func kmeansPP(rng *rand.Rand, x []float64, n, d, k, workers int) []float64 {
 	// For d ≥ 8, squared distances come from ‖x‖² − 2x·c + ‖c‖².
 	var norms []float64
 	if d >= 8 {
@@ -36,16 +36,14 @@ func kmeansPP(rng *rand.Rand, x []float64, n, d, k int) []float64 {
 	first := rng.IntN(n)
 	centers = append(centers, x[first*d:(first+1)*d]...)
 	closest := make([]float64, n)
-	var pot float64
 	for i := range n {
 		closest[i] = sqDist(x[i*d:(i+1)*d], centers[:d])
-		pot += closest[i]
 	}
 	trials := 2 + int(math.Log(float64(k)))
 	cum := make([]float64, n)
 	cand := make([]int, trials)
 	bestDist := make([]float64, n)
-	tmpDist := make([]float64, n)
+	tmp := make([]float64, trials*n)
 	for c := 1; c < k; c++ {
 		var s float64
 		for i, v := range closest {
@@ -65,45 +63,64 @@ func kmeansPP(rng *rand.Rand, x []float64, n, d, k int) []float64 {
 				cand[t] = rng.IntN(n)
 			}
 		}
+		// Evaluate every candidate at once, over blocks of points: the
+		// candidates' rows are copied into a contiguous, 4-padded matrix.
+		nc := (trials + 3) &^ 3
+		crow := make([]float64, nc*d)
+		cnorm := make([]float64, nc)
+		for t, j := range cand {
+			copy(crow[t*d:(t+1)*d], x[j*d:(j+1)*d])
+			cnorm[t] = dot(crow[t*d:(t+1)*d], crow[t*d:(t+1)*d])
+		}
+		blocks := (n + blockSize - 1) / blockSize
+		pots := make([]float64, blocks*trials)
+		forBlocks(blocks, workers, n*trials*d >= 20000, func(b int) {
+			var q [4]float64
+			// Local sums: neighbouring blocks' entries of pots share cache
+			// lines, so writing them in the loop would make cores fight.
+			local := make([]float64, trials)
+			for i := b * blockSize; i < min((b+1)*blockSize, n); i++ {
+				xi := x[i*d : (i+1)*d]
+				for t0 := 0; t0 < trials; t0 += 4 {
+					if norms != nil {
+						dot4(xi, crow[t0*d:], d, &q)
+					}
+					for t := t0; t < min(t0+4, trials); t++ {
+						var v float64
+						if norms != nil {
+							v = norms[i] - 2*q[t-t0] + cnorm[t]
+							if v < 0 {
+								v = 0
+							}
+						} else {
+							v = sqDist(xi, crow[t*d:(t+1)*d])
+						}
+						if closest[i] < v {
+							v = closest[i]
+						}
+						tmp[t*n+i] = v
+						local[t] += v
+					}
+				}
+			}
+			copy(pots[b*trials:(b+1)*trials], local)
+		})
 		bestPot := math.Inf(1)
-		best := cand[0]
-		for _, j := range cand {
-			cj := x[j*d : (j+1)*d]
+		bt := 0
+		for t := range trials {
 			var p float64
-			if norms != nil {
-				cc := norms[j]
-				for i := range n {
-					v := norms[i] - 2*dot(x[i*d:(i+1)*d], cj) + cc
-					if v < 0 {
-						v = 0
-					}
-					if closest[i] < v {
-						v = closest[i]
-					}
-					tmpDist[i] = v
-					p += v
-				}
-			} else {
-				for i := range n {
-					v := sqDist(x[i*d:(i+1)*d], cj)
-					if closest[i] < v {
-						v = closest[i]
-					}
-					tmpDist[i] = v
-					p += v
-				}
+			for b := range blocks {
+				p += pots[b*trials+t]
 			}
 			if p < bestPot {
-				bestPot = p
-				best = j
-				copy(bestDist, tmpDist)
+				bestPot, bt = p, t
 			}
 		}
+		best := cand[bt]
+		copy(bestDist, tmp[bt*n:(bt+1)*n])
 		centers = append(centers, x[best*d:(best+1)*d]...)
 		copy(closest, bestDist)
-		pot = bestPot
 	}
-	_ = pot
 	return centers
 }
 
@@ -195,7 +212,7 @@ func forBlocks(blocks, workers int, parallel bool, f func(b int)) {
 // per-dimension variance of the data (scikit-learn's rule) or after 300
 // iterations.
 func kmeans(rng *rand.Rand, x []float64, n, d, k, workers int) []int {
-	centers := kmeansPP(rng, x, n, d, k)
+	centers := kmeansPP(rng, x, n, d, k, workers)
 	labels := make([]int, n)
 	upper := make([]float64, n)
 	lower := make([]float64, n)
@@ -210,7 +227,8 @@ func kmeans(rng *rand.Rand, x []float64, n, d, k, workers int) []int {
 	counts := make([]int, k)
 	next := make([]float64, k*d)
 	half := make([]float64, k) // half the distance to the nearest other centre
-	move := make([]float64, k)
+	move := make([]float64, k) // how far each centre moved in the last update
+	var maxMove float64
 	cn := make([]float64, k+3)
 	padded := make([]float64, (k+3)*d)
 
@@ -233,6 +251,8 @@ func kmeans(rng *rand.Rand, x []float64, n, d, k, workers int) []int {
 	tol = 1e-4 * tol / float64(n*d)
 
 	blocks := (n + blockSize - 1) / blockSize
+	pCounts := make([]int, blocks*k)
+	pNext := make([]float64, blocks*k*d)
 	// update tightens the bounds and reassigns the points that need it.
 	update := func() {
 		for c := range k {
@@ -251,7 +271,18 @@ func kmeans(rng *rand.Rand, x []float64, n, d, k, workers int) []int {
 		}
 		forBlocks(blocks, workers, n*k*d >= 20000, func(b int) {
 			var q [4]float64
+			// Changes of the cluster sums caused by points that switch
+			// cluster, kept locally and copied out once.
+			dc := make([]int, k)
+			dn := make([]float64, k*d)
+			defer func() {
+				copy(pCounts[b*k:(b+1)*k], dc)
+				copy(pNext[b*k*d:(b+1)*k*d], dn)
+			}()
 			for i := b * blockSize; i < min((b+1)*blockSize, n); i++ {
+				// The centres moved since the bounds were set: loosen them.
+				upper[i] += move[labels[i]]
+				lower[i] -= maxMove
 				a := labels[i]
 				m := half[a]
 				if lower[i] > m {
@@ -301,6 +332,13 @@ func kmeans(rng *rand.Rand, x []float64, n, d, k, workers int) []int {
 						consider(c, sqDist(xi, centers[c*d:(c+1)*d]))
 					}
 				}
+				if bi != a {
+					xi := x[i*d : (i+1)*d]
+					dc[a]--
+					dc[bi]++
+					axpy(-1, xi, dn[a*d:(a+1)*d])
+					axpy(1, xi, dn[bi*d:(bi+1)*d])
+				}
 				labels[i] = bi
 				upper[i] = math.Sqrt(best)
 				lower[i] = math.Sqrt(second)
@@ -309,38 +347,55 @@ func kmeans(rng *rand.Rand, x []float64, n, d, k, workers int) []int {
 	}
 	for iter := 0; iter < 300; iter++ {
 		update()
-		clear(counts)
-		clear(next)
-		for i := range n {
-			c := labels[i]
-			counts[c]++
-			axpy(1, x[i*d:(i+1)*d], next[c*d:(c+1)*d])
+		clear(move)
+		maxMove = 0
+		if iter > 0 {
+			// Only points that switched cluster change the sums.
+			for b := range blocks {
+				for c := range k {
+					counts[c] += pCounts[b*k+c]
+				}
+				axpy(1, pNext[b*k*d:(b+1)*k*d], next)
+			}
+		} else {
+			sums(x, labels, n, d, k, blocks, workers, pCounts, pNext, counts, next)
 		}
+		// Move empty clusters to the farthest point, taking it from its
+		// cluster; repeat while that empties another.
+		for pass := 0; pass <= k; pass++ {
+			moved := false
+			for c := range k {
+				if counts[c] > 0 {
+					continue
+				}
+				far := -1
+				for i := range n {
+					if counts[labels[i]] > 1 && (far < 0 || upper[i] > upper[far]) {
+						far = i
+					}
+				}
+				if far < 0 {
+					break // fewer distinct points than clusters
+				}
+				old := labels[far]
+				counts[old]--
+				axpy(-1, x[far*d:(far+1)*d], next[old*d:(old+1)*d])
+				labels[far] = c
+				upper[far], lower[far] = 0, 0
+				counts[c] = 1
+				copy(next[c*d:(c+1)*d], x[far*d:(far+1)*d])
+				moved = true
+			}
+			if !moved {
+				break
+			}
+		}
+		var shift float64
 		for c := range k {
-			if counts[c] > 0 {
+			if counts[c] == 0 {
+				move[c] = 0
 				continue
 			}
-			// Relocate to the farthest point and take it from its cluster.
-			far := 0
-			for i := range n {
-				if upper[i] > upper[far] {
-					far = i
-				}
-			}
-			old := labels[far]
-			if counts[old] > 1 {
-				counts[old]--
-				for j := range d {
-					next[old*d+j] -= x[far*d+j]
-				}
-			}
-			labels[far] = c
-			upper[far], lower[far] = 0, 0
-			counts[c] = 1
-			copy(next[c*d:(c+1)*d], x[far*d:(far+1)*d])
-		}
-		var shift, maxMove float64
-		for c := range k {
 			inv := 1 / float64(counts[c])
 			var m float64
 			for j := range d {
@@ -353,14 +408,36 @@ func kmeans(rng *rand.Rand, x []float64, n, d, k, workers int) []int {
 			move[c] = math.Sqrt(m)
 			maxMove = math.Max(maxMove, move[c])
 		}
-		for i := range n {
-			upper[i] += move[labels[i]]
-			lower[i] -= maxMove
-		}
 		if shift <= tol {
 			break
 		}
 	}
 	update()
 	return labels
+}
+
+// sums computes each cluster's size and coordinate sum from scratch, per
+// block and reduced in block order.
+func sums(x []float64, labels []int, n, d, k, blocks, workers int, pCounts []int, pNext []float64, counts []int, next []float64) {
+	forBlocks(blocks, workers, n*d >= 20000, func(b int) {
+		// Local sums, copied out once: neighbouring blocks' entries share
+		// cache lines.
+		pc := make([]int, k)
+		pn := make([]float64, k*d)
+		for i := b * blockSize; i < min((b+1)*blockSize, n); i++ {
+			c := labels[i]
+			pc[c]++
+			axpy(1, x[i*d:(i+1)*d], pn[c*d:(c+1)*d])
+		}
+		copy(pCounts[b*k:(b+1)*k], pc)
+		copy(pNext[b*k*d:(b+1)*k*d], pn)
+	})
+	clear(counts)
+	clear(next)
+	for b := range blocks {
+		for c := range k {
+			counts[c] += pCounts[b*k+c]
+		}
+		axpy(1, pNext[b*k*d:(b+1)*k*d], next)
+	}
 }
