@@ -1,0 +1,35 @@
+// Package llama is the built-in generative model M of the reverse-bottleneck
+// pipeline (S_anchor → p → M → S_gen): the student engine that turns a prompt
+// p into generated text S_gen. It is a self-contained, pure-Go (no cgo)
+// inference and fine-tuning engine for Llama-architecture transformers
+// (RMSNorm, rotary position embeddings, grouped-query attention, SwiGLU).
+//
+// Supported inputs:
+//
+//   - llama2.c "legacy" checkpoints (a header of seven int32 values followed
+//     by float32 weights; a negative vocabulary size marks a separate
+//     classifier) together with the llama2.c tokenizer file
+//     (tokenizer.bin / tok512.bin style);
+//   - GGUF files (versions 2 and 3, little endian) of architecture "llama"
+//     with f32, f16, bf16, q8_0 or q4_0 tensors, dequantised to float32 at
+//     load time; the SentencePiece vocabulary, scores, token types and
+//     BOS/EOS ids come from the tokenizer.ggml.* metadata;
+//   - hf://owner/repo[@revision]/path URIs, which are downloaded from the
+//     Hugging Face hub into a local cache before loading (see [HFClient]).
+//
+// [Load] picks the format from the file magic. Malformed files yield
+// wrapped errors; sizes and offsets are checked against the file size
+// before anything is allocated.
+//
+// A loaded [Model] offers a forward pass with a key/value cache ([State]),
+// sampling-based generation with temperature, top-k, top-p, seeds and stop
+// sequences ([Model.Generate], [Model.GenerateBatch]), continuation
+// log-probabilities ([Model.LogProb]) and mean-pooled hidden-state
+// embeddings ([Model.Embed]). The tokenizer ([Tokenizer]) reproduces
+// SentencePiece BPE with byte fallback the way llama2.c does, and the
+// arithmetic follows the reference order of operations, so greedy output
+// matches llama2.c byte for byte.
+//
+// Fine-tuning is supported through an exact backward pass
+// ([Model.LossAndGrad]) and the [AdamW] optimiser ([Model.TrainStep]).
+package llama

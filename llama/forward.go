@@ -1,0 +1,361 @@
+package llama
+
+import (
+	"fmt"
+	"math"
+)
+
+// State holds the activations and key/value cache of one sequence. It is
+// not safe for concurrent use; create one State per goroutine.
+type State struct {
+	m *Model
+
+	x      []float32 // residual stream [dim]
+	xb     []float32 // normalised / attention output [max(dim, q_dim)]
+	xb2    []float32 // [dim]
+	hb     []float32 // [hidden]
+	hb2    []float32 // [hidden]
+	q      []float32 // [q_dim]
+	att    []float32 // [n_heads][seq_len]
+	logits []float32 // [vocab]
+
+	ropeCos    []float32 // [rope_dim/2] rotation of the current position
+	ropeSin    []float32
+	ctx        int       // positions held by the cache
+	keyCache   []float32 // [n_layers][ctx][kv_dim]
+	valueCache []float32 // [n_layers][ctx][kv_dim]
+}
+
+// NewState allocates the buffers needed to run the model on one sequence
+// of up to Config.SeqLen positions.
+func (m *Model) NewState() *State { return m.NewStateN(m.Config.SeqLen) }
+
+// NewStateN is NewState with a key/value cache for only n positions
+// (clamped to [1, Config.SeqLen]), to save memory with long-context models.
+func (m *Model) NewStateN(n int) *State {
+	c := m.Config
+	n = min(max(n, 1), c.SeqLen)
+	qd := c.NHeads * c.HeadSize()
+	kvd := c.KVDim()
+	return &State{
+		m:          m,
+		x:          make([]float32, c.Dim),
+		xb:         make([]float32, max(c.Dim, qd)),
+		xb2:        make([]float32, c.Dim),
+		hb:         make([]float32, c.HiddenDim),
+		hb2:        make([]float32, c.HiddenDim),
+		q:          make([]float32, qd),
+		att:        make([]float32, c.NHeads*n),
+		logits:     make([]float32, c.VocabSize),
+		ctx:        n,
+		ropeCos:    make([]float32, len(m.ropeFreq)),
+		ropeSin:    make([]float32, len(m.ropeFreq)),
+		keyCache:   make([]float32, c.NLayers*n*kvd),
+		valueCache: make([]float32, c.NLayers*n*kvd),
+	}
+}
+
+// Hidden returns the final normalised hidden state computed by the last
+// call to Forward (valid until the next call).
+func (s *State) Hidden() []float32 { return s.x }
+
+// Forward runs the transformer on token at position pos (positions must be
+// fed in order 0, 1, 2, ... for one sequence; the cache entries for
+// positions > pos are ignored). It returns the logits over the vocabulary,
+// valid until the next call. The returned slice is owned by the State.
+func (s *State) Forward(token, pos int) ([]float32, error) {
+	if err := s.forwardHidden(token, pos); err != nil {
+		return nil, err
+	}
+	c := &s.m.Config
+	matmul(s.logits, s.x, s.m.w.wcls, c.Dim, c.VocabSize)
+	return s.logits, nil
+}
+
+// ForwardNoLogits is Forward without the classifier, for prompt tokens
+// whose logits are not needed. The final hidden state is still available
+// through Hidden.
+func (s *State) ForwardNoLogits(token, pos int) error {
+	return s.forwardHidden(token, pos)
+}
+
+func (s *State) forwardHidden(token, pos int) error {
+	m := s.m
+	c := &m.Config
+	if token < 0 || token >= c.VocabSize {
+		return fmt.Errorf("token %d outside vocabulary of %d", token, c.VocabSize)
+	}
+	if pos < 0 || pos >= s.ctx {
+		return fmt.Errorf("position %d outside context of %d", pos, s.ctx)
+	}
+	dim := c.Dim
+	hs := c.HeadSize()
+	kvd := c.KVDim()
+	qd := c.NHeads * hs
+	kvMul := c.NHeads / c.NKVHeads
+	hidden := c.HiddenDim
+	eps := c.eps()
+	sqrtHS := float32(math.Sqrt(float64(hs)))
+
+	for j, f := range m.ropeFreq {
+		val := float32(pos) * f
+		s.ropeCos[j] = float32(math.Cos(float64(val)))
+		s.ropeSin[j] = float32(math.Sin(float64(val)))
+	}
+	x := s.x
+	copy(x, m.w.tokEmb[token*dim:(token+1)*dim])
+	xb := s.xb[:dim]
+	for l := range m.w.layers {
+		lw := &m.w.layers[l]
+		rmsnorm(xb, x, lw.attnNorm, eps)
+
+		loff := l * s.ctx * kvd
+		k := s.keyCache[loff+pos*kvd : loff+(pos+1)*kvd]
+		v := s.valueCache[loff+pos*kvd : loff+(pos+1)*kvd]
+		q := s.q
+		matmul(q, xb, lw.wq, dim, qd)
+		matmul(k, xb, lw.wk, dim, kvd)
+		matmul(v, xb, lw.wv, dim, kvd)
+		s.rope(q)
+		s.rope(k)
+
+		// Multi-head attention over positions 0..pos. The sums run in
+		// position order with one accumulator, like the reference.
+		xo := s.xb[:qd]
+		keys := s.keyCache[loff : loff+(pos+1)*kvd]
+		vals := s.valueCache[loff : loff+(pos+1)*kvd]
+		h := 0
+		if kvMul == 2 && hs%4 == 0 {
+			// Two query heads share each key/value head: score and
+			// accumulate both at once so every cached row is loaded once.
+			for ; h < c.NHeads; h += 2 {
+				qa := q[h*hs : (h+1)*hs]
+				qb := q[(h+1)*hs : (h+2)*hs]
+				attA := s.att[h*s.ctx : h*s.ctx+pos+1]
+				attB := s.att[(h+1)*s.ctx : (h+1)*s.ctx+pos+1]
+				attB = attB[:len(attA)]
+				kh := (h / kvMul) * hs
+				mxA, mxB := float32(math.Inf(-1)), float32(math.Inf(-1))
+				for t := range attA {
+					kt := keys[t*kvd+kh:][:len(qa)]
+					qb := qb[:len(qa)]
+					var sa, sb float32
+					for i := 0; i+4 <= len(kt); i += 4 {
+						k4 := kt[i : i+4 : i+4]
+						a4 := qa[i : i+4 : i+4]
+						b4 := qb[i : i+4 : i+4]
+						sa += a4[0] * k4[0]
+						sb += b4[0] * k4[0]
+						sa += a4[1] * k4[1]
+						sb += b4[1] * k4[1]
+						sa += a4[2] * k4[2]
+						sb += b4[2] * k4[2]
+						sa += a4[3] * k4[3]
+						sb += b4[3] * k4[3]
+					}
+					sa /= sqrtHS
+					sb /= sqrtHS
+					attA[t], attB[t] = sa, sb
+					mxA, mxB = max(mxA, sa), max(mxB, sb)
+				}
+				var sumA, sumB float32
+				for t := range attA {
+					ea, eb := exp32(attA[t]-mxA), exp32(attB[t]-mxB)
+					attA[t], attB[t] = ea, eb
+					sumA += ea
+					sumB += eb
+				}
+				outA := xo[h*hs : (h+1)*hs]
+				outB := xo[(h+1)*hs : (h+2)*hs]
+				clear(outA)
+				clear(outB)
+				outB = outB[:len(outA)]
+				for t := range attA {
+					a, b := attA[t]/sumA, attB[t]/sumB
+					vt := vals[t*kvd+kh:][:len(outA)]
+					for i := 0; i+4 <= len(vt); i += 4 {
+						v4 := vt[i : i+4 : i+4]
+						oa := outA[i : i+4 : i+4]
+						ob := outB[i : i+4 : i+4]
+						oa[0] += a * v4[0]
+						ob[0] += b * v4[0]
+						oa[1] += a * v4[1]
+						ob[1] += b * v4[1]
+						oa[2] += a * v4[2]
+						ob[2] += b * v4[2]
+						oa[3] += a * v4[3]
+						ob[3] += b * v4[3]
+					}
+				}
+			}
+		}
+		for ; h < c.NHeads; h++ {
+			qh := q[h*hs : (h+1)*hs]
+			att := s.att[h*s.ctx : h*s.ctx+pos+1]
+			kh := (h / kvMul) * hs
+			mx := float32(math.Inf(-1))
+			if hs%4 == 0 {
+				for t := range att {
+					kt := keys[t*kvd+kh:][:len(qh)]
+					var score float32
+					for i := 0; i+4 <= len(kt); i += 4 {
+						k4 := kt[i : i+4 : i+4]
+						q4 := qh[i : i+4 : i+4]
+						score += q4[0] * k4[0]
+						score += q4[1] * k4[1]
+						score += q4[2] * k4[2]
+						score += q4[3] * k4[3]
+					}
+					score /= sqrtHS
+					att[t] = score
+					mx = max(mx, score)
+				}
+			} else {
+				for t := range att {
+					score := dot(qh, keys[t*kvd+kh:][:len(qh)]) / sqrtHS
+					att[t] = score
+					mx = max(mx, score)
+				}
+			}
+			var sum float32
+			for t, v := range att {
+				e := exp32(v - mx)
+				att[t] = e
+				sum += e
+			}
+			out := xo[h*hs : (h+1)*hs]
+			clear(out)
+			if hs%4 == 0 {
+				for t, e := range att {
+					a := e / sum
+					vt := vals[t*kvd+kh:][:len(out)]
+					for i := 0; i+4 <= len(vt); i += 4 {
+						v4 := vt[i : i+4 : i+4]
+						o4 := out[i : i+4 : i+4]
+						o4[0] += a * v4[0]
+						o4[1] += a * v4[1]
+						o4[2] += a * v4[2]
+						o4[3] += a * v4[3]
+					}
+				}
+			} else {
+				for t, e := range att {
+					axpy(out, e/sum, vals[t*kvd+kh:][:len(out)])
+				}
+			}
+		}
+		matmul(s.xb2, xo, lw.wo, qd, dim)
+		for i := range x {
+			x[i] += s.xb2[i]
+		}
+
+		// SwiGLU feed-forward.
+		rmsnorm(xb, x, lw.ffnNorm, eps)
+		matmul(s.hb, xb, lw.w1, dim, hidden)
+		matmul(s.hb2, xb, lw.w3, dim, hidden)
+		hb2 := s.hb2[:len(s.hb)]
+		for i, g := range s.hb {
+			e := exp32(-g)
+			g *= 1 / (1 + e)
+			s.hb[i] = g * hb2[i]
+		}
+		matmul(xb, s.hb, lw.w2, hidden, dim)
+		for i := range x {
+			x[i] += xb[i]
+		}
+	}
+	rmsnorm(x, x, m.w.finalNorm, eps)
+	return nil
+}
+
+// rope rotates each head of vec (query or key projection) by the angles
+// of the current position.
+func (s *State) rope(vec []float32) {
+	c := &s.m.Config
+	hs := c.HeadSize()
+	cs, sn := s.ropeCos, s.ropeSin
+	half := len(cs)
+	for h := 0; h+hs <= len(vec); h += hs {
+		head := vec[h : h+hs]
+		if c.RopeNeoX {
+			for j := 0; j < half; j++ {
+				v0, v1 := head[j], head[j+half]
+				head[j] = v0*cs[j] - v1*sn[j]
+				head[j+half] = v0*sn[j] + v1*cs[j]
+			}
+			continue
+		}
+		for j := 0; j < half; j++ {
+			v0, v1 := head[2*j], head[2*j+1]
+			head[2*j] = v0*cs[j] - v1*sn[j]
+			head[2*j+1] = v0*sn[j] + v1*cs[j]
+		}
+	}
+}
+
+// rmsnorm writes weight * x / sqrt(mean(x²) + eps) to out (out may alias x).
+func rmsnorm(out, x, weight []float32, eps float32) {
+	var ss float32
+	for _, v := range x {
+		ss += v * v
+	}
+	ss /= float32(len(x))
+	ss += eps
+	ss = float32(1 / math.Sqrt(float64(ss)))
+	weight = weight[:len(x)]
+	out = out[:len(x)]
+	for i, v := range x {
+		out[i] = weight[i] * (ss * v)
+	}
+}
+
+// dot returns Σ a[i]·b[i] summed in index order (len(b) ≥ len(a)).
+func dot(a, b []float32) float32 {
+	b = b[:len(a)]
+	var s float32
+	for i, v := range a {
+		s += v * b[i]
+	}
+	return s
+}
+
+// axpy adds a·x to y element-wise (len(x) ≥ len(y)).
+func axpy(y []float32, a float32, x []float32) {
+	x = x[:len(y)]
+	for i, v := range x {
+		y[i] += a * v
+	}
+}
+
+// matmul computes out[i] = Σ_j w[i*n+j]·x[j] for i < d. Four rows are
+// processed together so that each x[j] load feeds four independent
+// multiply-adds (eight rows spill registers and run slower), while
+// each row keeps a single accumulator summed in index order.
+func matmul(out, x, w []float32, n, d int) {
+	x = x[:n]
+	out = out[:d]
+	w = w[:n*d]
+	i := 0
+	for ; i+4 <= d; i += 4 {
+		w0 := w[i*n:][:len(x)]
+		w1 := w[(i+1)*n:][:len(x)]
+		w2 := w[(i+2)*n:][:len(x)]
+		w3 := w[(i+3)*n:][:len(x)]
+		var s0, s1, s2, s3 float32
+		for j, xv := range x {
+			s0 += w0[j] * xv
+			s1 += w1[j] * xv
+			s2 += w2[j] * xv
+			s3 += w3[j] * xv
+		}
+		out[i], out[i+1], out[i+2], out[i+3] = s0, s1, s2, s3
+	}
+	for ; i < d; i++ {
+		wi := w[i*n:][:len(x)]
+		var s float32
+		for j, xv := range x {
+			s += wi[j] * xv
+		}
+		out[i] = s
+	}
+}
