@@ -71,9 +71,12 @@ type FitOptions struct {
 // Fit is the result of [FitEM].
 type Fit struct {
 	Model *Mixture
-	// LogLikelihood is the mean per-point log-likelihood of Model on the data
-	// (scikit-learn's score(X)).
-	LogLikelihood float64
+	// LowerBound is the mean per-point log-likelihood at the last E-step,
+	// i.e. of the parameters just before the final M-step (scikit-learn's
+	// lower_bound_). EM only raises it, so Model scores at least this on the
+	// data; [Mixture.MeanLogProb] gives the exact score (scikit-learn's
+	// score(X)) at the cost of one more pass.
+	LowerBound float64
 	// History holds the mean log-likelihood evaluated at the start of each
 	// EM iteration; EM guarantees it never decreases, except right after a
 	// component is re-seeded.
@@ -181,7 +184,7 @@ func FitEM(x []float64, d int, opt FitOptions) (*Fit, error) {
 			}
 			continue
 		}
-		if best == nil || f.LogLikelihood > best.LogLikelihood {
+		if best == nil || f.LowerBound > best.LowerBound {
 			best = f
 		}
 	}
@@ -314,9 +317,9 @@ func fitOnce(rng *rand.Rand, x []float64, n, d int, opt FitOptions) (*Fit, error
 		}
 	}
 	fit.Model = model
-	fit.LogLikelihood = e.eStep(model)
+	fit.LowerBound = lower
 	fit.Ridge = e.ridge
-	if math.IsNaN(fit.LogLikelihood) {
+	if math.IsNaN(lower) {
 		return nil, errors.New("log-likelihood is not a number")
 	}
 	return fit, nil

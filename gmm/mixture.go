@@ -282,6 +282,16 @@ func (m *Mixture) LogProbs(x []float64, out []float64) []float64 {
 	return out
 }
 
+// MeanLogProb is the mean log-density of the n points of x (n·d values):
+// the average log-likelihood of the data under the mixture.
+func (m *Mixture) MeanLogProb(x []float64) float64 {
+	var s float64
+	for _, v := range m.LogProbs(x, nil) {
+		s += v
+	}
+	return s / float64(len(x)/m.dim)
+}
+
 // Sample draws n points (n·d values, row-major) and their component labels.
 // Components are chosen independently for each point by their weights.
 func (m *Mixture) Sample(rng *rand.Rand, n int) (x []float64, labels []int) {
