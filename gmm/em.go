@@ -206,7 +206,6 @@ type em struct {
 	n, d, k int
 	opt     FitOptions
 	resp    []float64 // n·k
-	ll      []float64 // n, per-point log-likelihood from the last E-step
 	blocks  int
 	// per-block partial sums
 	pNk   []float64 // blocks·k
@@ -255,7 +254,6 @@ func fitOnce(rng *rand.Rand, x []float64, n, d int, opt FitOptions) (*Fit, error
 	k := opt.Components
 	e := &em{x: x, n: n, d: d, k: k, opt: opt, ridge: opt.RegCovar}
 	e.resp = make([]float64, n*k)
-	e.ll = make([]float64, n)
 	e.blocks = (n + blockSize - 1) / blockSize
 	e.pNk = make([]float64, e.blocks*k)
 	e.pSum = make([]float64, e.blocks*k*d)
@@ -341,12 +339,12 @@ func (e *em) eStep(m *Mixture) float64 {
 		lo, hi := b*blockSize, min((b+1)*blockSize, n)
 		if !e.quad {
 			z := make([]float64, d)
-			var s float64
+			ll := newLLSum()
 			for i := lo; i < hi; i++ {
 				r := e.resp[i*k : (i+1)*k]
-				s += e.normalize(i, m.compLogProbs(e.x[i*d:(i+1)*d], z, r))
+				e.normalize(i, m.compLogProbs(e.x[i*d:(i+1)*d], z, r), &ll)
 			}
-			e.pLL[b] = s
+			e.pLL[b] = ll.value()
 			return
 		}
 		// Fused pass: per sub-block, build the features once, compute the
@@ -356,7 +354,7 @@ func (e *em) eStep(m *Mixture) float64 {
 		clear(mom)
 		buf := make([]float64, subBlock*nf)
 		var q [4]float64
-		var s float64
+		ll := newLLSum()
 		for s0 := lo; s0 < hi; s0 += subBlock {
 			s1 := min(s0+subBlock, hi)
 			e.features(s0, s1, buf)
@@ -377,11 +375,11 @@ func (e *em) eStep(m *Mixture) float64 {
 						mx = v
 					}
 				}
-				s += e.normalize(i, mx)
+				e.normalize(i, mx, &ll)
 			}
 			e.accumulate(s0, s1, buf, mom)
 		}
-		e.pLL[b] = s
+		e.pLL[b] = ll.value()
 	})
 	e.momFresh = e.quad
 	var s float64
@@ -392,8 +390,8 @@ func (e *em) eStep(m *Mixture) float64 {
 }
 
 // normalize turns row i of resp from log-probabilities (largest mx) into
-// responsibilities and returns the point's log-likelihood.
-func (e *em) normalize(i int, mx float64) float64 {
+// responsibilities and adds the point's log-likelihood to ll.
+func (e *em) normalize(i int, mx float64, ll *llSum) {
 	r := e.resp[i*e.k : (i+1)*e.k]
 	var t float64
 	for j, v := range r {
@@ -408,9 +406,33 @@ func (e *em) normalize(i int, mx float64) float64 {
 	for j := range r {
 		r[j] *= inv
 	}
-	l := mx + math.Log(t)
-	e.ll[i] = l
-	return l
+	ll.add(mx, t)
+}
+
+// llSum accumulates Σ (mx_i + log t_i) with one logarithm per block instead
+// of one per point: the t_i (each between 1 and K) are multiplied, and the
+// product is renormalised through its binary exponent every 16 factors.
+type llSum struct {
+	s    float64 // Σ mx_i
+	prod float64 // Π t_i, scaled
+	exp  int     // binary exponent taken out of prod
+	n    int
+}
+
+func newLLSum() llSum { return llSum{prod: 1} }
+
+func (a *llSum) add(mx, t float64) {
+	a.s += mx
+	a.prod *= t
+	a.n++
+	if a.n&15 == 0 {
+		f, e := math.Frexp(a.prod)
+		a.prod, a.exp = f, a.exp+e
+	}
+}
+
+func (a *llSum) value() float64 {
+	return a.s + math.Log(a.prod) + float64(a.exp)*math.Ln2
 }
 
 // accumulate adds the responsibility-weighted features of points [s0, s1)
@@ -746,7 +768,8 @@ func (e *em) worstPoint(prev *Mixture, used map[int]bool, w []float64) int {
 		}
 		score = func(i int) float64 { return -sqDist(e.x[i*d:(i+1)*d], mean) }
 	} else {
-		score = func(i int) float64 { return e.ll[i] }
+		ll := prev.LogProbs(e.x, nil)
+		score = func(i int) float64 { return ll[i] }
 	}
 	best, bv := -1, math.Inf(1)
 	for i := range n {

@@ -457,3 +457,22 @@ func TestSubAndComponent(t *testing.T) {
 		t.Fatalf("weights %v", ws)
 	}
 }
+
+// The blocked log-likelihood sum equals the plain sum of logs.
+func TestLLSum(t *testing.T) {
+	r := rngFor(8)
+	a := newLLSum()
+	var want float64
+	for i := range 5000 {
+		mx := r.NormFloat64() * 100
+		tt := 1 + 9*r.Float64()
+		if i%7 == 0 {
+			tt = 1
+		}
+		a.add(mx, tt)
+		want += mx + math.Log(tt)
+	}
+	if got := a.value(); math.Abs(got-want) > 1e-9*math.Abs(want) {
+		t.Fatalf("llSum %v, want %v", got, want)
+	}
+}
