@@ -418,3 +418,28 @@ func TestRunCancelled(t *testing.T) {
 		t.Fatal("a cancelled run returned no error")
 	}
 }
+
+// The flag parsers never panic and accept exactly the documented names.
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{"mc", "hist,hist-shared", "all", "mc, hist", "", ",", "kde", "K", "model-gt"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if es, err := ParseEstimators(s); err == nil {
+			if len(es) == 0 {
+				t.Fatalf("%q parsed to no estimator", s)
+			}
+			for _, e := range es {
+				if e != MC && e != Hist && e != HistShared {
+					t.Fatalf("%q gave unknown estimator %q", s, e)
+				}
+			}
+		}
+		if d, err := ParseDirection(s); err == nil && d != ModelGT && d != GTModel {
+			t.Fatalf("%q gave direction %q", s, d)
+		}
+		if v, err := ParseSweep(s); err == nil && len(v) == 0 {
+			t.Fatalf("%q gave no sweep", s)
+		}
+	})
+}
