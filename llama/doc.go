@@ -30,6 +30,25 @@
 // arithmetic follows the reference order of operations, so greedy output
 // matches llama2.c byte for byte.
 //
-// Fine-tuning is supported through an exact backward pass
-// ([Model.LossAndGrad]) and the [AdamW] optimiser ([Model.TrainStep]).
+// Full-parameter training (the student of the paper's App. G.1.4) has two
+// paths. The reference is an exact float64 single-sequence backward pass
+// ([Model.LossAndGrad], [AdamW], [Model.TrainStep]). The fast path is a
+// float32 forward and backward pass over batches of B sequences of T
+// positions ([Model.NewTrainWorkspace], [Batch]) with a per-position loss
+// mask, parallel over a fixed pool of goroutines with results that do not
+// depend on their number, and no allocation per step; on amd64 its matrix
+// products, attention and exponentials use AVX2/FMA kernels (the purego
+// build tag selects the portable loops). [Trainer] drives it: records
+// ([Example], [EncodeExamples]) or token sequences ([Sequence]) are packed
+// or padded into seeded batches, optionally with the loss on responses
+// only; [AdamW32] (no weight decay on RMSNorm weights), global-norm
+// clipping ([ClipGradNorm]), linear warm-up and cosine decay
+// ([CosineSchedule]), held-out loss and perplexity every N steps and a
+// per-step callback. Models start from a checkpoint or from a seeded
+// random initialisation ([NewRandomModel], [Model.InitRandom]).
+//
+// Trained models are saved as llama2.c checkpoints with their tokenizer
+// file ([Model.SaveLlama2c], [Tokenizer.WriteLlama2c]) or as GGUF files
+// with f32 tensors and the tokenizer embedded ([Model.SaveGGUF]); both
+// load back with [Load] and give identical logits.
 package llama

@@ -549,9 +549,8 @@ func ReadGGUF(r io.ReaderAt, size int64) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	arch, _ := g.Metadata["general.architecture"].(string)
-	if arch != "llama" {
-		return nil, fmt.Errorf("unsupported architecture %q (want llama)", arch)
+	if err := g.checkArchitecture(); err != nil {
+		return nil, err
 	}
 	emb, ok := g.Tensor("token_embd.weight")
 	if !ok {
@@ -678,7 +677,8 @@ func ReadGGUF(r io.ReaderAt, size int64) (*Model, error) {
 		return nil, err
 	}
 	if tok != nil && tok.VocabSize() != cfg.VocabSize {
-		return nil, fmt.Errorf("tokenizer has %d tokens, embedding %d", tok.VocabSize(), cfg.VocabSize)
+		return nil, fmt.Errorf("%w: %q holds %d tokens, %q has %d rows",
+			ErrTokenizerMismatch, "tokenizer.ggml.tokens", tok.VocabSize(), emb.Name, cfg.VocabSize)
 	}
 	params := make([]float32, cfg.NumParams())
 	w := layoutWeights(cfg, params)
@@ -688,6 +688,25 @@ func ReadGGUF(r io.ReaderAt, size int64) (*Model, error) {
 		}
 	}
 	return newModel(cfg, tok, params), nil
+}
+
+// checkArchitecture accepts only files whose general.architecture is
+// "llama": other architectures (gpt2, falcon, ...) use other tensor names,
+// layouts or blocks, and guessing would load a wrong model.
+func (g *GGUFFile) checkArchitecture() error {
+	const key = "general.architecture"
+	v, ok := g.Metadata[key]
+	if !ok {
+		return fmt.Errorf("missing metadata %q: unsupported architecture (want llama)", key)
+	}
+	arch, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("metadata %q: %T is not a string: unsupported architecture (want llama)", key, v)
+	}
+	if arch != "llama" {
+		return fmt.Errorf("architecture %q is not llama: unsupported architecture", arch)
+	}
+	return nil
 }
 
 // tokenizer builds the SentencePiece tokenizer from tokenizer.ggml.*

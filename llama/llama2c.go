@@ -2,6 +2,7 @@ package llama
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -30,7 +31,7 @@ func LoadLlama2c(path, tokPath string) (*Model, error) {
 	if tokPath != "" {
 		tok, err := LoadLlama2cTokenizer(tokPath, m.Config.VocabSize)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("read llama2c %s: %w", path, err)
 		}
 		m.Tokenizer = tok
 	}
@@ -40,7 +41,9 @@ func LoadLlama2c(path, tokPath string) (*Model, error) {
 // ReadLlama2c parses a llama2.c legacy checkpoint of the given total size.
 // The header holds dim, hidden_dim, n_layers, n_heads, n_kv_heads,
 // vocab_size and seq_len as int32; a negative vocab_size means the
-// classifier has its own weights after the (skipped) RoPE tables.
+// classifier has its own weights after the (skipped) RoPE tables. The
+// size must be exactly the one the header implies: the format has no
+// trailer, so a size mismatch means a truncated or corrupted file.
 func ReadLlama2c(r io.ReaderAt, size int64) (*Model, error) {
 	if size < llama2cHeaderSize {
 		return nil, fmt.Errorf("file too short for header: %d bytes", size)
@@ -77,6 +80,12 @@ func ReadLlama2c(r io.ReaderAt, size int64) (*Model, error) {
 	need := llama2cHeaderSize + 4*(nParams+ropeFloats)
 	if size < need {
 		return nil, fmt.Errorf("file has %d bytes, config %+v needs %d", size, cfg, need)
+	}
+	if size > need {
+		// The legacy format has no trailer: extra bytes mean that the
+		// header does not describe the file (corrupted, or another format).
+		return nil, fmt.Errorf("file has %d bytes, config %+v needs exactly %d (%d extra bytes): header does not match the weights",
+			size, cfg, need, size-need)
 	}
 	params := make([]float32, nParams)
 	w := layoutWeights(cfg, params)
@@ -134,6 +143,10 @@ func readFloat32s(r io.ReaderAt, off int64, dst []float32) error {
 	return nil
 }
 
+// ErrTokenizerMismatch is wrapped by the errors of the loaders when a
+// tokenizer does not have as many tokens as the model's vocabulary.
+var ErrTokenizerMismatch = errors.New("llama: tokenizer does not match the model")
+
 // LoadLlama2cTokenizer reads a llama2.c tokenizer file holding vocabSize
 // tokens: an int32 max_token_length, then for each token a float32 score,
 // an int32 byte length and the bytes.
@@ -149,7 +162,11 @@ func LoadLlama2cTokenizer(path string, vocabSize int) (*Tokenizer, error) {
 	return tok, nil
 }
 
-// ParseLlama2cTokenizer parses the bytes of a llama2.c tokenizer file.
+// ParseLlama2cTokenizer parses the bytes of a llama2.c tokenizer file,
+// which must hold exactly vocabSize tokens: the format has no token count,
+// so a file with more or fewer complete records is a tokenizer of another
+// model and yields an error wrapping ErrTokenizerMismatch that names both
+// sizes.
 func ParseLlama2cTokenizer(data []byte, vocabSize int) (*Tokenizer, error) {
 	if vocabSize <= 0 || vocabSize > maxDim {
 		return nil, fmt.Errorf("invalid vocab size %d", vocabSize)
@@ -157,24 +174,48 @@ func ParseLlama2cTokenizer(data []byte, vocabSize int) (*Tokenizer, error) {
 	if len(data) < 4 {
 		return nil, fmt.Errorf("file too short (%d bytes)", len(data))
 	}
-	if int64(len(data)-4) < int64(vocabSize)*8 {
-		return nil, fmt.Errorf("file of %d bytes cannot hold %d tokens", len(data), vocabSize)
+	maxLen := int32(binary.LittleEndian.Uint32(data))
+	if maxLen < 0 {
+		return nil, fmt.Errorf("negative max_token_length %d", maxLen)
+	}
+	// Walk the records first, without allocating: count the tokens the
+	// file holds and find the first malformed record, if any.
+	var bad error
+	count, longest := 0, 0
+	for off := 4; off < len(data); count++ {
+		if len(data)-off < 8 {
+			bad = fmt.Errorf("token %d: truncated record at offset %d", count, off)
+			break
+		}
+		n := int32(binary.LittleEndian.Uint32(data[off+4:]))
+		off += 8
+		if n < 0 || int(n) > len(data)-off {
+			bad = fmt.Errorf("token %d: length %d exceeds file", count, n)
+			break
+		}
+		longest = max(longest, int(n))
+		off += int(n)
+	}
+	switch {
+	case bad != nil && count < vocabSize:
+		return nil, bad
+	case bad != nil:
+		return nil, fmt.Errorf("%w: file has more than the %d tokens of the model vocabulary, then %v",
+			ErrTokenizerMismatch, vocabSize, bad)
+	case count != vocabSize:
+		return nil, fmt.Errorf("%w: file holds %d tokens, model vocabulary has %d", ErrTokenizerMismatch, count, vocabSize)
+	case longest > int(maxLen):
+		return nil, fmt.Errorf("a token of %d bytes exceeds max_token_length %d", longest, maxLen)
 	}
 	off := 4
 	vocab := make([]string, vocabSize)
 	scores := make([]float32, vocabSize)
-	for i := 0; i < vocabSize; i++ {
-		if len(data)-off < 8 {
-			return nil, fmt.Errorf("token %d: truncated record", i)
-		}
+	for i := range vocab {
 		scores[i] = math.Float32frombits(binary.LittleEndian.Uint32(data[off:]))
-		n := int32(binary.LittleEndian.Uint32(data[off+4:]))
+		n := int(binary.LittleEndian.Uint32(data[off+4:]))
 		off += 8
-		if n < 0 || int(n) > len(data)-off {
-			return nil, fmt.Errorf("token %d: length %d exceeds file", i, n)
-		}
-		vocab[i] = string(data[off : off+int(n)])
-		off += int(n)
+		vocab[i] = string(data[off : off+n])
+		off += n
 	}
 	return NewTokenizer(vocab, scores, nil, 1, 2)
 }

@@ -132,7 +132,10 @@ func rmsBack(dx, dw, dy, x, r []float64, w []float32, T, n int) {
 
 // trainForward runs the model over tokens (positions 0..T-1), caching
 // activations, and returns the mean cross-entropy of predicting targets.
-func (m *Model) trainForward(tokens, targets []int) (*trainCache, float64) {
+//
+// weights, when not nil, gives the weight of each position's loss (the
+// mean uses 1/T for every position).
+func (m *Model) trainForward(tokens, targets []int, weights []float64) (*trainCache, float64) {
 	c := m.Config
 	T, dim, hid, V := len(tokens), c.Dim, c.HiddenDim, c.VocabSize
 	hs, H := c.HeadSize(), c.NHeads
@@ -263,14 +266,20 @@ func (m *Model) trainForward(tokens, targets []int) (*trainCache, float64) {
 		for i := range p {
 			p[i] /= sum
 		}
-		loss -= math.Log(p[targets[t]])
+		wt := 1 / float64(T)
+		if weights != nil {
+			wt = weights[t]
+		}
+		if wt != 0 {
+			loss -= wt * math.Log(p[targets[t]])
+		}
 	}
-	return tc, loss / float64(T)
+	return tc, loss
 }
 
 // trainBackward accumulates the gradient of the mean loss into grads
 // (laid out like the parameters).
-func (m *Model) trainBackward(tc *trainCache, targets []int, grads []float64) {
+func (m *Model) trainBackward(tc *trainCache, targets []int, weights []float64, grads []float64) {
 	c := m.Config
 	T, dim, hid, V := tc.T, c.Dim, c.HiddenDim, c.VocabSize
 	hs, H := c.HeadSize(), c.NHeads
@@ -282,9 +291,13 @@ func (m *Model) trainBackward(tc *trainCache, targets []int, grads []float64) {
 	copy(dlogits, tc.probs)
 	for t := 0; t < T; t++ {
 		dlogits[t*V+targets[t]]--
-	}
-	for i := range dlogits {
-		dlogits[i] /= float64(T)
+		wt := 1 / float64(T)
+		if weights != nil {
+			wt = weights[t]
+		}
+		for i := t * V; i < (t+1)*V; i++ {
+			dlogits[i] *= wt
+		}
 	}
 	dxf := make([]float64, T*dim)
 	mmBack(dxf, gw.wcls, dlogits, tc.xf, m.w.wcls, T, dim, V)
@@ -445,7 +458,7 @@ func (m *Model) Loss(tokens []int) (float64, error) {
 		return 0, err
 	}
 	n := len(tokens) - 1
-	_, loss := m.trainForward(tokens[:n], tokens[1:])
+	_, loss := m.trainForward(tokens[:n], tokens[1:], nil)
 	return loss, nil
 }
 
@@ -459,8 +472,8 @@ func (m *Model) LossAndGrad(tokens []int, grads []float64) (float64, error) {
 		return 0, fmt.Errorf("train: %d gradients for %d parameters", len(grads), len(m.params))
 	}
 	n := len(tokens) - 1
-	tc, loss := m.trainForward(tokens[:n], tokens[1:])
-	m.trainBackward(tc, tokens[1:], grads)
+	tc, loss := m.trainForward(tokens[:n], tokens[1:], nil)
+	m.trainBackward(tc, tokens[1:], nil, grads)
 	return loss, nil
 }
 

@@ -1,0 +1,343 @@
+package llama
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Checkpoint writers: a model (for example a fine-tuned one) is saved as a
+// llama2.c legacy checkpoint with its tokenizer file, or as a GGUF file of
+// architecture "llama" with f32 tensors and the tokenizer embedded. Both
+// load back with [Load] and compute the same logits.
+
+// errLegacyConfig is returned when a configuration cannot be expressed in
+// the llama2.c header.
+var errLegacyConfig = errors.New("llama2.c format stores only default RMSNorm epsilon, RoPE base and full-head RoPE")
+
+// WriteLlama2c writes the model as a llama2.c legacy checkpoint (seven
+// int32 header values, then the float32 weights; a negative vocabulary
+// size marks a separate classifier). The format has no room for a
+// non-default RMSNorm epsilon, RoPE base or partial RoPE, so such models
+// are refused. Models in the rotate-half RoPE layout are written in the
+// interleaved layout llama2.c uses.
+func (m *Model) WriteLlama2c(w io.Writer) error {
+	c := m.Config
+	if c.eps() != 1e-5 || c.ropeTheta() != 10000 || c.ropeDim() != c.HeadSize() {
+		return fmt.Errorf("write llama2.c: %w", errLegacyConfig)
+	}
+	mw := m.interleaved()
+	bw := bufio.NewWriterSize(w, 1<<16)
+	vocab := int32(c.VocabSize)
+	if !c.SharedClassifier {
+		vocab = -vocab
+	}
+	hdr := []int32{int32(c.Dim), int32(c.HiddenDim), int32(c.NLayers), int32(c.NHeads), int32(c.NKVHeads), vocab, int32(c.SeqLen)}
+	if err := binary.Write(bw, binary.LittleEndian, hdr); err != nil {
+		return fmt.Errorf("write llama2.c header: %w", err)
+	}
+	var buf []byte
+	put := func(x []float32) error {
+		buf = appendF32(buf[:0], x)
+		_, err := bw.Write(buf)
+		return err
+	}
+	tensors := [][]float32{mw.tokEmb}
+	for _, sel := range []func(*layerWeights) []float32{
+		func(l *layerWeights) []float32 { return l.attnNorm },
+		func(l *layerWeights) []float32 { return l.wq },
+		func(l *layerWeights) []float32 { return l.wk },
+		func(l *layerWeights) []float32 { return l.wv },
+		func(l *layerWeights) []float32 { return l.wo },
+		func(l *layerWeights) []float32 { return l.ffnNorm },
+		func(l *layerWeights) []float32 { return l.w1 },
+		func(l *layerWeights) []float32 { return l.w2 },
+		func(l *layerWeights) []float32 { return l.w3 },
+	} {
+		for l := range mw.layers {
+			tensors = append(tensors, sel(&mw.layers[l]))
+		}
+	}
+	tensors = append(tensors, mw.finalNorm, make([]float32, c.SeqLen*c.HeadSize())) // unused RoPE tables
+	if !c.SharedClassifier {
+		tensors = append(tensors, mw.wcls)
+	}
+	for _, t := range tensors {
+		if err := put(t); err != nil {
+			return fmt.Errorf("write llama2.c weights: %w", err)
+		}
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("write llama2.c weights: %w", err)
+	}
+	return nil
+}
+
+// interleaved returns the weights in the interleaved RoPE layout (a
+// converted copy when the model uses the rotate-half layout).
+func (m *Model) interleaved() weights {
+	if !m.Config.RopeNeoX {
+		return m.w
+	}
+	cp := newModel(m.Config, m.Tokenizer, append([]float32(nil), m.params...))
+	cp.ConvertRopeLayout(false)
+	return cp.w
+}
+
+func appendF32(b []byte, x []float32) []byte {
+	for _, v := range x {
+		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(v))
+	}
+	return b
+}
+
+// WriteLlama2c writes the tokenizer in the llama2.c format: the maximum
+// token length as int32, then for each token its float32 score, int32 byte
+// length and bytes. The format does not store token types nor BOS/EOS ids
+// (llama2.c assumes 1 and 2).
+func (t *Tokenizer) WriteLlama2c(w io.Writer) error {
+	if err := t.checkWritable(len(t.Vocab)); err != nil {
+		return fmt.Errorf("write llama2.c tokenizer: %w", err)
+	}
+	if t.BOS != 1 || t.EOS != 2 {
+		return fmt.Errorf("write llama2.c tokenizer: BOS %d / EOS %d cannot be stored (the format assumes 1 and 2)", t.BOS, t.EOS)
+	}
+	maxLen := 0
+	for _, s := range t.Vocab {
+		maxLen = max(maxLen, len(s))
+	}
+	b := binary.LittleEndian.AppendUint32(nil, uint32(maxLen))
+	for i, s := range t.Vocab {
+		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(t.Scores[i]))
+		b = binary.LittleEndian.AppendUint32(b, uint32(len(s)))
+		b = append(b, s...)
+	}
+	if _, err := w.Write(b); err != nil {
+		return fmt.Errorf("write llama2.c tokenizer: %w", err)
+	}
+	return nil
+}
+
+// checkWritable reports whether the tokenizer's tables are consistent
+// with each other and with a vocabulary of n tokens.
+func (t *Tokenizer) checkWritable(n int) error {
+	if len(t.Vocab) != n {
+		return fmt.Errorf("tokenizer has %d tokens, model %d", len(t.Vocab), n)
+	}
+	if len(t.Scores) != n || len(t.Types) != n {
+		return fmt.Errorf("tokenizer has %d scores and %d token types for %d tokens", len(t.Scores), len(t.Types), n)
+	}
+	if t.BOS < 0 || t.BOS >= n || t.EOS < 0 || t.EOS >= n {
+		return fmt.Errorf("tokenizer BOS %d / EOS %d outside vocabulary of %d", t.BOS, t.EOS, n)
+	}
+	return nil
+}
+
+// SaveLlama2c writes the model to path as a llama2.c checkpoint and, when
+// the model has a tokenizer, the tokenizer to tok<vocab>.bin in the same
+// directory, where [Load] looks for it. Files are written to a temporary
+// name and renamed when complete.
+func (m *Model) SaveLlama2c(path string) error {
+	if err := writeFileAtomic(path, m.WriteLlama2c); err != nil {
+		return err
+	}
+	if m.Tokenizer == nil {
+		return nil
+	}
+	tp := filepath.Join(filepath.Dir(path), fmt.Sprintf("tok%d.bin", m.Config.VocabSize))
+	return writeFileAtomic(tp, m.Tokenizer.WriteLlama2c)
+}
+
+// SaveGGUF writes the model to path as a GGUF file (see [Model.WriteGGUF]),
+// through a temporary file renamed when complete.
+func (m *Model) SaveGGUF(path string) error { return writeFileAtomic(path, m.WriteGGUF) }
+
+func writeFileAtomic(path string, write func(io.Writer) error) (err error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("save %s: %w", path, err)
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if err = write(f); err != nil {
+		return fmt.Errorf("save %s: %w", path, err)
+	}
+	if err = f.Close(); err != nil {
+		return fmt.Errorf("save %s: %w", path, err)
+	}
+	if err = os.Rename(f.Name(), path); err != nil {
+		return fmt.Errorf("save %s: %w", path, err)
+	}
+	return nil
+}
+
+// ggufAlign is the tensor-data alignment of written GGUF files.
+const ggufAlign = 32
+
+// ggufWriter serialises GGUF metadata values.
+type ggufWriter struct{ b []byte }
+
+func (g *ggufWriter) u32(v uint32) { g.b = binary.LittleEndian.AppendUint32(g.b, v) }
+func (g *ggufWriter) u64(v uint64) { g.b = binary.LittleEndian.AppendUint64(g.b, v) }
+func (g *ggufWriter) str(s string) { g.u64(uint64(len(s))); g.b = append(g.b, s...) }
+
+func (g *ggufWriter) kv(key string, v any) {
+	g.str(key)
+	switch x := v.(type) {
+	case uint32:
+		g.u32(ggufUint32)
+		g.u32(x)
+	case float32:
+		g.u32(ggufFloat32)
+		g.u32(math.Float32bits(x))
+	case string:
+		g.u32(ggufString)
+		g.str(x)
+	case []string:
+		g.u32(ggufArray)
+		g.u32(ggufString)
+		g.u64(uint64(len(x)))
+		for _, s := range x {
+			g.str(s)
+		}
+	case []float32:
+		g.u32(ggufArray)
+		g.u32(ggufFloat32)
+		g.u64(uint64(len(x)))
+		g.b = appendF32(g.b, x)
+	case []int32:
+		g.u32(ggufArray)
+		g.u32(ggufInt32)
+		g.u64(uint64(len(x)))
+		for _, v := range x {
+			g.u32(uint32(v))
+		}
+	}
+}
+
+// WriteGGUF writes the model as a GGUF version 3 file of architecture
+// "llama" with f32 tensors (GGML dimension order: the fastest-varying
+// dimension first) and, when the model has one, the tokenizer as
+// tokenizer.ggml.* metadata. Rotate-half models are written in the
+// interleaved layout that GGUF llama files use.
+func (m *Model) WriteGGUF(w io.Writer) error {
+	c := m.Config
+	mw := m.interleaved()
+	type tensor struct {
+		name string
+		dims []uint64
+		data []float32
+	}
+	dim, hid := uint64(c.Dim), uint64(c.HiddenDim)
+	qd, kvd, vocab := uint64(c.NHeads*c.HeadSize()), uint64(c.KVDim()), uint64(c.VocabSize)
+	ts := []tensor{{"token_embd.weight", []uint64{dim, vocab}, mw.tokEmb}}
+	for l := range mw.layers {
+		lw := &mw.layers[l]
+		p := fmt.Sprintf("blk.%d.", l)
+		ts = append(ts,
+			tensor{p + "attn_norm.weight", []uint64{dim}, lw.attnNorm},
+			tensor{p + "attn_q.weight", []uint64{dim, qd}, lw.wq},
+			tensor{p + "attn_k.weight", []uint64{dim, kvd}, lw.wk},
+			tensor{p + "attn_v.weight", []uint64{dim, kvd}, lw.wv},
+			tensor{p + "attn_output.weight", []uint64{qd, dim}, lw.wo},
+			tensor{p + "ffn_norm.weight", []uint64{dim}, lw.ffnNorm},
+			tensor{p + "ffn_gate.weight", []uint64{dim, hid}, lw.w1},
+			tensor{p + "ffn_down.weight", []uint64{hid, dim}, lw.w2},
+			tensor{p + "ffn_up.weight", []uint64{dim, hid}, lw.w3},
+		)
+	}
+	ts = append(ts, tensor{"output_norm.weight", []uint64{dim}, mw.finalNorm})
+	if !c.SharedClassifier {
+		ts = append(ts, tensor{"output.weight", []uint64{dim, vocab}, mw.wcls})
+	}
+
+	type kv struct {
+		k string
+		v any
+	}
+	kvs := []kv{
+		{"general.architecture", "llama"},
+		{"general.name", "ggmi"},
+		{"general.alignment", uint32(ggufAlign)},
+		{"llama.context_length", uint32(c.SeqLen)},
+		{"llama.embedding_length", uint32(c.Dim)},
+		{"llama.feed_forward_length", uint32(c.HiddenDim)},
+		{"llama.block_count", uint32(c.NLayers)},
+		{"llama.attention.head_count", uint32(c.NHeads)},
+		{"llama.attention.head_count_kv", uint32(c.NKVHeads)},
+		{"llama.rope.dimension_count", uint32(c.ropeDim())},
+		{"llama.rope.freq_base", c.ropeTheta()},
+		{"llama.attention.layer_norm_rms_epsilon", c.eps()},
+	}
+	if tok := m.Tokenizer; tok != nil {
+		if err := tok.checkWritable(c.VocabSize); err != nil {
+			return fmt.Errorf("write gguf: %w", err)
+		}
+		vocabs := make([]string, len(tok.Vocab))
+		for i, s := range tok.Vocab {
+			vocabs[i] = s
+			if _, isByte := parseBytePiece(s); !isByte {
+				vocabs[i] = strings.ReplaceAll(s, " ", "\u2581")
+			}
+		}
+		kvs = append(kvs,
+			kv{"tokenizer.ggml.model", "llama"},
+			kv{"tokenizer.ggml.tokens", vocabs},
+			kv{"tokenizer.ggml.scores", tok.Scores},
+			kv{"tokenizer.ggml.token_type", tok.Types},
+			kv{"tokenizer.ggml.bos_token_id", uint32(tok.BOS)},
+			kv{"tokenizer.ggml.eos_token_id", uint32(tok.EOS)},
+		)
+	}
+	g := &ggufWriter{}
+	g.b = append(g.b, "GGUF"...)
+	g.u32(3)
+	g.u64(uint64(len(ts)))
+	g.u64(uint64(len(kvs)))
+	for _, e := range kvs {
+		g.kv(e.k, e.v)
+	}
+	var off uint64
+	for _, t := range ts {
+		g.str(t.name)
+		g.u32(uint32(len(t.dims)))
+		for _, d := range t.dims {
+			g.u64(d)
+		}
+		g.u32(uint32(GGMLTypeF32))
+		g.u64(off)
+		off += (uint64(4*len(t.data)) + ggufAlign - 1) / ggufAlign * ggufAlign
+	}
+	for len(g.b)%ggufAlign != 0 {
+		g.b = append(g.b, 0)
+	}
+	bw := bufio.NewWriterSize(w, 1<<16)
+	if _, err := bw.Write(g.b); err != nil {
+		return fmt.Errorf("write gguf header: %w", err)
+	}
+	var buf []byte
+	var pad [ggufAlign]byte
+	for _, t := range ts {
+		buf = appendF32(buf[:0], t.data)
+		if n := len(buf) % ggufAlign; n != 0 {
+			buf = append(buf, pad[:ggufAlign-n]...)
+		}
+		if _, err := bw.Write(buf); err != nil {
+			return fmt.Errorf("write gguf tensor %s: %w", t.name, err)
+		}
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("write gguf: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,502 @@
+package llm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"strings"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/ggmi-dev/ggmi/llama"
+)
+
+// Limits of a Builtin request.
+const (
+	// MaxN is the largest number of choices per request.
+	MaxN = 128
+	// MaxTopLogProbs is the largest number of alternatives per position.
+	MaxTopLogProbs = 20
+)
+
+// BuiltinOptions configure NewBuiltin.
+type BuiltinOptions struct {
+	// Name is the model name clients use ("builtin" when empty).
+	Name string
+	// Workers is the number of sequences run at once (GOMAXPROCS when
+	// ≤ 0). Each worker owns one llama.State with a full-context cache.
+	Workers int
+	// Template renders chat requests (DefaultChatTemplate when nil).
+	Template *ChatTemplate
+}
+
+// Builtin is a Backend over a loaded llama.Model. A fixed pool of worker
+// goroutines runs the sequences (one per choice, one per embedded text);
+// requests beyond the pool wait in arrival order. It is safe for concurrent
+// use; call Close to stop the workers.
+type Builtin struct {
+	m       *llama.Model
+	name    string
+	tmpl    ChatTemplate
+	workers int
+
+	jobs      chan *job
+	quit      chan struct{}
+	closeOnce sync.Once
+	wg        sync.WaitGroup
+}
+
+// job is one unit of work run by a worker with its own state.
+type job struct {
+	fn   func(st *llama.State) error
+	err  error
+	done chan struct{}
+}
+
+// NewBuiltin starts a Builtin backend over m, which must have a tokenizer.
+func NewBuiltin(m *llama.Model, opt BuiltinOptions) (*Builtin, error) {
+	if m == nil {
+		return nil, errors.New("llm: builtin: nil model")
+	}
+	if m.Tokenizer == nil {
+		return nil, fmt.Errorf("llm: builtin: %w", llama.ErrNoTokenizer)
+	}
+	b := &Builtin{m: m, name: opt.Name, workers: opt.Workers, jobs: make(chan *job), quit: make(chan struct{})}
+	if b.name == "" {
+		b.name = "builtin"
+	}
+	if b.workers <= 0 {
+		b.workers = runtime.GOMAXPROCS(0)
+	}
+	if opt.Template != nil {
+		b.tmpl = *opt.Template
+	} else {
+		b.tmpl = DefaultChatTemplate()
+	}
+	for range b.workers {
+		b.wg.Add(1)
+		go b.worker()
+	}
+	return b, nil
+}
+
+// Close stops the workers after the sequences they are running; queued and
+// later requests fail with ErrClosed.
+func (b *Builtin) Close() error {
+	b.closeOnce.Do(func() { close(b.quit) })
+	b.wg.Wait()
+	return nil
+}
+
+// Models returns the backend's single model name.
+func (b *Builtin) Models() []string { return []string{b.name} }
+
+// Name returns the model name.
+func (b *Builtin) Name() string { return b.name }
+
+// Workers returns the number of sequences run at once.
+func (b *Builtin) Workers() int { return b.workers }
+
+// ContextLength returns the model's context window in tokens.
+func (b *Builtin) ContextLength() int { return b.m.Config.SeqLen }
+
+// Template returns the chat template.
+func (b *Builtin) Template() ChatTemplate { return b.tmpl }
+
+func (b *Builtin) worker() {
+	defer b.wg.Done()
+	var st *llama.State
+	for {
+		select {
+		case <-b.quit:
+			return
+		case j := <-b.jobs:
+			if st == nil {
+				st = b.m.NewState()
+			}
+			if !runJob(j, st) {
+				st = nil // a panicking job may have left the state inconsistent
+			}
+			close(j.done)
+		}
+	}
+}
+
+// runJob runs j, turning a panic of the engine into an error; it reports
+// whether the job returned normally.
+func runJob(j *job, st *llama.State) (ok bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			j.err = fmt.Errorf("llm: builtin: engine panic: %v", r)
+			ok = false
+		}
+	}()
+	j.err = j.fn(st)
+	return true
+}
+
+// do queues fn and waits until a worker has run it.
+func (b *Builtin) do(ctx context.Context, fn func(st *llama.State) error) error {
+	j := &job{fn: fn, done: make(chan struct{})}
+	select {
+	case b.jobs <- j:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-b.quit:
+		return ErrClosed
+	}
+	<-j.done
+	return j.err
+}
+
+// doAll runs fn(i, st) for i in [0, n) on the pool and returns the first
+// error in index order.
+func (b *Builtin) doAll(ctx context.Context, n int, fn func(i int, st *llama.State) error) error {
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = b.do(ctx, func(st *llama.State) error { return fn(i, st) })
+		}()
+	}
+	wg.Wait()
+	// A cancelled context is the cause to report, not a follower error.
+	if err := ctx.Err(); err != nil {
+		for _, e := range errs {
+			if e != nil {
+				return err
+			}
+		}
+	}
+	return firstErr(errs)
+}
+
+func firstErr(errs []error) error {
+	for _, e := range errs {
+		if e != nil {
+			return e
+		}
+	}
+	return nil
+}
+
+func (b *Builtin) checkModel(name string) error {
+	if name != "" && name != b.name {
+		return reqErr(ErrUnknownModel, "model", "the model %q does not exist (this server has %q)", name, b.name)
+	}
+	return nil
+}
+
+// seqParams are the validated parameters of every sequence of a request.
+type seqParams struct {
+	sample    llama.SampleOptions
+	maxTokens int
+	stops     []string
+	maxStop   int
+	ignoreEOS bool
+	logProbs  bool
+	top       int
+}
+
+// prepare validates req and returns its prompt tokens and sequence
+// parameters; Generate calls it before any work is queued.
+func (b *Builtin) prepare(req Request) ([]int, seqParams, error) {
+	var p seqParams
+	if err := b.checkModel(req.Model); err != nil {
+		return nil, p, err
+	}
+	switch {
+	case req.N < 0 || req.N > MaxN:
+		return nil, p, reqErr(ErrInvalidRequest, "n", "must be between 1 and %d (got %d)", MaxN, req.N)
+	case math.IsNaN(req.Temperature) || req.Temperature < 0 || req.Temperature > 2:
+		return nil, p, reqErr(ErrInvalidRequest, "temperature", "must be between 0 and 2 (got %g)", req.Temperature)
+	case math.IsNaN(req.TopP) || req.TopP < 0 || req.TopP > 1:
+		return nil, p, reqErr(ErrInvalidRequest, "top_p", "must be between 0 and 1 (got %g)", req.TopP)
+	case req.MaxTokens < 0:
+		return nil, p, reqErr(ErrInvalidRequest, "max_tokens", "must not be negative (got %d)", req.MaxTokens)
+	case req.TopLogProbs < 0 || req.TopLogProbs > MaxTopLogProbs:
+		return nil, p, reqErr(ErrInvalidRequest, "top_logprobs", "must be between 0 and %d (got %d)", MaxTopLogProbs, req.TopLogProbs)
+	}
+	prompt := req.Prompt
+	p.stops = append(p.stops, req.Stop...)
+	if len(req.Messages) > 0 {
+		var err error
+		if prompt, err = b.tmpl.Render(req.Messages); err != nil {
+			return nil, p, err
+		}
+		p.stops = append(p.stops, b.tmpl.Stop...)
+	}
+	for _, s := range p.stops {
+		p.maxStop = max(p.maxStop, len(s))
+	}
+	tokens := b.m.Tokenizer.Encode(prompt, true, false)
+	ctxLen := b.m.Config.SeqLen
+	if need := len(tokens) + max(req.MaxTokens, 1); need > ctxLen {
+		param := "prompt"
+		if len(req.Messages) > 0 {
+			param = "messages"
+		}
+		return nil, p, reqErr(ErrContextLength, param,
+			"this model's maximum context length is %d tokens; the request needs %d (%d in the prompt, %d to generate)",
+			ctxLen, need, len(tokens), max(req.MaxTokens, 1))
+	}
+	p.sample = llama.SampleOptions{Temperature: float32(req.Temperature), TopP: float32(req.TopP)}
+	p.maxTokens = req.MaxTokens
+	p.ignoreEOS = req.IgnoreEOS
+	p.logProbs = req.LogProbs || req.TopLogProbs > 0
+	p.top = req.TopLogProbs
+	return tokens, p, nil
+}
+
+// CountTokens returns the number of tokens of the prompt req would feed
+// the model (BOS included), after validating req.
+func (b *Builtin) CountTokens(req Request) (int, error) {
+	tokens, _, err := b.prepare(req)
+	return len(tokens), err
+}
+
+// ChoiceSeed returns the seed of choice i of a request with seed s: s itself
+// for the first choice, so that a request with N = 1 reproduces
+// llama.Model.Generate with Seed s.
+func ChoiceSeed(s uint64, i int) uint64 { return s + uint64(i)*0x9E3779B97F4A7C15 }
+
+// Generate implements Backend.
+func (b *Builtin) Generate(ctx context.Context, req Request) (Response, error) {
+	tokens, p, err := b.prepare(req)
+	if err != nil {
+		return Response{}, err
+	}
+	n := max(req.N, 1)
+	seed := rand.Uint64()
+	if req.Seed != nil {
+		seed = *req.Seed
+	}
+	var emit func(Delta) error
+	if req.OnDelta != nil {
+		var mu sync.Mutex
+		emit = func(d Delta) error {
+			mu.Lock()
+			defer mu.Unlock()
+			return req.OnDelta(d)
+		}
+	}
+	choices := make([]Choice, n)
+	counts := make([]int, n)
+	err = b.doAll(ctx, n, func(i int, st *llama.State) error {
+		sp := p
+		sp.sample.Seed = ChoiceSeed(seed, i)
+		var err error
+		choices[i], counts[i], err = b.sequence(ctx, st, tokens, sp, i, emit)
+		return err
+	})
+	if err != nil {
+		return Response{}, fmt.Errorf("llm: builtin: generate: %w", err)
+	}
+	res := Response{Model: b.name, Choices: choices, Usage: Usage{PromptTokens: len(tokens)}}
+	for _, c := range counts {
+		res.Usage.CompletionTokens += c
+	}
+	return res, nil
+}
+
+// sequence generates choice idx from the prompt tokens on st. It follows
+// llama.Model.Generate step for step (so the text is the same for the same
+// options) and adds cancellation, streaming and log-probabilities. It
+// returns the choice and the number of generated tokens.
+func (b *Builtin) sequence(ctx context.Context, st *llama.State, prompt []int, p seqParams, idx int, emit func(Delta) error) (Choice, int, error) {
+	tok := b.m.Tokenizer
+	for pos, t := range prompt[:len(prompt)-1] {
+		if pos%64 == 0 {
+			if err := ctx.Err(); err != nil {
+				return Choice{}, 0, err
+			}
+		}
+		if err := st.ForwardNoLogits(t, pos); err != nil {
+			return Choice{}, 0, fmt.Errorf("prompt: %w", err)
+		}
+	}
+	maxNew := b.m.Config.SeqLen - len(prompt) + 1
+	if p.maxTokens > 0 && p.maxTokens < maxNew {
+		maxNew = p.maxTokens
+	}
+	smp := llama.NewSampler(p.sample)
+	c := Choice{Index: idx, FinishReason: FinishLength}
+	var text strings.Builder
+	var pending []TokenLogProb // log-probs not yet delivered
+	emitted := 0               // bytes of text already delivered
+	generated := 0
+	token := prompt[len(prompt)-1]
+	var top topK
+	for pos := len(prompt) - 1; generated < maxNew; pos++ {
+		if err := ctx.Err(); err != nil {
+			return Choice{}, generated, err
+		}
+		logits, err := st.Forward(token, pos)
+		if err != nil {
+			return Choice{}, generated, fmt.Errorf("position %d: %w", pos, err)
+		}
+		next := smp.Sample(logits)
+		if !p.ignoreEOS && (next == tok.EOS || next == tok.BOS) {
+			c.FinishReason = FinishStop
+			break
+		}
+		generated++
+		if p.logProbs {
+			lp := tokenLogProb(tok, logits, token, next, p.top, &top)
+			c.LogProbs = append(c.LogProbs, lp)
+			if emit != nil {
+				pending = append(pending, lp)
+			}
+		}
+		before := text.Len()
+		text.WriteString(tok.Piece(token, next))
+		token = next
+		if p.maxStop > 0 {
+			s := text.String()
+			if cut, ok := findStop(s, max(0, before-p.maxStop+1), p.stops); ok {
+				text.Reset()
+				text.WriteString(s[:cut])
+				c.FinishReason = FinishStop
+				break
+			}
+		}
+		if emit != nil {
+			s := text.String()
+			safe := utf8Boundary(s, len(s)-holdBack(s, p.stops))
+			if safe > emitted {
+				if err := emit(Delta{Index: idx, Text: s[emitted:safe], LogProbs: pending}); err != nil {
+					return Choice{}, generated, err
+				}
+				emitted, pending = safe, nil
+			}
+		}
+	}
+	c.Text = text.String()
+	if emit != nil {
+		if err := emit(Delta{Index: idx, Text: c.Text[min(emitted, len(c.Text)):], LogProbs: pending, FinishReason: c.FinishReason}); err != nil {
+			return Choice{}, generated, err
+		}
+	}
+	return c, generated, nil
+}
+
+// findStop returns the earliest index ≥ from at which one of stops occurs.
+func findStop(s string, from int, stops []string) (int, bool) {
+	best := -1
+	for _, st := range stops {
+		if st == "" {
+			continue
+		}
+		if i := strings.Index(s[from:], st); i >= 0 && (best < 0 || from+i < best) {
+			best = from + i
+		}
+	}
+	return best, best >= 0
+}
+
+// holdBack returns the length of the longest suffix of s that is a proper
+// prefix of a stop string: text that may still turn into a stop and must
+// not be streamed yet.
+func holdBack(s string, stops []string) int {
+	best := 0
+	for _, st := range stops {
+		for k := min(len(s), len(st)-1); k > best; k-- {
+			if s[len(s)-k:] == st[:k] {
+				best = k
+				break
+			}
+		}
+	}
+	return best
+}
+
+// utf8Boundary moves end back to the start of an incomplete UTF-8 sequence
+// at the end of s[:end], so streamed pieces never split a character.
+func utf8Boundary(s string, end int) int {
+	for i := end - 1; i >= 0 && i >= end-utf8.UTFMax; i-- {
+		if utf8.RuneStart(s[i]) {
+			if !utf8.FullRuneInString(s[i:end]) {
+				return i
+			}
+			break
+		}
+	}
+	return end
+}
+
+// topK keeps the k largest logits.
+type topK struct{ ids []int }
+
+func (t *topK) find(logits []float32, k int) []int {
+	ids := t.ids[:0]
+	for i, l := range logits {
+		if len(ids) == k && l <= logits[ids[k-1]] {
+			continue
+		}
+		j := len(ids)
+		if j < k {
+			ids = append(ids, i)
+		} else {
+			j--
+		}
+		for ; j > 0 && logits[ids[j-1]] < l; j-- {
+			ids[j] = ids[j-1]
+		}
+		ids[j] = i
+	}
+	t.ids = ids
+	return ids
+}
+
+// tokenLogProb returns the log-probability of next (following prev) under
+// logits and, when top > 0, the top alternatives.
+func tokenLogProb(tok *llama.Tokenizer, logits []float32, prev, next, top int, buf *topK) TokenLogProb {
+	mx := float64(logits[llama.Argmax(logits)])
+	var sum float64
+	for _, l := range logits {
+		sum += math.Exp(float64(l) - mx)
+	}
+	lse := mx + math.Log(sum)
+	lp := TokenLogProb{Token: tok.Piece(prev, next), LogProb: min(float64(logits[next])-lse, 0)}
+	if top > 0 {
+		for _, id := range buf.find(logits, min(top, len(logits))) {
+			lp.Top = append(lp.Top, TopLogProb{Token: tok.Piece(prev, id), LogProb: min(float64(logits[id])-lse, 0)})
+		}
+	}
+	return lp
+}
+
+// Embed implements Backend: the mean-pooled final hidden states of each
+// text (llama.Model.EmbedTokens), one vector of the model's width per text.
+func (b *Builtin) Embed(ctx context.Context, req EmbedRequest) (EmbedResponse, error) {
+	if err := b.checkModel(req.Model); err != nil {
+		return EmbedResponse{}, err
+	}
+	if len(req.Input) == 0 {
+		return EmbedResponse{}, reqErr(ErrInvalidRequest, "input", "at least one text is required")
+	}
+	toks := make([][]int, len(req.Input))
+	res := EmbedResponse{Model: b.name, Vectors: make([][]float32, len(req.Input))}
+	for i, s := range req.Input {
+		toks[i] = b.m.Tokenizer.Encode(s, true, false)
+		if len(toks[i]) > b.m.Config.SeqLen {
+			return EmbedResponse{}, reqErr(ErrContextLength, "input",
+				"input %d has %d tokens; this model's maximum context length is %d tokens", i, len(toks[i]), b.m.Config.SeqLen)
+		}
+		res.Usage.PromptTokens += len(toks[i])
+	}
+	err := b.doAll(ctx, len(toks), func(i int, _ *llama.State) error {
+		v, err := b.m.EmbedTokens(toks[i])
+		res.Vectors[i] = v
+		return err
+	})
+	if err != nil {
+		return EmbedResponse{}, fmt.Errorf("llm: builtin: embed: %w", err)
+	}
+	return res, nil
+}

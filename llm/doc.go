@@ -1,0 +1,25 @@
+// Package llm is the generative model M of the reverse-bottleneck chain
+// S_anchor → p = E(e_task, e_condition, e_demo) → M → S_gen ("Towards a
+// Theoretical Understanding of Synthetic Data in LLM Post-Training", Gan &
+// Liu, §3): whatever turns a prompt p into generated text S_gen = M(p) + ε.
+//
+// Backend is the small interface every model sits behind: Generate takes a
+// prompt or chat messages plus sampling parameters (n, seed, temperature,
+// top-p, max tokens, stop sequences, log-probabilities) and returns the
+// generated choices with token counts; Embed turns texts into vectors.
+// Decorators (caches, rate limiters) and remote endpoints implement the same
+// interface, so the rest of ggmi treats every model alike.
+//
+// Builtin is the Backend over the pure-Go engine of package llama. It
+// schedules up to Workers sequences at once, each on its own worker
+// goroutine with its own llama.State (the weights are shared read-only),
+// queues the rest in arrival order, honours context cancellation between
+// tokens and streams text token by token through Request.OnDelta. Every
+// sequence draws from its own random stream derived from the request's seed,
+// so equal seeds give equal output whatever the load or the number of
+// workers.
+//
+// Base models have no chat format of their own; ChatTemplate renders chat
+// messages as plain text (DefaultChatTemplate: "System: …\nUser: …\nAssistant:"
+// with a stop on "\nUser:").
+package llm
