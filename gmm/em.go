@@ -151,7 +151,7 @@ func FitEM(x []float64, d int, opt FitOptions) (*Fit, error) {
 		return nil, fmt.Errorf("gmm fit: %d points cannot fit %d components", n, opt.Components)
 	}
 	for i, v := range x {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
+		if v-v != 0 { // NaN or ±Inf
 			return nil, fmt.Errorf("gmm fit: point %d coordinate %d is not finite (%v)", i/d, i%d, v)
 		}
 	}
@@ -221,9 +221,11 @@ type em struct {
 	// momFresh says pMom holds the moments of the current resp (the E-step
 	// computed them in the same pass).
 	momFresh bool
-	nf       int
-	vmat     []float64 // k·nf, per-component coefficients of the quadratic form
-	pMom     []float64 // blocks·k·nf
+	nf       int         // stride of a feature row: nq rounded up to a multiple of 8
+	nq       int         // number of features: d(d+1)/2 + d + 1
+	bufs     [][]float64 // per-block feature buffers
+	vmat     []float64   // k·nf, per-component coefficients of the quadratic form
+	pMom     []float64   // blocks·k·nf
 }
 
 // featureMinDim is the smallest dimension that uses the quadratic-feature
@@ -234,9 +236,18 @@ const featureMinDim = 4
 // enough to stay in the processor's cache.
 const subBlock = 64
 
+// blockBuf is block b's feature buffer, allocated on first use and kept
+// for the fit (a block is handled by one goroutine at a time).
+func (e *em) blockBuf(b int) []float64 {
+	if e.bufs[b] == nil {
+		e.bufs[b] = make([]float64, subBlock*e.nf)
+	}
+	return e.bufs[b]
+}
+
 // features writes the quadratic features of points [lo, hi) into buf.
 func (e *em) features(lo, hi int, buf []float64) {
-	d, nf := e.d, e.nf
+	d, nf, nq := e.d, e.nf, e.nq
 	pad := make([]float64, d+3)
 	for i := lo; i < hi; i++ {
 		xi := e.x[i*d : (i+1)*d]
@@ -244,7 +255,8 @@ func (e *em) features(lo, hi int, buf []float64) {
 		q := d * (d + 1) / 2
 		quad(xi, f[:q+3], pad)
 		copy(f[q:], xi)
-		f[nf-1] = 1
+		f[nq-1] = 1
+		clear(f[nq:])
 	}
 }
 
@@ -261,9 +273,11 @@ func fitOnce(rng *rand.Rand, x []float64, n, d int, opt FitOptions) (*Fit, error
 	e.pLL = make([]float64, e.blocks)
 	if d >= featureMinDim {
 		e.quad = true
-		e.nf = d*(d+1)/2 + d + 1
+		e.nq = d*(d+1)/2 + d + 1
+		e.nf = (e.nq + 7) &^ 7
 		e.vmat = make([]float64, ((k+3)&^3)*e.nf) // padded to 4 rows of zeros
 		e.pMom = make([]float64, e.blocks*k*e.nf)
+		e.bufs = make([][]float64, e.blocks)
 	}
 
 	switch opt.Init {
@@ -352,13 +366,30 @@ func (e *em) eStep(m *Mixture) float64 {
 		nf := e.nf
 		mom := e.pMom[b*k*nf : (b+1)*k*nf]
 		clear(mom)
-		buf := make([]float64, subBlock*nf)
+		buf := e.blockBuf(b)
 		var q [4]float64
+		var o8 [8]float64
 		ll := newLLSum()
 		for s0 := lo; s0 < hi; s0 += subBlock {
 			s1 := min(s0+subBlock, hi)
 			e.features(s0, s1, buf)
-			for i := s0; i < s1; i++ {
+			// Mahalanobis forms: four points by two components at a time,
+			// then the remaining points one at a time.
+			i := s0
+			for ; i+4 <= s1; i += 4 {
+				f := buf[(i-s0)*nf:]
+				for j := 0; j < k; j += 2 {
+					dot4x2(f, nf, e.vmat[j*nf:], nf, nf, &o8)
+					for t := range 4 {
+						r := e.resp[(i+t)*k : (i+t+1)*k]
+						r[j] = -0.5 * o8[2*t]
+						if j+1 < k {
+							r[j+1] = -0.5 * o8[2*t+1]
+						}
+					}
+				}
+			}
+			for ; i < s1; i++ {
 				f := buf[(i-s0)*nf : (i-s0+1)*nf]
 				r := e.resp[i*k : (i+1)*k]
 				for j := 0; j < k; j += 4 {
@@ -367,6 +398,9 @@ func (e *em) eStep(m *Mixture) float64 {
 						r[t] = -0.5 * q[t-j]
 					}
 				}
+			}
+			for i := s0; i < s1; i++ {
+				r := e.resp[i*k : (i+1)*k]
 				mx := math.Inf(-1)
 				for j := range k {
 					v := m.logc[j] + r[j]
@@ -397,7 +431,7 @@ func (e *em) normalize(i int, mx float64, ll *llSum) {
 	for j, v := range r {
 		var p float64
 		if u := v - mx; u > expCutoff {
-			p = math.Exp(u)
+			p = expNeg(u)
 		}
 		r[j] = p
 		t += p
@@ -440,10 +474,20 @@ func (a *llSum) value() float64 {
 func (e *em) accumulate(s0, s1 int, buf, mom []float64) {
 	k, nf := e.k, e.nf
 	var r4 [4]float64
+	var r8 [8]float64
 	i := s0
 	for ; i+4 <= s1; i += 4 {
 		f := buf[(i-s0)*nf:]
-		for j := range k {
+		j := 0
+		for ; j+2 <= k; j += 2 {
+			for t := range 4 {
+				r8[2*t], r8[2*t+1] = e.resp[(i+t)*k+j], e.resp[(i+t)*k+j+1]
+			}
+			if r8 != [8]float64{} {
+				axpy4x2(&r8, f, nf, mom[j*nf:], nf, nf)
+			}
+		}
+		for ; j < k; j++ {
 			r4[0], r4[1], r4[2], r4[3] = e.resp[i*k+j], e.resp[(i+1)*k+j], e.resp[(i+2)*k+j], e.resp[(i+3)*k+j]
 			if r4 != [4]float64{} {
 				axpy4(&r4, f, nf, mom[j*nf:(j+1)*nf])
@@ -504,7 +548,7 @@ func (e *em) setQuadratic(m *Mixture) {
 		for a := range d {
 			v[q+a] = -2 * pmu[a]
 		}
-		v[nf-1] = c
+		v[e.nq-1] = c
 	}
 }
 
@@ -520,7 +564,7 @@ func (e *em) moments() (w, mu, mom []float64) {
 				lo, hi := b*blockSize, min((b+1)*blockSize, n)
 				mom := e.pMom[b*k*nf : (b+1)*k*nf]
 				clear(mom)
-				buf := make([]float64, subBlock*nf)
+				buf := e.blockBuf(b)
 				for s0 := lo; s0 < hi; s0 += subBlock {
 					s1 := min(s0+subBlock, hi)
 					e.features(s0, s1, buf)
@@ -535,7 +579,7 @@ func (e *em) moments() (w, mu, mom []float64) {
 				all[q] += v
 			}
 		}
-		p := nf - d - 1
+		p := e.nq - d - 1
 		w = make([]float64, k)
 		mu = make([]float64, k*d)
 		mom = make([]float64, k*p)
@@ -543,7 +587,7 @@ func (e *em) moments() (w, mu, mom []float64) {
 			row := all[j*nf : (j+1)*nf]
 			copy(mom[j*p:(j+1)*p], row[:p])
 			copy(mu[j*d:(j+1)*d], row[p:p+d])
-			w[j] = row[nf-1]
+			w[j] = row[e.nq-1]
 		}
 		return w, mu, mom
 	}

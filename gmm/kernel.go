@@ -52,3 +52,42 @@ func quadGeneric(x, out []float64) {
 		q += a + 1
 	}
 }
+
+// dot4x2Generic is the portable dot4x2.
+func dot4x2Generic(f []float64, fstride int, v []float64, vstride, n int, out *[8]float64) {
+	for t := range 4 {
+		for c := range 2 {
+			out[2*t+c] = dot(f[t*fstride:t*fstride+n], v[c*vstride:c*vstride+n])
+		}
+	}
+}
+
+// axpy4x2Generic is the portable axpy4x2.
+func axpy4x2Generic(r *[8]float64, f []float64, fstride int, s []float64, sstride, n int) {
+	for c := range 2 {
+		rc := [4]float64{r[c], r[2+c], r[4+c], r[6+c]}
+		axpy4(&rc, f, fstride, s[c*sstride:c*sstride+n])
+	}
+}
+
+// gemvT32Generic is the portable gemvT32.
+func gemvT32Generic(x, mt []float64, out *[32]float64) {
+	*out = [32]float64{}
+	for a, xa := range x {
+		row := mt[a*32 : a*32+32]
+		for c := range out {
+			out[c] += xa * row[c]
+		}
+	}
+}
+
+// transpose32 writes the k ≤ 32 rows of length d in rows (row-major) as the
+// columns of a d×32 matrix, zero-padded.
+func transpose32(rows []float64, k, d int, mt []float64) {
+	clear(mt[:d*32])
+	for c := range k {
+		for a := range d {
+			mt[a*32+c] = rows[c*d+a]
+		}
+	}
+}

@@ -96,3 +96,49 @@ func quad(x, out, pad []float64) {
 	}
 	quadGeneric(x, out)
 }
+
+//go:noescape
+func dot4x2AVX512(f *float64, fstride int, v *float64, vstride int, n int, out *[8]float64)
+
+// dot4x2 sets out[2t+c] = f[t·fstride : t·fstride+n] · v[c·vstride : c·vstride+n]
+// for four rows t of f and two rows c of v. n must be a multiple of 8.
+func dot4x2(f []float64, fstride int, v []float64, vstride, n int, out *[8]float64) {
+	if useAVX512 && n > 0 {
+		_ = f[3*fstride+n-1]
+		_ = v[vstride+n-1]
+		dot4x2AVX512(&f[0], fstride, &v[0], vstride, n, out)
+		return
+	}
+	dot4x2Generic(f, fstride, v, vstride, n, out)
+}
+
+//go:noescape
+func axpy4x2AVX512(r *[8]float64, f *float64, fstride int, s *float64, sstride int, n int)
+
+// axpy4x2 adds Σ_t r[2t+c]·f[t·fstride : t·fstride+n] to s[c·sstride :
+// c·sstride+n] for four rows t of f and two rows c of s. n must be a
+// multiple of 8.
+func axpy4x2(r *[8]float64, f []float64, fstride int, s []float64, sstride, n int) {
+	if useAVX512 && n > 0 {
+		_ = f[3*fstride+n-1]
+		_ = s[sstride+n-1]
+		axpy4x2AVX512(r, &f[0], fstride, &s[0], sstride, n)
+		return
+	}
+	axpy4x2Generic(r, f, fstride, s, sstride, n)
+}
+
+//go:noescape
+func gemvT32AVX512(x []float64, mt *float64, chunks int, out *[32]float64)
+
+// gemvT32 sets out[c] = Σ_a x[a]·mt[a·32+c] for c < k ≤ 32; mt holds
+// len(x) rows of 32 values (the vectors to take dot products with, as
+// columns, zero past k).
+func gemvT32(x, mt []float64, k int, out *[32]float64) {
+	if useAVX512 && len(x) > 0 && k > 0 {
+		_ = mt[len(x)*32-1]
+		gemvT32AVX512(x, &mt[0], (min(k, 32)+7)/8, out)
+		return
+	}
+	gemvT32Generic(x, mt, out)
+}

@@ -507,3 +507,180 @@ b4loop1:
 b4done:
 	VZEROUPPER
 	RET
+
+// func dot4x2AVX512(f *float64, fstride int, v *float64, vstride int, n int, out *[8]float64)
+// out[2t+c] = Σ_i f[t·fstride+i]·v[c·vstride+i] for t = 0..3, c = 0..1;
+// n must be a positive multiple of 8. Each 8-lane chunk loads the two v rows
+// and the four f rows once and does eight FMAs.
+TEXT ·dot4x2AVX512(SB), NOSPLIT, $0-48
+	MOVQ   f+0(FP), R8
+	MOVQ   fstride+8(FP), AX
+	SHLQ   $3, AX
+	LEAQ   (R8)(AX*1), R9
+	LEAQ   (R9)(AX*1), R10
+	LEAQ   (R10)(AX*1), R11
+	MOVQ   v+16(FP), SI
+	MOVQ   vstride+24(FP), BX
+	SHLQ   $3, BX
+	LEAQ   (SI)(BX*1), R12
+	MOVQ   n+32(FP), CX
+	MOVQ   out+40(FP), DI
+	XORQ   DX, DX
+	VXORPD Z0, Z0, Z0
+	VXORPD Z1, Z1, Z1
+	VXORPD Z2, Z2, Z2
+	VXORPD Z3, Z3, Z3
+	VXORPD Z4, Z4, Z4
+	VXORPD Z5, Z5, Z5
+	VXORPD Z6, Z6, Z6
+	VXORPD Z7, Z7, Z7
+
+x42loop:
+	VMOVUPD     (SI)(DX*8), Z8
+	VMOVUPD     (R12)(DX*8), Z9
+	VMOVUPD     (R8)(DX*8), Z10
+	VFMADD231PD Z8, Z10, Z0
+	VFMADD231PD Z9, Z10, Z1
+	VMOVUPD     (R9)(DX*8), Z11
+	VFMADD231PD Z8, Z11, Z2
+	VFMADD231PD Z9, Z11, Z3
+	VMOVUPD     (R10)(DX*8), Z12
+	VFMADD231PD Z8, Z12, Z4
+	VFMADD231PD Z9, Z12, Z5
+	VMOVUPD     (R11)(DX*8), Z13
+	VFMADD231PD Z8, Z13, Z6
+	VFMADD231PD Z9, Z13, Z7
+	ADDQ        $8, DX
+	CMPQ        DX, CX
+	JLT         x42loop
+
+	// Horizontal sums of the eight accumulators.
+	VEXTRACTF64X4 $1, Z0, Y8
+	VADDPD        Y8, Y0, Y0
+	VEXTRACTF64X4 $1, Z1, Y8
+	VADDPD        Y8, Y1, Y1
+	VEXTRACTF64X4 $1, Z2, Y8
+	VADDPD        Y8, Y2, Y2
+	VEXTRACTF64X4 $1, Z3, Y8
+	VADDPD        Y8, Y3, Y3
+	VEXTRACTF64X4 $1, Z4, Y8
+	VADDPD        Y8, Y4, Y4
+	VEXTRACTF64X4 $1, Z5, Y8
+	VADDPD        Y8, Y5, Y5
+	VEXTRACTF64X4 $1, Z6, Y8
+	VADDPD        Y8, Y6, Y6
+	VEXTRACTF64X4 $1, Z7, Y8
+	VADDPD        Y8, Y7, Y7
+	VHADDPD       Y1, Y0, Y0 // [a0+a1, b0+b1, a2+a3, b2+b3]
+	VHADDPD       Y3, Y2, Y2
+	VHADDPD       Y5, Y4, Y4
+	VHADDPD       Y7, Y6, Y6
+	VEXTRACTF128  $1, Y0, X8
+	VADDPD        X8, X0, X0 // [sum a, sum b]
+	VEXTRACTF128  $1, Y2, X8
+	VADDPD        X8, X2, X2
+	VEXTRACTF128  $1, Y4, X8
+	VADDPD        X8, X4, X4
+	VEXTRACTF128  $1, Y6, X8
+	VADDPD        X8, X6, X6
+	VMOVUPD       X0, (DI)
+	VMOVUPD       X2, 16(DI)
+	VMOVUPD       X4, 32(DI)
+	VMOVUPD       X6, 48(DI)
+	VZEROUPPER
+	RET
+
+// func axpy4x2AVX512(r *[8]float64, f *float64, fstride int, s *float64, sstride int, n int)
+// s[c·sstride+i] += Σ_t r[2t+c]·f[t·fstride+i] for c = 0..1, i < n; n must
+// be a positive multiple of 8.
+TEXT ·axpy4x2AVX512(SB), NOSPLIT, $0-48
+	MOVQ         r+0(FP), DX
+	VBROADCASTSD (DX), Z2
+	VBROADCASTSD 8(DX), Z3
+	VBROADCASTSD 16(DX), Z4
+	VBROADCASTSD 24(DX), Z5
+	VBROADCASTSD 32(DX), Z6
+	VBROADCASTSD 40(DX), Z7
+	VBROADCASTSD 48(DX), Z8
+	VBROADCASTSD 56(DX), Z9
+	MOVQ         f+8(FP), R8
+	MOVQ         fstride+16(FP), AX
+	SHLQ         $3, AX
+	LEAQ         (R8)(AX*1), R9
+	LEAQ         (R9)(AX*1), R10
+	LEAQ         (R10)(AX*1), R11
+	MOVQ         s+24(FP), SI
+	MOVQ         sstride+32(FP), BX
+	SHLQ         $3, BX
+	LEAQ         (SI)(BX*1), R12
+	MOVQ         n+40(FP), CX
+	XORQ         DX, DX
+
+a42loop:
+	VMOVUPD     (R8)(DX*8), Z10
+	VMOVUPD     (R9)(DX*8), Z11
+	VMOVUPD     (R10)(DX*8), Z12
+	VMOVUPD     (R11)(DX*8), Z13
+	VMOVUPD     (SI)(DX*8), Z0
+	VMOVUPD     (R12)(DX*8), Z1
+	VMULPD      Z11, Z4, Z14
+	VMULPD      Z11, Z5, Z15
+	VFMADD231PD Z10, Z2, Z0
+	VFMADD231PD Z10, Z3, Z1
+	VFMADD231PD Z13, Z8, Z14
+	VFMADD231PD Z13, Z9, Z15
+	VFMADD231PD Z12, Z6, Z0
+	VFMADD231PD Z12, Z7, Z1
+	VADDPD      Z14, Z0, Z0
+	VADDPD      Z15, Z1, Z1
+	VMOVUPD     Z0, (SI)(DX*8)
+	VMOVUPD     Z1, (R12)(DX*8)
+	ADDQ        $8, DX
+	CMPQ        DX, CX
+	JLT         a42loop
+	VZEROUPPER
+	RET
+
+// func gemvT32AVX512(x []float64, mt *float64, chunks int, out *[32]float64)
+// out[c] = Σ_a x[a]·mt[a·32+c] for c < 8·chunks (chunks from 1 to 4): the
+// dot products of x with up to 32 vectors stored as the columns of mt
+// (len(x) rows of 32 values). Entries of out past 8·chunks are zeroed.
+TEXT ·gemvT32AVX512(SB), NOSPLIT, $0-48
+	MOVQ   x_base+0(FP), SI
+	MOVQ   x_len+8(FP), CX
+	MOVQ   mt+24(FP), R8
+	MOVQ   chunks+32(FP), R9
+	MOVQ   out+40(FP), DI
+	VXORPD Z0, Z0, Z0
+	VXORPD Z1, Z1, Z1
+	VXORPD Z2, Z2, Z2
+	VXORPD Z3, Z3, Z3
+	TESTQ  CX, CX
+	JEQ    gtdone32
+
+gtloop32:
+	VBROADCASTSD (SI), Z8
+	VFMADD231PD  (R8), Z8, Z0
+	CMPQ         R9, $1
+	JEQ          gtnext32
+	VFMADD231PD  64(R8), Z8, Z1
+	CMPQ         R9, $2
+	JEQ          gtnext32
+	VFMADD231PD  128(R8), Z8, Z2
+	CMPQ         R9, $3
+	JEQ          gtnext32
+	VFMADD231PD  192(R8), Z8, Z3
+
+gtnext32:
+	ADDQ $8, SI
+	ADDQ $256, R8
+	DECQ CX
+	JNZ  gtloop32
+
+gtdone32:
+	VMOVUPD Z0, (DI)
+	VMOVUPD Z1, 64(DI)
+	VMOVUPD Z2, 128(DI)
+	VMOVUPD Z3, 192(DI)
+	VZEROUPPER
+	RET

@@ -231,6 +231,7 @@ func kmeans(rng *rand.Rand, x []float64, n, d, k, workers int) []int {
 	var maxMove float64
 	cn := make([]float64, k+3)
 	padded := make([]float64, (k+3)*d)
+	mt := make([]float64, d*32) // transposed centres for k ≤ 32
 
 	var tol float64
 	mean := make([]float64, d)
@@ -269,8 +270,12 @@ func kmeans(rng *rand.Rand, x []float64, n, d, k, workers int) []int {
 		for c := k; c < k+3; c++ {
 			cn[c] = math.Inf(1)
 		}
+		if d >= 8 && k <= 32 {
+			transpose32(centers, k, d, mt)
+		}
 		forBlocks(blocks, workers, n*k*d >= 20000, func(b int) {
 			var q [4]float64
+			var o32 [32]float64
 			// Changes of the cluster sums caused by points that switch
 			// cluster, kept locally and copied out once.
 			dc := make([]int, k)
@@ -279,16 +284,24 @@ func kmeans(rng *rand.Rand, x []float64, n, d, k, workers int) []int {
 				copy(pCounts[b*k:(b+1)*k], dc)
 				copy(pNext[b*k*d:(b+1)*k*d], dn)
 			}()
-			for i := b * blockSize; i < min((b+1)*blockSize, n); i++ {
+			// Locals, so that the loop keeps them in registers.
+			lo, hi := b*blockSize, min((b+1)*blockSize, n)
+			up, low, lab := upper[lo:hi], lower[lo:hi], labels[lo:hi]
+			mm := maxMove
+			mv, hf := move[:k], half[:k]
+			for ii := range up {
+				i := lo + ii
 				// The centres moved since the bounds were set: loosen them.
-				upper[i] += move[labels[i]]
-				lower[i] -= maxMove
-				a := labels[i]
-				m := half[a]
-				if lower[i] > m {
-					m = lower[i]
+				a := lab[ii]
+				u := up[ii] + mv[a]
+				l := low[ii] - mm
+				low[ii] = l
+				m := hf[a]
+				if l > m {
+					m = l
 				}
-				if upper[i] <= m {
+				if u <= m {
+					up[ii] = u
 					continue
 				}
 				xi := x[i*d : (i+1)*d]
@@ -301,47 +314,58 @@ func kmeans(rng *rand.Rand, x []float64, n, d, k, workers int) []int {
 				} else {
 					u2 = sqDist(xi, centers[a*d:(a+1)*d])
 				}
-				upper[i] = math.Sqrt(u2)
-				if upper[i] <= m {
+				u = math.Sqrt(u2)
+				up[ii] = u
+				if u <= m {
 					continue
 				}
 				best, second := math.Inf(1), math.Inf(1)
 				bi := a
-				consider := func(c int, v float64) {
-					if v < best {
-						second, best, bi = best, v, c
-					} else if v < second {
-						second = v
-					}
-				}
-				if d >= 8 {
-					for c := 0; c < k; c += 4 {
-						dot4(xi, padded[c*d:], d, &q)
-						for t := range 4 {
-							if c+t < k {
-								v := norms[i] - 2*q[t] + cn[c+t]
-								if v < 0 {
-									v = 0
-								}
-								consider(c+t, v)
-							}
+				if d >= 8 && k <= 32 {
+					// All k dot products at once against the transposed centres.
+					gemvT32(xi, mt, k, &o32)
+					nx := norms[i]
+					for c := range k {
+						v := nx - 2*o32[c] + cn[c]
+						if v < 0 {
+							v = 0
+						}
+						if v < best {
+							second, best, bi = best, v, c
+						} else if v < second {
+							second = v
 						}
 					}
 				} else {
 					for c := range k {
-						consider(c, sqDist(xi, centers[c*d:(c+1)*d]))
+						var v float64
+						if d >= 8 {
+							if c&3 == 0 {
+								dot4(xi, padded[c*d:], d, &q)
+							}
+							v = norms[i] - 2*q[c&3] + cn[c]
+							if v < 0 {
+								v = 0
+							}
+						} else {
+							v = sqDist(xi, centers[c*d:(c+1)*d])
+						}
+						if v < best {
+							second, best, bi = best, v, c
+						} else if v < second {
+							second = v
+						}
 					}
 				}
 				if bi != a {
-					xi := x[i*d : (i+1)*d]
 					dc[a]--
 					dc[bi]++
 					axpy(-1, xi, dn[a*d:(a+1)*d])
 					axpy(1, xi, dn[bi*d:(bi+1)*d])
 				}
-				labels[i] = bi
-				upper[i] = math.Sqrt(best)
-				lower[i] = math.Sqrt(second)
+				lab[ii] = bi
+				up[ii] = math.Sqrt(best)
+				low[ii] = math.Sqrt(second)
 			}
 		})
 	}

@@ -256,7 +256,7 @@ func (m *Mixture) logProb(x, z, lp []float64) float64 {
 	var s float64
 	for _, v := range lp {
 		if t := v - mx; t > expCutoff {
-			s += math.Exp(t)
+			s += expNeg(t)
 		}
 	}
 	return mx + math.Log(s)

@@ -80,14 +80,22 @@ func rectPath(w, h vg.Length) vg.Path {
 	return p
 }
 
-// writeTo writes c to path through a temporary file and a rename, so that
-// a reader never sees half a figure.
+// writeTo writes c to path atomically.
 func writeTo(path string, c io.WriterTo) error {
+	return writeFile(path, func(w io.Writer) error {
+		_, err := c.WriteTo(w)
+		return err
+	})
+}
+
+// writeFile writes path through a temporary file in the same directory and
+// a rename, so that a reader never sees half a file.
+func writeFile(path string, f func(io.Writer) error) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
 	if err != nil {
 		return err
 	}
-	if _, err := c.WriteTo(tmp); err != nil {
+	if err := f(tmp); err != nil {
 		tmp.Close()
 		os.Remove(tmp.Name())
 		return fmt.Errorf("write %s: %w", path, err)
@@ -97,6 +105,7 @@ func writeTo(path string, c io.WriterTo) error {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		os.Remove(tmp.Name())
 		return err
 	}
 	return os.Rename(tmp.Name(), path)

@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -19,37 +20,21 @@ func GMMLab(dir string, res *sim.Result, world *sim.World, figures bool) (*sim.S
 	}
 	s := res.Summarise()
 	var files []string
-	write := func(name string, f func(*os.File) error) error {
+	write := func(name string, f func(io.Writer) error) error {
 		path := filepath.Join(dir, name)
-		tmp, err := os.CreateTemp(dir, ".tmp-*")
-		if err != nil {
-			return err
-		}
-		if err := f(tmp); err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-			return fmt.Errorf("write %s: %w", path, err)
-		}
-		if err := tmp.Close(); err != nil {
-			os.Remove(tmp.Name())
-			return fmt.Errorf("write %s: %w", path, err)
-		}
-		if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-			return err
-		}
-		if err := os.Rename(tmp.Name(), path); err != nil {
+		if err := writeFile(path, f); err != nil {
 			return err
 		}
 		files = append(files, path)
 		return nil
 	}
-	if err := write("rounds.csv", func(f *os.File) error { return sim.WriteRoundsCSV(f, res) }); err != nil {
+	if err := write("rounds.csv", func(f io.Writer) error { return sim.WriteRoundsCSV(f, res) }); err != nil {
 		return nil, nil, err
 	}
-	if err := write("summary.csv", func(f *os.File) error { return sim.WriteSummaryCSV(f, s) }); err != nil {
+	if err := write("summary.csv", func(f io.Writer) error { return sim.WriteSummaryCSV(f, s) }); err != nil {
 		return nil, nil, err
 	}
-	if err := write("summary.json", func(f *os.File) error { return sim.WriteSummaryJSON(f, s, true) }); err != nil {
+	if err := write("summary.json", func(f io.Writer) error { return sim.WriteSummaryJSON(f, s, true) }); err != nil {
 		return nil, nil, err
 	}
 	figs := GMMFigures{}
@@ -84,7 +69,7 @@ func GMMLab(dir string, res *sim.Result, world *sim.World, figures bool) (*sim.S
 		files = append(files, out...)
 		figs["world"] = "world.svg"
 	}
-	if err := write("report.md", func(f *os.File) error { return GMMMarkdown(f, s, figs) }); err != nil {
+	if err := write("report.md", func(f io.Writer) error { return GMMMarkdown(f, s, figs) }); err != nil {
 		return nil, nil, err
 	}
 	return s, files, nil
