@@ -14,6 +14,8 @@
 # slower.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. scripts/ensure-go.sh
+bash bench/setup.sh
 STEPS=${1:-20}
 ROUNDS=${2:-3}
 PY=${PYTHON:-/usr/bin/python3}
