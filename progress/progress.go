@@ -1,7 +1,3 @@
-// Package progress defines the interface through which ggmi's library
-// packages report the progress of long jobs. Library code never draws on a
-// terminal: it calls a Reporter, and the command line (or any other client)
-// decides how to show it.
 package progress
 
 // Reporter receives progress events. Implementations must be safe for
