@@ -48,23 +48,7 @@ func (m *Model) WriteLlama2c(w io.Writer) error {
 		_, err := bw.Write(buf)
 		return err
 	}
-	tensors := [][]float32{mw.tokEmb}
-	for _, sel := range []func(*layerWeights) []float32{
-		func(l *layerWeights) []float32 { return l.attnNorm },
-		func(l *layerWeights) []float32 { return l.wq },
-		func(l *layerWeights) []float32 { return l.wk },
-		func(l *layerWeights) []float32 { return l.wv },
-		func(l *layerWeights) []float32 { return l.wo },
-		func(l *layerWeights) []float32 { return l.ffnNorm },
-		func(l *layerWeights) []float32 { return l.w1 },
-		func(l *layerWeights) []float32 { return l.w2 },
-		func(l *layerWeights) []float32 { return l.w3 },
-	} {
-		for l := range mw.layers {
-			tensors = append(tensors, sel(&mw.layers[l]))
-		}
-	}
-	tensors = append(tensors, mw.finalNorm, make([]float32, c.SeqLen*c.HeadSize())) // unused RoPE tables
+	tensors := append(llama2cOrder(&mw), mw.finalNorm, make([]float32, c.SeqLen*c.HeadSize())) // unused RoPE tables
 	if !c.SharedClassifier {
 		tensors = append(tensors, mw.wcls)
 	}

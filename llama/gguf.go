@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"slices"
 	"strings"
 )
@@ -518,20 +517,7 @@ func (g *GGUFFile) Tensor(name string) (GGUFTensorInfo, bool) {
 
 // LoadGGUF loads a GGUF file of architecture "llama".
 func LoadGGUF(path string) (*Model, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("read gguf %s: %w", path, err)
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("read gguf %s: %w", path, err)
-	}
-	m, err := ReadGGUF(f, st.Size())
-	if err != nil {
-		return nil, fmt.Errorf("read gguf %s: %w", path, err)
-	}
-	return m, nil
+	return readModelFile(path, "gguf", ReadGGUF)
 }
 
 // ReadGGUF parses a GGUF llama model (weights and tokenizer) from r.

@@ -9,24 +9,57 @@ import (
 	"os"
 )
 
+// llama2cOrder lists the embedding and the per-layer tensors in the order
+// of a llama2.c file, which groups each tensor kind across all layers:
+// embeddings, all attention norms, all wq, all wk, and so on.
+func llama2cOrder(w *weights) [][]float32 {
+	out := [][]float32{w.tokEmb}
+	for _, sel := range []func(*layerWeights) []float32{
+		func(l *layerWeights) []float32 { return l.attnNorm },
+		func(l *layerWeights) []float32 { return l.wq },
+		func(l *layerWeights) []float32 { return l.wk },
+		func(l *layerWeights) []float32 { return l.wv },
+		func(l *layerWeights) []float32 { return l.wo },
+		func(l *layerWeights) []float32 { return l.ffnNorm },
+		func(l *layerWeights) []float32 { return l.w1 },
+		func(l *layerWeights) []float32 { return l.w2 },
+		func(l *layerWeights) []float32 { return l.w3 },
+	} {
+		for l := range w.layers {
+			out = append(out, sel(&w.layers[l]))
+		}
+	}
+	return out
+}
+
+// readModelFile opens path and reads a model from it with read; errors
+// name the format and the file.
+func readModelFile(path, format string, read func(io.ReaderAt, int64) (*Model, error)) (*Model, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read %s %s: %w", format, path, err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("read %s %s: %w", format, path, err)
+	}
+	m, err := read(f, st.Size())
+	if err != nil {
+		return nil, fmt.Errorf("read %s %s: %w", format, path, err)
+	}
+	return m, nil
+}
+
 // llama2cHeaderSize is the size of the seven int32 header fields.
 const llama2cHeaderSize = 7 * 4
 
 // LoadLlama2c loads a llama2.c legacy checkpoint. When tokPath is not empty
 // the llama2.c tokenizer file at tokPath is loaded as well.
 func LoadLlama2c(path, tokPath string) (*Model, error) {
-	f, err := os.Open(path)
+	m, err := readModelFile(path, "llama2c", ReadLlama2c)
 	if err != nil {
-		return nil, fmt.Errorf("read llama2c %s: %w", path, err)
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("read llama2c %s: %w", path, err)
-	}
-	m, err := ReadLlama2c(f, st.Size())
-	if err != nil {
-		return nil, fmt.Errorf("read llama2c %s: %w", path, err)
+		return nil, err
 	}
 	if tokPath != "" {
 		tok, err := LoadLlama2cTokenizer(tokPath, m.Config.VocabSize)
@@ -91,23 +124,7 @@ func ReadLlama2c(r io.ReaderAt, size int64) (*Model, error) {
 	w := layoutWeights(cfg, params)
 	// The file groups each tensor kind across all layers: embeddings, all
 	// attention norms, all wq, all wk, ... in the order below.
-	groups := [][]float32{w.tokEmb}
-	for _, sel := range []func(*layerWeights) []float32{
-		func(l *layerWeights) []float32 { return l.attnNorm },
-		func(l *layerWeights) []float32 { return l.wq },
-		func(l *layerWeights) []float32 { return l.wk },
-		func(l *layerWeights) []float32 { return l.wv },
-		func(l *layerWeights) []float32 { return l.wo },
-		func(l *layerWeights) []float32 { return l.ffnNorm },
-		func(l *layerWeights) []float32 { return l.w1 },
-		func(l *layerWeights) []float32 { return l.w2 },
-		func(l *layerWeights) []float32 { return l.w3 },
-	} {
-		for l := range w.layers {
-			groups = append(groups, sel(&w.layers[l]))
-		}
-	}
-	groups = append(groups, w.finalNorm)
+	groups := append(llama2cOrder(&w), w.finalNorm)
 	off := int64(llama2cHeaderSize)
 	for _, g := range groups {
 		if err := readFloat32s(r, off, g); err != nil {

@@ -119,34 +119,47 @@ func (c Config) NumParams() int64 {
 	return n
 }
 
-// layerWeights are views into a model's flat parameter vector for one block.
-// Matrices are row-major with one row per output unit.
-type layerWeights struct {
-	attnNorm []float32 // [dim]
-	wq       []float32 // [n_heads*head_size][dim]
-	wk       []float32 // [kv_dim][dim]
-	wv       []float32 // [kv_dim][dim]
-	wo       []float32 // [dim][n_heads*head_size]
-	ffnNorm  []float32 // [dim]
-	w1       []float32 // [hidden][dim] (gate)
-	w2       []float32 // [dim][hidden] (down)
-	w3       []float32 // [hidden][dim] (up)
+// layerWeightsOf are views into a model's flat parameter vector for one
+// block, in float32 (inference, batched training) or float64 (the reference
+// gradient). Matrices are row-major with one row per output unit.
+type layerWeightsOf[T float32 | float64] struct {
+	attnNorm []T // [dim]
+	wq       []T // [n_heads*head_size][dim]
+	wk       []T // [kv_dim][dim]
+	wv       []T // [kv_dim][dim]
+	wo       []T // [dim][n_heads*head_size]
+	ffnNorm  []T // [dim]
+	w1       []T // [hidden][dim] (gate)
+	w2       []T // [dim][hidden] (down)
+	w3       []T // [hidden][dim] (up)
 }
 
-// weights are views into a flat parameter vector.
-type weights struct {
-	tokEmb    []float32 // [vocab][dim]
-	layers    []layerWeights
-	finalNorm []float32 // [dim]
-	wcls      []float32 // [vocab][dim]; aliases tokEmb when shared
+// weightsOf are views into a flat parameter vector.
+type weightsOf[T float32 | float64] struct {
+	tokEmb    []T // [vocab][dim]
+	layers    []layerWeightsOf[T]
+	finalNorm []T // [dim]
+	wcls      []T // [vocab][dim]; aliases tokEmb when shared
 }
+
+type (
+	weights        = weightsOf[float32]
+	layerWeights   = layerWeightsOf[float32]
+	weights64      = weightsOf[float64]
+	layerWeights64 = layerWeightsOf[float64]
+)
 
 // layoutWeights slices buf (of length NumParams) into named tensors. The
 // order is tokEmb, then per layer attnNorm wq wk wv wo ffnNorm w1 w2 w3,
 // then finalNorm and wcls.
-func layoutWeights(c Config, buf []float32) weights {
+func layoutWeights(c Config, buf []float32) weights { return layoutWeightsOf(c, buf) }
+
+// layoutWeights64 is layoutWeights for a float64 parameter vector.
+func layoutWeights64(c Config, buf []float64) weights64 { return layoutWeightsOf(c, buf) }
+
+func layoutWeightsOf[T float32 | float64](c Config, buf []T) weightsOf[T] {
 	off := 0
-	take := func(n int) []float32 {
+	take := func(n int) []T {
 		s := buf[off : off+n : off+n]
 		off += n
 		return s
@@ -154,9 +167,9 @@ func layoutWeights(c Config, buf []float32) weights {
 	dim, hid := c.Dim, c.HiddenDim
 	qd := c.NHeads * c.HeadSize()
 	kvd := c.KVDim()
-	var w weights
+	var w weightsOf[T]
 	w.tokEmb = take(c.VocabSize * dim)
-	w.layers = make([]layerWeights, c.NLayers)
+	w.layers = make([]layerWeightsOf[T], c.NLayers)
 	for l := range w.layers {
 		lw := &w.layers[l]
 		lw.attnNorm = take(dim)

@@ -392,49 +392,6 @@ func (m *Model) trainBackward(tc *trainCache, targets []int, weights []float64, 
 }
 
 // weights64 mirrors weights for a float64 gradient vector.
-type weights64 struct {
-	tokEmb, finalNorm, wcls []float64
-	layers                  []layerWeights64
-}
-
-type layerWeights64 struct {
-	attnNorm, wq, wk, wv, wo, ffnNorm, w1, w2, w3 []float64
-}
-
-func layoutWeights64(c Config, buf []float64) weights64 {
-	off := 0
-	take := func(n int) []float64 {
-		s := buf[off : off+n : off+n]
-		off += n
-		return s
-	}
-	dim, hid := c.Dim, c.HiddenDim
-	qd := c.NHeads * c.HeadSize()
-	kvd := c.KVDim()
-	var w weights64
-	w.tokEmb = take(c.VocabSize * dim)
-	w.layers = make([]layerWeights64, c.NLayers)
-	for l := range w.layers {
-		lw := &w.layers[l]
-		lw.attnNorm = take(dim)
-		lw.wq = take(qd * dim)
-		lw.wk = take(kvd * dim)
-		lw.wv = take(kvd * dim)
-		lw.wo = take(dim * qd)
-		lw.ffnNorm = take(dim)
-		lw.w1 = take(hid * dim)
-		lw.w2 = take(dim * hid)
-		lw.w3 = take(hid * dim)
-	}
-	w.finalNorm = take(dim)
-	if c.SharedClassifier {
-		w.wcls = w.tokEmb
-	} else {
-		w.wcls = take(c.VocabSize * dim)
-	}
-	return w
-}
-
 // checkTrainTokens validates a training sequence.
 func (m *Model) checkTrainTokens(tokens []int) error {
 	if len(tokens) < 2 {
