@@ -201,6 +201,7 @@ type seqParams struct {
 	ignoreEOS bool
 	logProbs  bool
 	top       int
+	schema    *llama.JSONSchema // response format (nil: free text)
 }
 
 // prepare validates req and returns its prompt tokens and sequence
@@ -271,6 +272,9 @@ func (b *Builtin) Generate(ctx context.Context, req Request) (Response, error) {
 	if err != nil {
 		return Response{}, err
 	}
+	if p.schema, err = ResponseFormatFrom(ctx).Compile(); err != nil {
+		return Response{}, err
+	}
 	n := max(req.N, 1)
 	seed := rand.Uint64()
 	if req.Seed != nil {
@@ -325,6 +329,10 @@ func (b *Builtin) sequence(ctx context.Context, st *llama.State, prompt []int, p
 		maxNew = p.maxTokens
 	}
 	smp := llama.NewSampler(p.sample)
+	con, err := b.newConstraint(p.schema)
+	if err != nil {
+		return Choice{}, 0, err
+	}
 	c := Choice{Index: idx, FinishReason: FinishLength}
 	var text strings.Builder
 	var pending []TokenLogProb // log-probs not yet delivered
@@ -340,14 +348,27 @@ func (b *Builtin) sequence(ctx context.Context, st *llama.State, prompt []int, p
 		if err != nil {
 			return Choice{}, generated, fmt.Errorf("position %d: %w", pos, err)
 		}
+		if con != nil {
+			if err := con.MaskLogits(logits, maxNew-generated); err != nil {
+				return Choice{}, generated, err
+			}
+		}
 		next := smp.Sample(logits)
-		if !p.ignoreEOS && (next == tok.EOS || next == tok.BOS) {
+		if (!p.ignoreEOS || con != nil) && (next == tok.EOS || next == tok.BOS) {
 			c.FinishReason = FinishStop
 			break
+		}
+		if con != nil {
+			if err := con.Accept(tok, token, next); err != nil {
+				return Choice{}, generated, err
+			}
 		}
 		generated++
 		if p.logProbs {
 			lp := tokenLogProb(tok, logits, token, next, p.top, &top)
+			if con != nil {
+				lp.Top = finiteTop(lp.Top) // masked tokens have no probability
+			}
 			c.LogProbs = append(c.LogProbs, lp)
 			if emit != nil {
 				pending = append(pending, lp)
@@ -364,6 +385,10 @@ func (b *Builtin) sequence(ctx context.Context, st *llama.State, prompt []int, p
 				c.FinishReason = FinishStop
 				break
 			}
+		}
+		if con != nil && con.Done() {
+			c.FinishReason = FinishStop
+			break
 		}
 		if emit != nil {
 			s := text.String()

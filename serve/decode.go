@@ -116,6 +116,7 @@ type sampling struct {
 	stream       bool
 	includeUsage bool
 	ignoreEOS    bool
+	format       *llm.ResponseFormat // response_format (nil: free text)
 }
 
 // decodeSampling reads the common parameters; maxTokensNames lists the
@@ -185,6 +186,9 @@ func decodeSampling(f fields, defMaxTokens int, maxTokensNames ...string) (sampl
 	}
 	s.includeUsage = so.IncludeUsage
 	if _, e := f.get("ignore_eos", &s.ignoreEOS, "a boolean"); e != nil {
+		return s, e
+	}
+	if s.format, e = decodeResponseFormat(f); e != nil {
 		return s, e
 	}
 	for _, name := range []string{"frequency_penalty", "presence_penalty"} {
@@ -275,7 +279,7 @@ func decodeChatFields(f fields) (chatRequest, *apiError) {
 			return c, invalid("invalid_value", "top_logprobs", "top_logprobs requires logprobs to be true")
 		}
 	}
-	for _, name := range []string{"tools", "functions", "tool_choice", "response_format"} {
+	for _, name := range []string{"tools", "functions", "tool_choice"} {
 		if f.has(name) {
 			return c, invalid("unsupported_parameter", name, "%s is not supported by this server", name)
 		}

@@ -1,0 +1,688 @@
+package llm
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
+	"github.com/openai/openai-go/v3/packages/param"
+	"github.com/openai/openai-go/v3/shared"
+)
+
+// DefaultAPIKeyEnv is the environment variable OpenAI reads the API key
+// from when OpenAIOptions.APIKeyEnv is empty.
+const DefaultAPIKeyEnv = "OPENAI_API_KEY"
+
+// Modes of an OpenAI backend.
+const (
+	// ModeAuto uses /chat/completions for requests with Messages and
+	// /completions for requests with a Prompt.
+	ModeAuto = ""
+	// ModeChat sends every request to /chat/completions; a Prompt becomes
+	// one user message.
+	ModeChat = "chat"
+	// ModeCompletion sends every request to /completions; requests with
+	// Messages are rejected.
+	ModeCompletion = "completion"
+)
+
+// OpenAIOptions configure NewOpenAI.
+type OpenAIOptions struct {
+	// BaseURL is the endpoint's API root, e.g. "https://api.openai.com/v1"
+	// or "http://localhost:8080/v1" (required).
+	BaseURL string
+	// Model is the model used when Request.Model is empty (required).
+	Model string
+	// Models lists further model names the endpoint accepts (Models()
+	// returns Model followed by these).
+	Models []string
+	// APIKeyEnv names the environment variable holding the API key
+	// (DefaultAPIKeyEnv when empty). The key itself is never taken as an
+	// option so that it cannot end up in configuration dumps or logs. An
+	// unset variable sends no key (fine for local servers).
+	APIKeyEnv string
+	// Mode is ModeAuto, ModeChat or ModeCompletion.
+	Mode string
+	// HTTPClient performs the requests (a client with a tuned transport
+	// when nil).
+	HTTPClient *http.Client
+}
+
+// OpenAI is a Backend over an OpenAI-compatible HTTP endpoint (OpenAI,
+// vLLM, llama.cpp, ggmi serve, …). It makes exactly one HTTP request per
+// Generate or Embed call: wrap it in Limited for retries, rate limits and
+// timeouts. Errors are *APIError values with the API key redacted. It is
+// safe for concurrent use.
+type OpenAI struct {
+	// The services are built without openai.NewClient, whose defaults read
+	// OPENAI_API_KEY, OPENAI_ADMIN_KEY, OPENAI_ORG_ID and other variables:
+	// only the variable named by APIKeyEnv is ever read.
+	chatSvc openai.ChatService
+	comp    openai.CompletionService
+	emb     openai.EmbeddingService
+	opt     OpenAIOptions
+	baseURL string // redacted, for String and Identity
+	key     string
+}
+
+// NewOpenAI returns an OpenAI backend.
+func NewOpenAI(opt OpenAIOptions) (*OpenAI, error) {
+	if opt.BaseURL == "" {
+		return nil, fmt.Errorf("llm: openai backend: %w: empty base URL", ErrInvalidRequest)
+	}
+	if opt.Model == "" {
+		return nil, fmt.Errorf("llm: openai backend: %w: empty model name", ErrInvalidRequest)
+	}
+	switch opt.Mode {
+	case ModeAuto, ModeChat, ModeCompletion:
+	default:
+		return nil, fmt.Errorf("llm: openai backend: %w: unknown mode %q", ErrInvalidRequest, opt.Mode)
+	}
+	if opt.APIKeyEnv == "" {
+		opt.APIKeyEnv = DefaultAPIKeyEnv
+	}
+	key := os.Getenv(opt.APIKeyEnv)
+	b := &OpenAI{opt: opt, key: key}
+	u, err := url.Parse(opt.BaseURL)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return nil, fmt.Errorf("llm: openai backend: %w: base URL %q is not an http(s) URL", ErrInvalidRequest, b.redact(opt.BaseURL))
+	}
+	u.User = nil
+	u.RawQuery = ""
+	b.baseURL = b.redact(u.String())
+	hc := opt.HTTPClient
+	if hc == nil {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConns = 1024
+		tr.MaxIdleConnsPerHost = 1024
+		hc = &http.Client{Transport: tr}
+	}
+	base := strings.TrimRight(opt.BaseURL, "/") + "/"
+	opts := []option.RequestOption{
+		option.WithBaseURL(base),
+		option.WithHTTPClient(hc),
+		option.WithMaxRetries(0),
+	}
+	if key != "" {
+		opts = append(opts, option.WithAPIKey(key))
+	}
+	b.chatSvc = openai.NewChatService(opts...)
+	b.comp = openai.NewCompletionService(opts...)
+	b.emb = openai.NewEmbeddingService(opts...)
+	return b, nil
+}
+
+// String describes the backend without its API key.
+func (b *OpenAI) String() string {
+	mode := b.opt.Mode
+	if mode == "" {
+		mode = "auto"
+	}
+	return fmt.Sprintf("openai(%s, model %s, mode %s, key from $%s)", b.baseURL, b.opt.Model, mode, b.opt.APIKeyEnv)
+}
+
+// Identity identifies the endpoint in cache keys: base URL and mode.
+func (b *OpenAI) Identity() string {
+	return "openai:" + b.baseURL + "|" + b.opt.Mode
+}
+
+// Models returns Model followed by the other accepted names.
+func (b *OpenAI) Models() []string {
+	return append([]string{b.opt.Model}, b.opt.Models...)
+}
+
+// redact replaces every occurrence of the API key in s.
+func (b *OpenAI) redact(s string) string {
+	if len(b.key) >= 4 {
+		s = strings.ReplaceAll(s, b.key, "[REDACTED]")
+	}
+	return s
+}
+
+// Generate implements Backend: one chat or completion request. With
+// req.OnDelta set the answer is streamed.
+func (b *OpenAI) Generate(ctx context.Context, req Request) (Response, error) {
+	chat := len(req.Messages) > 0
+	switch b.opt.Mode {
+	case ModeChat:
+		chat = true
+	case ModeCompletion:
+		if len(req.Messages) > 0 {
+			return Response{}, b.fail(ctx, "completion", nil, &RequestError{Kind: ErrInvalidRequest, Param: "messages", Message: "chat messages sent to a completion-only endpoint"})
+		}
+	}
+	if req.N < 0 || req.N > MaxN {
+		return Response{}, b.fail(ctx, "", nil, &RequestError{Kind: ErrInvalidRequest, Param: "n", Message: fmt.Sprintf("n = %d out of [0, %d]", req.N, MaxN)})
+	}
+	if chat {
+		return b.chat(ctx, req)
+	}
+	return b.completion(ctx, req)
+}
+
+// modelOf returns the model a request is sent to.
+func (b *OpenAI) modelOf(req Request) string {
+	if req.Model != "" {
+		return req.Model
+	}
+	return b.opt.Model
+}
+
+func (b *OpenAI) chat(ctx context.Context, req Request) (Response, error) {
+	const op = "chat completion"
+	p := openai.ChatCompletionNewParams{Model: shared.ChatModel(b.modelOf(req))}
+	msgs := req.Messages
+	if len(msgs) == 0 {
+		msgs = []Message{{Role: RoleUser, Content: req.Prompt}}
+	}
+	for _, m := range msgs {
+		switch m.Role {
+		case RoleSystem, "developer":
+			p.Messages = append(p.Messages, openai.SystemMessage(m.Content))
+		case RoleUser:
+			p.Messages = append(p.Messages, openai.UserMessage(m.Content))
+		case RoleAssistant:
+			p.Messages = append(p.Messages, openai.AssistantMessage(m.Content))
+		default:
+			return Response{}, b.fail(ctx, op, nil, &RequestError{Kind: ErrInvalidRequest, Param: "messages", Message: fmt.Sprintf("unknown role %q", m.Role)})
+		}
+	}
+	if req.N > 1 {
+		p.N = param.NewOpt(int64(req.N))
+	}
+	if req.Seed != nil {
+		p.Seed = param.NewOpt(int64(*req.Seed))
+	}
+	p.Temperature = param.NewOpt(req.Temperature)
+	if req.TopP > 0 && req.TopP < 1 {
+		p.TopP = param.NewOpt(req.TopP)
+	}
+	if req.MaxTokens > 0 {
+		p.MaxTokens = param.NewOpt(int64(req.MaxTokens))
+	}
+	if len(req.Stop) > 0 {
+		p.Stop = openai.ChatCompletionNewParamsStopUnion{OfStringArray: req.Stop}
+	}
+	if req.LogProbs || req.TopLogProbs > 0 {
+		p.Logprobs = param.NewOpt(true)
+		if req.TopLogProbs > 0 {
+			p.TopLogprobs = param.NewOpt(int64(req.TopLogProbs))
+		}
+	}
+	rf, err := responseFormatOf(ctx)
+	if err != nil {
+		return Response{}, b.fail(ctx, op, nil, err)
+	}
+	p.ResponseFormat = rf
+	opts := b.extraOpts(req)
+	var hr *http.Response
+	opts = append(opts, option.WithResponseInto(&hr))
+	if req.OnDelta != nil {
+		p.StreamOptions = openai.ChatCompletionStreamOptionsParam{IncludeUsage: param.NewOpt(true)}
+		return b.chatStream(ctx, req, p, opts)
+	}
+	// The answer is decoded here rather than by the SDK (whose reflective
+	// decoder costs more CPU than the rest of the request).
+	var raw []byte
+	if _, err := b.chatSvc.Completions.New(ctx, p, append(opts, option.WithResponseBodyInto(&raw))...); err != nil {
+		return Response{}, b.fail(ctx, op, hr, err)
+	}
+	var c wireChat
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return Response{}, b.fail(ctx, op, hr, fmt.Errorf("%w: %v", errInvalidBody, err))
+	}
+	resp := Response{Model: c.Model, Usage: c.Usage.usage()}
+	for _, ch := range c.Choices {
+		out := Choice{Index: ch.Index, Text: ch.Message.Content, FinishReason: ch.FinishReason}
+		if ch.Logprobs != nil {
+			out.LogProbs = wireLogProbs(ch.Logprobs.Content)
+		}
+		resp.Choices = append(resp.Choices, out)
+	}
+	if err := checkChoices(&resp, req); err != nil {
+		return Response{}, b.fail(ctx, op, hr, err)
+	}
+	return resp, nil
+}
+
+// chatStream runs a streamed chat completion, delivering deltas.
+func (b *OpenAI) chatStream(ctx context.Context, req Request, p openai.ChatCompletionNewParams, opts []option.RequestOption) (Response, error) {
+	const op = "chat completion"
+	var hr *http.Response
+	opts = append(opts, option.WithResponseInto(&hr))
+	s := b.chatSvc.Completions.NewStreaming(ctx, p, opts...)
+	defer s.Close()
+	resp := Response{Model: b.modelOf(req)}
+	texts := map[int]*Choice{}
+	for s.Next() {
+		c := s.Current()
+		if c.Model != "" {
+			resp.Model = c.Model
+		}
+		if c.Usage.PromptTokens > 0 || c.Usage.CompletionTokens > 0 {
+			resp.Usage = Usage{PromptTokens: int(c.Usage.PromptTokens), CompletionTokens: int(c.Usage.CompletionTokens)}
+		}
+		for _, ch := range c.Choices {
+			i := int(ch.Index)
+			cur := texts[i]
+			if cur == nil {
+				cur = &Choice{Index: i}
+				texts[i] = cur
+			}
+			lp := chatLogProbs(ch.Logprobs.Content)
+			cur.Text += ch.Delta.Content
+			cur.LogProbs = append(cur.LogProbs, lp...)
+			if ch.FinishReason != "" {
+				cur.FinishReason = ch.FinishReason
+			}
+			if err := req.OnDelta(Delta{Index: i, Text: ch.Delta.Content, LogProbs: lp, FinishReason: ch.FinishReason}); err != nil {
+				return Response{}, err
+			}
+		}
+	}
+	if err := s.Err(); err != nil {
+		return Response{}, b.fail(ctx, op, hr, err)
+	}
+	if err := collect(&resp, texts); err != nil {
+		return Response{}, b.fail(ctx, op, hr, err)
+	}
+	if err := checkChoices(&resp, req); err != nil {
+		return Response{}, b.fail(ctx, op, hr, err)
+	}
+	return resp, nil
+}
+
+func (b *OpenAI) completion(ctx context.Context, req Request) (Response, error) {
+	const op = "completion"
+	p := openai.CompletionNewParams{
+		Model:  openai.CompletionNewParamsModel(b.modelOf(req)),
+		Prompt: openai.CompletionNewParamsPromptUnion{OfString: param.NewOpt(req.Prompt)},
+	}
+	if req.N > 1 {
+		p.N = param.NewOpt(int64(req.N))
+	}
+	if req.Seed != nil {
+		p.Seed = param.NewOpt(int64(*req.Seed))
+	}
+	p.Temperature = param.NewOpt(req.Temperature)
+	if req.TopP > 0 && req.TopP < 1 {
+		p.TopP = param.NewOpt(req.TopP)
+	}
+	if req.MaxTokens > 0 {
+		p.MaxTokens = param.NewOpt(int64(req.MaxTokens))
+	}
+	if len(req.Stop) > 0 {
+		p.Stop = openai.CompletionNewParamsStopUnion{OfStringArray: req.Stop}
+	}
+	if req.LogProbs || req.TopLogProbs > 0 {
+		// The legacy endpoint's logprobs is the number of alternatives
+		// (0 returns only the chosen tokens').
+		p.Logprobs = param.NewOpt(int64(min(req.TopLogProbs, 5)))
+	}
+	if rf, err := responseFormatOf(ctx); err != nil || rf.OfJSONSchema != nil || rf.OfJSONObject != nil {
+		return Response{}, b.fail(ctx, op, nil, &RequestError{Kind: ErrInvalidRequest, Param: "response_format", Message: "structured output needs the chat endpoint"})
+	}
+	opts := b.extraOpts(req)
+	var hr *http.Response
+	opts = append(opts, option.WithResponseInto(&hr))
+	if req.OnDelta != nil {
+		p.StreamOptions = openai.ChatCompletionStreamOptionsParam{IncludeUsage: param.NewOpt(true)}
+		s := b.comp.NewStreaming(ctx, p, opts...)
+		defer s.Close()
+		resp := Response{Model: b.modelOf(req)}
+		texts := map[int]*Choice{}
+		for s.Next() {
+			c := s.Current()
+			if c.Model != "" {
+				resp.Model = c.Model
+			}
+			if c.Usage.PromptTokens > 0 || c.Usage.CompletionTokens > 0 {
+				resp.Usage = Usage{PromptTokens: int(c.Usage.PromptTokens), CompletionTokens: int(c.Usage.CompletionTokens)}
+			}
+			for _, ch := range c.Choices {
+				i := int(ch.Index)
+				cur := texts[i]
+				if cur == nil {
+					cur = &Choice{Index: i}
+					texts[i] = cur
+				}
+				lp := completionLogProbs(ch.Logprobs)
+				cur.Text += ch.Text
+				cur.LogProbs = append(cur.LogProbs, lp...)
+				if ch.FinishReason != "" {
+					cur.FinishReason = string(ch.FinishReason)
+				}
+				if err := req.OnDelta(Delta{Index: i, Text: ch.Text, LogProbs: lp, FinishReason: string(ch.FinishReason)}); err != nil {
+					return Response{}, err
+				}
+			}
+		}
+		if err := s.Err(); err != nil {
+			return Response{}, b.fail(ctx, op, hr, err)
+		}
+		if err := collect(&resp, texts); err != nil {
+			return Response{}, b.fail(ctx, op, hr, err)
+		}
+		if err := checkChoices(&resp, req); err != nil {
+			return Response{}, b.fail(ctx, op, hr, err)
+		}
+		return resp, nil
+	}
+	var raw []byte
+	if _, err := b.comp.New(ctx, p, append(opts, option.WithResponseBodyInto(&raw))...); err != nil {
+		return Response{}, b.fail(ctx, op, hr, err)
+	}
+	var c wireCompletion
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return Response{}, b.fail(ctx, op, hr, fmt.Errorf("%w: %v", errInvalidBody, err))
+	}
+	resp := Response{Model: c.Model, Usage: c.Usage.usage()}
+	for _, ch := range c.Choices {
+		out := Choice{Index: ch.Index, Text: ch.Text, FinishReason: ch.FinishReason}
+		if ch.Logprobs != nil {
+			out.LogProbs = completionLogProbs(openai.CompletionChoiceLogprobs{Tokens: ch.Logprobs.Tokens, TokenLogprobs: ch.Logprobs.TokenLogprobs, TopLogprobs: ch.Logprobs.TopLogprobs})
+		}
+		resp.Choices = append(resp.Choices, out)
+	}
+	if err := checkChoices(&resp, req); err != nil {
+		return Response{}, b.fail(ctx, op, hr, err)
+	}
+	return resp, nil
+}
+
+// responseFormatOf returns the response_format of a chat request: the
+// context's ResponseFormat (WithResponseFormat) when set, else the JSON
+// schema of its RequestOptions, else none.
+func responseFormatOf(ctx context.Context) (openai.ChatCompletionNewParamsResponseFormatUnion, error) {
+	var none openai.ChatCompletionNewParamsResponseFormatUnion
+	typ, name, raw, strict := "", "", json.RawMessage(nil), false
+	if f := ResponseFormatFrom(ctx); f != nil {
+		typ, name, raw, strict = f.Type, f.Name, f.Schema, f.Strict
+	} else if ro := RequestOptionsFrom(ctx); len(ro.JSONSchema) > 0 {
+		typ, name, raw, strict = FormatJSONSchema, ro.SchemaName, ro.JSONSchema, ro.Strict
+	}
+	switch typ {
+	case "", FormatText:
+		return none, nil
+	case FormatJSONObject:
+		return openai.ChatCompletionNewParamsResponseFormatUnion{OfJSONObject: &shared.ResponseFormatJSONObjectParam{}}, nil
+	case FormatJSONSchema:
+	default:
+		return none, &RequestError{Kind: ErrInvalidRequest, Param: "response_format", Message: fmt.Sprintf("unsupported response format type %q", typ)}
+	}
+	if name == "" {
+		name = "response"
+	}
+	js := shared.ResponseFormatJSONSchemaJSONSchemaParam{Name: name}
+	if len(raw) > 0 && string(raw) != "null" {
+		var schema any
+		if err := json.Unmarshal(raw, &schema); err != nil {
+			return none, &RequestError{Kind: ErrInvalidRequest, Param: "response_format", Message: "JSON schema is not valid JSON: " + err.Error()}
+		}
+		js.Schema = schema
+	}
+	if strict {
+		js.Strict = param.NewOpt(true)
+	}
+	return openai.ChatCompletionNewParamsResponseFormatUnion{OfJSONSchema: &shared.ResponseFormatJSONSchemaParam{JSONSchema: js}}, nil
+}
+
+// extraOpts returns per-request options for fields openai-go lacks.
+func (b *OpenAI) extraOpts(req Request) []option.RequestOption {
+	if req.IgnoreEOS {
+		return []option.RequestOption{option.WithJSONSet("ignore_eos", true)}
+	}
+	return nil
+}
+
+// Embed implements Backend over /embeddings.
+func (b *OpenAI) Embed(ctx context.Context, req EmbedRequest) (EmbedResponse, error) {
+	const op = "embeddings"
+	model := req.Model
+	if model == "" {
+		model = b.opt.Model
+	}
+	var hr *http.Response
+	e, err := b.emb.New(ctx, openai.EmbeddingNewParams{
+		Model:          openai.EmbeddingModel(model),
+		Input:          openai.EmbeddingNewParamsInputUnion{OfArrayOfStrings: req.Input},
+		EncodingFormat: openai.EmbeddingNewParamsEncodingFormatFloat,
+	}, option.WithResponseInto(&hr))
+	if err != nil {
+		return EmbedResponse{}, b.fail(ctx, op, hr, err)
+	}
+	out := EmbedResponse{Model: e.Model, Vectors: make([][]float32, len(req.Input)), Usage: Usage{PromptTokens: int(e.Usage.PromptTokens)}}
+	for _, d := range e.Data {
+		if d.Index < 0 || int(d.Index) >= len(out.Vectors) {
+			return EmbedResponse{}, b.fail(ctx, op, hr, fmt.Errorf("%w: embedding index %d out of range", errInvalidBody, d.Index))
+		}
+		v := make([]float32, len(d.Embedding))
+		for i, x := range d.Embedding {
+			v[i] = float32(x)
+		}
+		out.Vectors[d.Index] = v
+	}
+	for i, v := range out.Vectors {
+		if v == nil {
+			return EmbedResponse{}, b.fail(ctx, op, hr, fmt.Errorf("%w: no embedding for input %d", errInvalidBody, i))
+		}
+	}
+	return out, nil
+}
+
+// wireUsage, wireChat and wireCompletion are the parts of OpenAI's
+// answers that Generate reads.
+type wireUsage struct {
+	PromptTokens     int `json:"prompt_tokens"`
+	CompletionTokens int `json:"completion_tokens"`
+}
+
+func (u wireUsage) usage() Usage {
+	return Usage{PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens}
+}
+
+type wireTopLogProb struct {
+	Token   string  `json:"token"`
+	Logprob float64 `json:"logprob"`
+}
+
+type wireTokenLogProb struct {
+	Token       string           `json:"token"`
+	Logprob     float64          `json:"logprob"`
+	TopLogprobs []wireTopLogProb `json:"top_logprobs"`
+}
+
+type wireChat struct {
+	Model   string `json:"model"`
+	Choices []struct {
+		Index   int `json:"index"`
+		Message struct {
+			Content string `json:"content"`
+		} `json:"message"`
+		FinishReason string `json:"finish_reason"`
+		Logprobs     *struct {
+			Content []wireTokenLogProb `json:"content"`
+		} `json:"logprobs"`
+	} `json:"choices"`
+	Usage wireUsage `json:"usage"`
+}
+
+type wireCompletion struct {
+	Model   string `json:"model"`
+	Choices []struct {
+		Index        int    `json:"index"`
+		Text         string `json:"text"`
+		FinishReason string `json:"finish_reason"`
+		Logprobs     *struct {
+			Tokens        []string             `json:"tokens"`
+			TokenLogprobs []float64            `json:"token_logprobs"`
+			TopLogprobs   []map[string]float64 `json:"top_logprobs"`
+		} `json:"logprobs"`
+	} `json:"choices"`
+	Usage wireUsage `json:"usage"`
+}
+
+func wireLogProbs(lp []wireTokenLogProb) []TokenLogProb {
+	if len(lp) == 0 {
+		return nil
+	}
+	out := make([]TokenLogProb, len(lp))
+	for i, t := range lp {
+		out[i] = TokenLogProb{Token: t.Token, LogProb: t.Logprob}
+		for _, a := range t.TopLogprobs {
+			out[i].Top = append(out[i].Top, TopLogProb{Token: a.Token, LogProb: a.Logprob})
+		}
+	}
+	return out
+}
+
+// errInvalidBody marks a well-formed HTTP answer whose content is unusable.
+var errInvalidBody = errors.New("invalid response body")
+
+// collect moves the streamed choices into resp in index order and checks
+// that each one finished (a stream cut short is an invalid answer).
+func collect(resp *Response, texts map[int]*Choice) error {
+	idx := make([]int, 0, len(texts))
+	for i := range texts {
+		idx = append(idx, i)
+	}
+	sort.Ints(idx)
+	for _, i := range idx {
+		if texts[i].FinishReason == "" {
+			return fmt.Errorf("%w: stream ended before choice %d finished", errInvalidBody, i)
+		}
+		resp.Choices = append(resp.Choices, *texts[i])
+	}
+	return nil
+}
+
+// checkChoices verifies that the answer holds the N choices asked for, in
+// order.
+func checkChoices(resp *Response, req Request) error {
+	n := max(req.N, 1)
+	sort.SliceStable(resp.Choices, func(i, j int) bool { return resp.Choices[i].Index < resp.Choices[j].Index })
+	if len(resp.Choices) != n {
+		return fmt.Errorf("%w: %d choices, want %d", errInvalidBody, len(resp.Choices), n)
+	}
+	for i, c := range resp.Choices {
+		if c.Index != i {
+			return fmt.Errorf("%w: choice index %d at position %d", errInvalidBody, c.Index, i)
+		}
+	}
+	return nil
+}
+
+func chatLogProbs(lp []openai.ChatCompletionTokenLogprob) []TokenLogProb {
+	if len(lp) == 0 {
+		return nil
+	}
+	out := make([]TokenLogProb, len(lp))
+	for i, t := range lp {
+		out[i] = TokenLogProb{Token: t.Token, LogProb: t.Logprob}
+		for _, a := range t.TopLogprobs {
+			out[i].Top = append(out[i].Top, TopLogProb{Token: a.Token, LogProb: a.Logprob})
+		}
+	}
+	return out
+}
+
+func completionLogProbs(lp openai.CompletionChoiceLogprobs) []TokenLogProb {
+	if len(lp.Tokens) == 0 {
+		return nil
+	}
+	out := make([]TokenLogProb, len(lp.Tokens))
+	for i, t := range lp.Tokens {
+		out[i].Token = t
+		if i < len(lp.TokenLogprobs) {
+			out[i].LogProb = lp.TokenLogprobs[i]
+		}
+		if i < len(lp.TopLogprobs) {
+			for tok, v := range lp.TopLogprobs[i] {
+				out[i].Top = append(out[i].Top, TopLogProb{Token: tok, LogProb: v})
+			}
+			sort.Slice(out[i].Top, func(a, c int) bool { return out[i].Top[a].LogProb > out[i].Top[c].LogProb })
+		}
+	}
+	return out
+}
+
+// fail turns any error of a request into an *APIError with the key
+// redacted. hr is the HTTP response when one arrived.
+func (b *OpenAI) fail(ctx context.Context, op string, hr *http.Response, err error) error {
+	e := &APIError{Op: op}
+	var re *RequestError
+	var ae *openai.Error
+	switch {
+	case errors.As(err, &re):
+		e.Kind = re.Kind
+		e.Message = re.Error()
+	case errors.As(err, &ae):
+		e.StatusCode = ae.StatusCode
+		e.Kind = kindOfStatus(ae.StatusCode, ae.Code)
+		e.Message = ae.Message
+		if ae.Response != nil {
+			e.RetryAfter = retryAfterOf(ae.Response.Header, time.Now())
+		}
+	case ctx.Err() != nil:
+		e.Kind = ErrTimeout
+		if errors.Is(ctx.Err(), context.Canceled) {
+			e.Kind = context.Canceled
+		}
+		e.ctxErr = ctx.Err()
+		e.Message = err.Error()
+	case hr != nil && hr.StatusCode >= 400:
+		// An error status whose body is not OpenAI's error object.
+		e.StatusCode = hr.StatusCode
+		e.Kind = kindOfStatus(hr.StatusCode, "")
+		e.RetryAfter = retryAfterOf(hr.Header, time.Now())
+		e.Message = http.StatusText(hr.StatusCode)
+	default:
+		e.Kind = classifyTransport(err)
+		e.Message = err.Error()
+		if hr != nil {
+			e.StatusCode = hr.StatusCode
+		}
+	}
+	e.Message = b.redact(e.Message)
+	return e
+}
+
+// classifyTransport sorts an error that came without an error status.
+func classifyTransport(err error) error {
+	var ne net.Error
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.Is(err, errInvalidBody), errors.As(err, &se), errors.As(err, &te),
+		errors.Is(err, io.ErrUnexpectedEOF) && !isConnErr(err):
+		return ErrBadResponse
+	case errors.As(err, &ne) && ne.Timeout():
+		return ErrTimeout
+	case isConnErr(err):
+		return ErrConnection
+	case strings.Contains(err.Error(), "json"):
+		return ErrBadResponse
+	}
+	return ErrConnection
+}
+
+// isConnErr reports whether err comes from the connection (reset, refused,
+// closed) rather than from the body's content.
+func isConnErr(err error) bool {
+	var ue *url.Error
+	var oe *net.OpError
+	return errors.As(err, &ue) || errors.As(err, &oe) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EPIPE) || errors.Is(err, io.EOF)
+}

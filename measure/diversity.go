@@ -1,0 +1,408 @@
+package measure
+
+import (
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strings"
+
+	"github.com/ggmi-dev/ggmi/curate"
+	"gonum.org/v1/gonum/mat"
+)
+
+// tokens splits on white space after lower-casing (the convention of the
+// diversity baselines, which count whitespace tokens).
+func tokens(s string) []string { return strings.Fields(strings.ToLower(s)) }
+
+func ngrams(t []string, n int) []string {
+	if len(t) < n {
+		return nil
+	}
+	out := make([]string, 0, len(t)-n+1)
+	for i := 0; i+n <= len(t); i++ {
+		out = append(out, strings.Join(t[i:i+n], "\x00"))
+	}
+	return out
+}
+
+func checkTexts(texts []string, minN int) error {
+	if len(texts) == 0 {
+		return errors.New("measure: no texts")
+	}
+	if len(texts) < minN {
+		return fmt.Errorf("measure: %d texts, need at least %d", len(texts), minN)
+	}
+	return nil
+}
+
+// NGramDiversity returns, for n = 1..maxN (0 means 4), the ratio of unique
+// to total n-grams over the corpus (n-grams do not cross text boundaries),
+// and combines them by combine: "mean" (default), "product" (Su et al.
+// 2022's diversity is the product over n = 2..4 of 1 − rep-n, i.e. of these
+// ratios) or "sum" (the NGD of Padmakumar & He 2024). The diversity paper
+// lists "unique / total n-grams" as a baseline without fixing the
+// combination, hence the option. Per-n ratios are in Settings["ratio_n"].
+func NGramDiversity(texts []string, maxN int, combine string) (Result, error) {
+	if err := checkTexts(texts, 1); err != nil {
+		return Result{}, err
+	}
+	if maxN == 0 {
+		maxN = 4
+	}
+	if maxN < 1 {
+		return Result{}, fmt.Errorf("measure: n-gram order must be positive (got %d)", maxN)
+	}
+	ratios := make([]float64, maxN)
+	for n := 1; n <= maxN; n++ {
+		seen := map[string]bool{}
+		total := 0
+		for _, s := range texts {
+			for _, g := range ngrams(tokens(s), n) {
+				seen[g] = true
+				total++
+			}
+		}
+		if total == 0 {
+			return Result{}, fmt.Errorf("measure: no %d-grams in the texts", n)
+		}
+		ratios[n-1] = float64(len(seen)) / float64(total)
+	}
+	var v float64
+	switch combine {
+	case "", "mean":
+		combine = "mean"
+		for _, r := range ratios {
+			v += r / float64(maxN)
+		}
+	case "product":
+		v = 1
+		for _, r := range ratios {
+			v *= r
+		}
+	case "sum":
+		for _, r := range ratios {
+			v += r
+		}
+	default:
+		return Result{}, fmt.Errorf("measure: unknown combination %q (want mean, product or sum)", combine)
+	}
+	return Result{Name: "ngram-diversity", Value: v, CI95: nanCI, N: len(texts),
+		Settings: map[string]any{"max_n": maxN, "combine": combine, "ratio_n": ratios}}, nil
+}
+
+// SelfRepetition is Salkar et al.'s (2022) self-repetition score as used by
+// Shaib et al. (2024): the mean over texts of log(1 + Σ_g c(g)), g ranging
+// over the distinct n-grams of the text (n = 4 by default) and c(g) the
+// number of other texts that contain g. Higher is more repetitive.
+func SelfRepetition(texts []string, n int) (Result, error) {
+	if err := checkTexts(texts, 1); err != nil {
+		return Result{}, err
+	}
+	if n == 0 {
+		n = 4
+	}
+	if n < 1 {
+		return Result{}, fmt.Errorf("measure: n-gram order must be positive (got %d)", n)
+	}
+	sets := make([]map[string]bool, len(texts))
+	df := map[string]int{}
+	for i, s := range texts {
+		sets[i] = map[string]bool{}
+		for _, g := range ngrams(tokens(s), n) {
+			if !sets[i][g] {
+				sets[i][g] = true
+				df[g]++
+			}
+		}
+	}
+	var v float64
+	for _, set := range sets {
+		var c float64
+		for g := range set {
+			c += float64(df[g] - 1)
+		}
+		v += math.Log(1+c) / float64(len(texts))
+	}
+	return Result{Name: "self-repetition", Value: v, CI95: nanCI, N: len(texts), Settings: map[string]any{"n": n}}, nil
+}
+
+// CompressionRatio is the size of the texts joined by newlines divided by
+// the size of their gzip compression (default level); higher means more
+// redundant (Shaib et al. 2024).
+func CompressionRatio(texts []string) (Result, error) {
+	if err := checkTexts(texts, 1); err != nil {
+		return Result{}, err
+	}
+	raw := []byte(strings.Join(texts, "\n"))
+	if len(raw) == 0 {
+		return Result{}, errors.New("measure: compression ratio of empty texts")
+	}
+	var b bytes.Buffer
+	w := gzip.NewWriter(&b)
+	if _, err := w.Write(raw); err != nil {
+		return Result{}, fmt.Errorf("measure: gzip: %w", err)
+	}
+	if err := w.Close(); err != nil {
+		return Result{}, fmt.Errorf("measure: gzip: %w", err)
+	}
+	return Result{Name: "compression-ratio", Value: float64(len(raw)) / float64(b.Len()), CI95: nanCI, N: len(texts),
+		Settings: map[string]any{"raw_bytes": len(raw), "gzip_bytes": b.Len()}}, nil
+}
+
+// KMeans clusters the rows of x into k clusters (k-means++ seeding, Lloyd
+// iterations until no assignment changes or 300 iterations) and returns the
+// assignment.
+func KMeans(x [][]float64, k int, seed uint64) ([]int, error) {
+	n, _, err := checkRows("k-means input", x, 1)
+	if err != nil {
+		return nil, err
+	}
+	if k < 1 || k > n {
+		return nil, fmt.Errorf("measure: k-means needs 1 ≤ k ≤ n (k = %d, n = %d)", k, n)
+	}
+	rng := rand.New(rand.NewPCG(seed, 0xbeef))
+	cent := [][]float64{append([]float64(nil), x[rng.IntN(n)]...)}
+	d2 := make([]float64, n)
+	for i := range d2 {
+		d2[i] = sqDist(x[i], cent[0])
+	}
+	for len(cent) < k {
+		var s float64
+		for _, v := range d2 {
+			s += v
+		}
+		next := rng.IntN(n)
+		if s > 0 {
+			u := rng.Float64() * s
+			for i, v := range d2 {
+				u -= v
+				if u <= 0 && v > 0 {
+					next = i
+					break
+				}
+			}
+		}
+		c := append([]float64(nil), x[next]...)
+		cent = append(cent, c)
+		for i := range d2 {
+			d2[i] = math.Min(d2[i], sqDist(x[i], c))
+		}
+	}
+	asg := make([]int, n)
+	for i := range asg {
+		asg[i] = -1
+	}
+	for iter := 0; iter < 300; iter++ {
+		changed := false
+		for i := range x {
+			best, bd := 0, math.Inf(1)
+			for c := range cent {
+				if d := sqDist(x[i], cent[c]); d < bd {
+					best, bd = c, d
+				}
+			}
+			if asg[i] != best {
+				asg[i], changed = best, true
+			}
+		}
+		if !changed {
+			break
+		}
+		cnt := make([]int, k)
+		for c := range cent {
+			clear(cent[c])
+		}
+		for i, c := range asg {
+			cnt[c]++
+			for j, v := range x[i] {
+				cent[c][j] += v
+			}
+		}
+		for c := range cent {
+			if cnt[c] == 0 {
+				copy(cent[c], x[rng.IntN(n)]) // re-seed an empty cluster
+				continue
+			}
+			for j := range cent[c] {
+				cent[c][j] /= float64(cnt[c])
+			}
+		}
+	}
+	return asg, nil
+}
+
+// KMeansEntropy is the entropy (nats) of the cluster sizes of a K-means
+// clustering of the embeddings: log k for equal clusters, 0 for one.
+func KMeansEntropy(x [][]float64, k int, seed uint64) (Result, error) {
+	asg, err := KMeans(x, k, seed)
+	if err != nil {
+		return Result{}, err
+	}
+	h, err := DiscreteSE(asg)
+	if err != nil {
+		return Result{}, err
+	}
+	return Result{Name: "kmeans-entropy", Value: h, CI95: nanCI, N: len(x),
+		Settings: map[string]any{"k": k, "seed": seed, "unit": "nats"}}, nil
+}
+
+// BLEU returns the sentence BLEU of hyp against refs (Papineni et al. 2002):
+// geometric mean of clipped n-gram precisions for n = 1..maxN with uniform
+// weights, times the brevity penalty with the closest reference length.
+// Zero matches at an order are smoothed by ε = 0.1 (Chen & Cherry 2014,
+// method 1).
+func BLEU(hyp []string, refs [][]string, maxN int) float64 {
+	if len(hyp) == 0 {
+		return 0
+	}
+	var logp float64
+	for n := 1; n <= maxN; n++ {
+		h := ngrams(hyp, n)
+		if len(h) == 0 {
+			logp += math.Log(0.1/1) / float64(maxN)
+			continue
+		}
+		maxRef := map[string]int{}
+		for _, r := range refs {
+			c := map[string]int{}
+			for _, g := range ngrams(r, n) {
+				c[g]++
+			}
+			for g, v := range c {
+				maxRef[g] = max(maxRef[g], v)
+			}
+		}
+		hc := map[string]int{}
+		for _, g := range h {
+			hc[g]++
+		}
+		m := 0
+		for g, v := range hc {
+			m += min(v, maxRef[g])
+		}
+		num := float64(m)
+		if m == 0 {
+			num = 0.1
+		}
+		logp += math.Log(num/float64(len(h))) / float64(maxN)
+	}
+	c := len(hyp)
+	best := -1
+	for _, r := range refs {
+		if best < 0 || abs(len(r)-c) < abs(best-c) || (abs(len(r)-c) == abs(best-c) && len(r) < best) {
+			best = len(r)
+		}
+	}
+	bp := 1.0
+	if c < best {
+		bp = math.Exp(1 - float64(best)/float64(c))
+	}
+	return bp * math.Exp(logp)
+}
+
+func abs(a int) int {
+	if a < 0 {
+		return -a
+	}
+	return a
+}
+
+// SelfBLEU is the mean over texts of the BLEU (maxN = 0 means 4) of each
+// text against all the others as references (Zhu et al. 2018); higher is
+// less diverse. CI95 is mean ± 1.96·sd/√n over texts.
+func SelfBLEU(texts []string, maxN int) (Result, error) {
+	if err := checkTexts(texts, 2); err != nil {
+		return Result{}, err
+	}
+	if maxN == 0 {
+		maxN = 4
+	}
+	if maxN < 1 {
+		return Result{}, fmt.Errorf("measure: BLEU order must be positive (got %d)", maxN)
+	}
+	tk := make([][]string, len(texts))
+	for i, s := range texts {
+		tk[i] = tokens(s)
+	}
+	vals := make([]float64, len(texts))
+	for i := range tk {
+		refs := make([][]string, 0, len(tk)-1)
+		refs = append(refs, tk[:i]...)
+		refs = append(refs, tk[i+1:]...)
+		vals[i] = BLEU(tk[i], refs, maxN)
+	}
+	return meanResult("self-bleu", vals, map[string]any{"max_n": maxN, "smoothing": "epsilon 0.1"})
+}
+
+func meanResult(name string, vals []float64, set map[string]any) (Result, error) {
+	m, sd := meanSD(vals)
+	h := 1.96 * sd / math.Sqrt(float64(len(vals)))
+	return Result{Name: name, Value: m, CI95: [2]float64{m - h, m + h}, N: len(vals), Settings: set}, nil
+}
+
+// Homogenization is the mean ROUGE-L F1 over all pairs i < j of texts
+// (Padmakumar & He 2024), whitespace tokens, lower case; higher is more
+// homogeneous. O(n²) pairs. CI95 is mean ± 1.96·sd/√pairs (approximate:
+// pairs share texts).
+func Homogenization(texts []string) (Result, error) {
+	if err := checkTexts(texts, 2); err != nil {
+		return Result{}, err
+	}
+	tk := make([][]string, len(texts))
+	for i, s := range texts {
+		tk[i] = tokens(s)
+	}
+	var vals []float64
+	for i := range tk {
+		for j := i + 1; j < len(tk); j++ {
+			vals = append(vals, curate.RougeLF1(tk[i], tk[j]))
+		}
+	}
+	return meanResult("homogenization", vals, map[string]any{"pairs": len(vals)})
+}
+
+// Vendi is the Vendi score (Friedman & Dieng 2023) with the cosine kernel:
+// exp(−Σ λ log λ) over the eigenvalues λ of K/n, K_ij = cos(x_i, x_j). It
+// uses the d×d dual form XᵀX/n (same non-zero eigenvalues) when n > d.
+// 1 for identical vectors, n for orthogonal ones. Zero rows are an error.
+func Vendi(x [][]float64) (Result, error) {
+	n, d, err := checkRows("Vendi input", x, 1)
+	if err != nil {
+		return Result{}, err
+	}
+	xs := mat.NewDense(n, d, nil)
+	for i, r := range x {
+		var s float64
+		for _, v := range r {
+			s += v * v
+		}
+		if s == 0 {
+			return Result{}, fmt.Errorf("measure: Vendi: row %d is zero (cosine undefined)", i)
+		}
+		s = math.Sqrt(s)
+		for j, v := range r {
+			xs.Set(i, j, v/s)
+		}
+	}
+	var k mat.SymDense
+	if n > d {
+		k.SymOuterK(1/float64(n), xs.T())
+	} else {
+		k.SymOuterK(1/float64(n), xs)
+	}
+	var eig mat.EigenSym
+	if !eig.Factorize(&k, false) {
+		return Result{}, errors.New("measure: Vendi: eigen-decomposition failed")
+	}
+	var h float64
+	for _, l := range eig.Values(nil) {
+		if l > 1e-12 {
+			h -= l * math.Log(l)
+		}
+	}
+	return Result{Name: "vendi", Value: math.Exp(h), CI95: nanCI, N: n,
+		Settings: map[string]any{"kernel": "cosine", "dual": n > d}}, nil
+}

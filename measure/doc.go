@@ -1,0 +1,42 @@
+// Package measure holds the estimators of the measurement suite: the
+// quantities of the reverse-bottleneck theory ("Towards a Theoretical
+// Understanding of Synthetic Data in LLM Post-Training", Gan & Liu) estimated
+// on embeddings and texts of S_anchor and S_gen. Section numbers refer to
+// /work/shared/papers/NOTES.md ("NOTES") and to the papers.
+//
+//   - HSIC (NOTES §3; Gretton et al. 2005, Song et al. 2012; the paper's
+//     App. G, Tables 2 and 4): biased tr(KHLH)/(m−1)² and unbiased
+//     estimators, Gaussian kernel with the median heuristic
+//     σ² = 0.5·median‖x_i − x_j‖² or linear kernel, normalised HSIC, a seeded
+//     permutation p-value and a random-Fourier-feature approximation in
+//     O(m·D²). The paper does not say how synthetic and anchor records are
+//     paired (NOTES §2): the caller pairs rows of X and Y.
+//   - Mutual information (the paper's §4, information gain and GGMI,
+//     Thm 4.10): the KSG estimator 1 (Kraskov, Stögbauer & Grassberger 2004,
+//     eq. 8; max-norm, k = 3) in nats, optionally on PCA-reduced inputs, and
+//     the Kozachenko–Leonenko k-NN differential entropy (Kraskov et al. eq. 20,
+//     Euclidean norm).
+//   - Semantic entropy (NOTES §4; Farquhar et al. 2024; the paper's Tables 3
+//     and 4): greedy clustering under strict or non-strict bidirectional
+//     entailment, discrete and log-probability-weighted SE, and an offline
+//     approximation in which equivalence is cosine similarity of embeddings
+//     above a threshold (an approximation: similarity is not entailment).
+//   - Diversity (NOTES §5; the diversity paper arXiv 2410.15226, Sec. 2.1 and
+//     its baselines): n-gram diversity, self-repetition, gzip compression
+//     ratio, K-means cluster entropy, self-BLEU, homogenization (mean pairwise
+//     ROUGE-L F1) and the Vendi score (Friedman & Dieng 2023). The LLM
+//     Cluster-agent itself needs a model and is not in this package.
+//   - Divergences (the paper's Lemma 3.1 bounds generalisation by the
+//     divergences between D, M and D_gen): unbiased MMD² with a Gaussian
+//     kernel and permutation p-value (Gretton et al. 2012), a classifier
+//     two-sample test (logistic regression, k-fold accuracy, and the lower
+//     bound TV ≥ 2·acc − 1), and the k-NN KL divergence estimator of Wang,
+//     Kulkarni & Verdú (2009).
+//
+// Every estimator returns a [Result]; [Lookup] finds one by name in the
+// registry so that experiment files can select them. Inputs are rows of
+// float64 ([embed.Float64s] converts embeddings); empty inputs, ragged rows,
+// NaN or infinite values and too few points for k neighbours are errors,
+// never panics. All randomness takes an explicit seed. CI95 is [NaN, NaN]
+// where an estimator has no cheap interval (documented per estimator).
+package measure

@@ -1,0 +1,367 @@
+package measure
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+
+	"gonum.org/v1/gonum/mat"
+)
+
+// Kernel chooses a kernel: "gaussian" (default) or "linear". For the
+// Gaussian kernel k(x, y) = exp(−‖x − y‖²/(2σ²)); Sigma2 = 0 means the median
+// heuristic σ² = 0.5·median‖x_i − x_j‖² over pairs i < j (over a seeded
+// subsample of 1,000 points when there are more).
+type Kernel struct {
+	Kind   string
+	Sigma2 float64
+}
+
+// MedianSigma2 returns 0.5·median‖x_i − x_j‖² over pairs i < j, on a seeded
+// subsample of at most 1,000 rows. A zero median (many equal points) falls
+// back to the mean, then to 1.
+func MedianSigma2(x [][]float64, seed uint64) float64 {
+	idx := make([]int, len(x))
+	for i := range idx {
+		idx[i] = i
+	}
+	if len(idx) > 1000 {
+		rng := rand.New(rand.NewPCG(seed, 77))
+		rng.Shuffle(len(idx), func(i, j int) { idx[i], idx[j] = idx[j], idx[i] })
+		idx = idx[:1000]
+	}
+	var d []float64
+	var sum float64
+	for a := range idx {
+		for b := a + 1; b < len(idx); b++ {
+			v := sqDist(x[idx[a]], x[idx[b]])
+			d = append(d, v)
+			sum += v
+		}
+	}
+	if len(d) == 0 {
+		return 1
+	}
+	slices.Sort(d)
+	m := d[len(d)/2]
+	if len(d)%2 == 0 {
+		m = 0.5 * (d[len(d)/2-1] + d[len(d)/2])
+	}
+	if m <= 0 {
+		m = sum / float64(len(d))
+	}
+	if m <= 0 {
+		return 1
+	}
+	return 0.5 * m
+}
+
+// MaxGram is the largest sample for which an n×n kernel matrix is built
+// (16,384 points: 2 GiB of float64).
+const MaxGram = 1 << 14
+
+// Gram returns the kernel matrix of x (n×n, row-major) and the σ² used
+// (0 for the linear kernel).
+func Gram(x [][]float64, k Kernel, seed uint64) ([]float64, float64, error) {
+	n := len(x)
+	if n > MaxGram {
+		return nil, 0, fmt.Errorf("measure: %d points need a %d×%d kernel matrix (limit %d points; use HSICRFF or subsample)", n, n, n, MaxGram)
+	}
+	if k.Kind != "" && k.Kind != "gaussian" && k.Kind != "linear" {
+		return nil, 0, fmt.Errorf("measure: unknown kernel %q (want gaussian or linear)", k.Kind)
+	}
+	g := inner(x)
+	if k.Kind == "linear" {
+		return g, 0, nil
+	}
+	s2 := k.Sigma2
+	if s2 == 0 {
+		s2 = MedianSigma2(x, seed)
+	}
+	if s2 < 0 || math.IsNaN(s2) || math.IsInf(s2, 0) {
+		return nil, 0, fmt.Errorf("measure: kernel σ² must be positive (got %g)", s2)
+	}
+	sq := make([]float64, n)
+	for i := range n {
+		sq[i] = g[i*n+i]
+	}
+	for i := range n {
+		g[i*n+i] = 1
+		for j := i + 1; j < n; j++ {
+			d := math.Max(sq[i]+sq[j]-2*g[i*n+j], 0)
+			v := math.Exp(-d / (2 * s2))
+			g[i*n+j], g[j*n+i] = v, v
+		}
+	}
+	return g, s2, nil
+}
+
+// inner returns the n×n matrix of inner products x_i·x_j (row-major), by a
+// symmetric rank-k update (BLAS dsyrk through gonum).
+func inner(x [][]float64) []float64 {
+	n, d := len(x), len(x[0])
+	m := mat.NewDense(n, d, nil)
+	for i, r := range x {
+		copy(m.RawRowView(i), r)
+	}
+	var s mat.SymDense
+	s.SymOuterK(1, m)
+	g := make([]float64, n*n)
+	raw := s.RawSymmetric()
+	for i := range n {
+		for j := i; j < n; j++ {
+			v := raw.Data[i*raw.Stride+j]
+			g[i*n+j], g[j*n+i] = v, v
+		}
+	}
+	return g
+}
+
+// center returns HKH for a symmetric n×n matrix.
+func center(k []float64, n int) []float64 {
+	row := make([]float64, n)
+	var all float64
+	for i := range n {
+		for j := range n {
+			row[i] += k[i*n+j]
+		}
+		all += row[i]
+		row[i] /= float64(n)
+	}
+	all /= float64(n * n)
+	c := make([]float64, n*n)
+	for i := range n {
+		for j := range n {
+			c[i*n+j] = k[i*n+j] - row[i] - row[j] + all
+		}
+	}
+	return c
+}
+
+// HSICBiased returns tr(KHLH)/(m−1)² for m×m kernel matrices (row-major).
+func HSICBiased(k, l []float64, m int) float64 {
+	kc := center(k, m)
+	var t float64
+	for i := range kc {
+		t += kc[i] * l[i]
+	}
+	return t / float64((m-1)*(m-1))
+}
+
+// HSICUnbiased returns Song et al.'s unbiased estimator (NOTES §3), m ≥ 4:
+// [tr(K̃L̃) + 1ᵀK̃1·1ᵀL̃1/((m−1)(m−2)) − 2·1ᵀK̃L̃1/(m−2)] / (m(m−3)).
+func HSICUnbiased(k, l []float64, m int) float64 {
+	var tr, sk, sl, cross float64
+	for i := range m {
+		var rk, rl float64
+		for j := range m {
+			if i == j {
+				continue
+			}
+			a, b := k[i*m+j], l[i*m+j]
+			tr += a * b
+			rk += a
+			rl += b
+		}
+		sk += rk
+		sl += rl
+		cross += rk * rl
+	}
+	fm := float64(m)
+	return (tr + sk*sl/((fm-1)*(fm-2)) - 2*cross/(fm-2)) / (fm * (fm - 3))
+}
+
+// HSICOptions configures HSIC.
+type HSICOptions struct {
+	KernelX, KernelY Kernel
+	Unbiased         bool   // Song et al.'s unbiased estimator instead of the biased one
+	Normalized       bool   // HSIC(X,Y)/sqrt(HSIC(X,X)·HSIC(Y,Y)) (same estimator)
+	Permutations     int    // permutations of Y for the p-value; 0 means none
+	Seed             uint64 // seed of the permutations and median subsample
+}
+
+// HSIC estimates the Hilbert–Schmidt independence criterion between paired
+// rows of x and y. Settings holds the kernels, σ², and with Permutations > 0
+// "p_value" = (1 + #{HSIC_π ≥ HSIC})/(1 + B). CI95 is not computed (NaN).
+func HSIC(x, y [][]float64, opt HSICOptions) (Result, error) {
+	minN := 2
+	if opt.Unbiased {
+		minN = 4
+	}
+	n, _, err := checkRows("HSIC x", x, minN)
+	if err != nil {
+		return Result{}, err
+	}
+	if _, _, err := checkRows("HSIC y", y, minN); err != nil {
+		return Result{}, err
+	}
+	if len(y) != n {
+		return Result{}, fmt.Errorf("measure: HSIC needs paired samples (x has %d rows, y has %d)", n, len(y))
+	}
+	k, s2x, err := Gram(x, opt.KernelX, opt.Seed)
+	if err != nil {
+		return Result{}, err
+	}
+	l, s2y, err := Gram(y, opt.KernelY, opt.Seed+1)
+	if err != nil {
+		return Result{}, err
+	}
+	est := HSICBiased
+	name := "hsic"
+	if opt.Unbiased {
+		est = HSICUnbiased
+		name = "hsic-unbiased"
+	}
+	v := est(k, l, n)
+	set := map[string]any{
+		"kernel_x": kindName(opt.KernelX), "kernel_y": kindName(opt.KernelY),
+		"sigma2_x": s2x, "sigma2_y": s2y, "unbiased": opt.Unbiased,
+	}
+	if opt.Normalized {
+		kk, ll := est(k, k, n), est(l, l, n)
+		if kk <= 0 || ll <= 0 {
+			return Result{}, fmt.Errorf("measure: normalised HSIC undefined (HSIC(X,X) = %g, HSIC(Y,Y) = %g)", kk, ll)
+		}
+		set["hsic"] = v
+		v /= math.Sqrt(kk * ll)
+		name += "-normalized"
+	}
+	if opt.Permutations > 0 {
+		set["p_value"], set["permutations"] = permutationP(k, l, n, opt, v), opt.Permutations
+	}
+	return Result{Name: name, Value: v, CI95: nanCI, N: n, Settings: set}, nil
+}
+
+func kindName(k Kernel) string {
+	if k.Kind == "" {
+		return "gaussian"
+	}
+	return k.Kind
+}
+
+// permutationP permutes the rows and columns of L together. The statistic's
+// normalisation does not depend on the permutation, so the raw estimator is
+// compared.
+func permutationP(k, l []float64, n int, opt HSICOptions, _ float64) float64 {
+	rng := rand.New(rand.NewPCG(opt.Seed, 0x9e37))
+	perm := make([]int, n)
+	for i := range perm {
+		perm[i] = i
+	}
+	lp := make([]float64, n*n)
+	var obs func([]float64) float64
+	if opt.Unbiased {
+		obs = func(lm []float64) float64 { return HSICUnbiased(k, lm, n) }
+	} else {
+		kc := center(k, n)
+		obs = func(lm []float64) float64 {
+			var t float64
+			for i := range kc {
+				t += kc[i] * lm[i]
+			}
+			return t
+		}
+	}
+	t0 := obs(l)
+	ge := 0
+	for range opt.Permutations {
+		rng.Shuffle(n, func(i, j int) { perm[i], perm[j] = perm[j], perm[i] })
+		for i := range n {
+			pi := perm[i] * n
+			for j := range n {
+				lp[i*n+j] = l[pi+perm[j]]
+			}
+		}
+		if obs(lp) >= t0-1e-12*math.Abs(t0) {
+			ge++
+		}
+	}
+	return float64(1+ge) / float64(1+opt.Permutations)
+}
+
+// RFFOptions configures HSICRFF.
+type RFFOptions struct {
+	Features int     // random features D per side; 0 means 100
+	SigmaX2  float64 // σ² of X's Gaussian kernel; 0 means the median heuristic
+	SigmaY2  float64
+	Seed     uint64
+}
+
+// HSICRFF approximates the biased Gaussian-kernel HSIC in O(m·D²) with
+// random Fourier features z(x) = sqrt(2/D)·cos(Wx + b), W ~ N(0, I/σ²),
+// b ~ U[0, 2π] (Rahimi & Recht 2007): K ≈ ZZᵀ, so tr(KHLH) ≈ ‖Z_xᵀHZ_y‖_F².
+func HSICRFF(x, y [][]float64, opt RFFOptions) (Result, error) {
+	n, dx, err := checkRows("HSIC x", x, 2)
+	if err != nil {
+		return Result{}, err
+	}
+	_, dy, err := checkRows("HSIC y", y, 2)
+	if err != nil {
+		return Result{}, err
+	}
+	if len(y) != n {
+		return Result{}, fmt.Errorf("measure: HSIC needs paired samples (x has %d rows, y has %d)", n, len(y))
+	}
+	D := opt.Features
+	if D <= 0 {
+		D = 100
+	}
+	sx, sy := opt.SigmaX2, opt.SigmaY2
+	if sx == 0 {
+		sx = MedianSigma2(x, opt.Seed)
+	}
+	if sy == 0 {
+		sy = MedianSigma2(y, opt.Seed+1)
+	}
+	if !(sx > 0) || !(sy > 0) {
+		return Result{}, fmt.Errorf("measure: RFF σ² must be positive (got %g, %g)", sx, sy)
+	}
+	rng := rand.New(rand.NewPCG(opt.Seed, 0xf00d))
+	zx := rffFeatures(x, dx, D, sx, rng)
+	zy := rffFeatures(y, dy, D, sy, rng)
+	var c mat.Dense
+	c.Mul(zx.T(), zy) // D×D, features already centred
+	f := mat.Norm(&c, 2)
+	v := f * f / float64((n-1)*(n-1))
+	return Result{Name: "hsic-rff", Value: v, CI95: nanCI, N: n,
+		Settings: map[string]any{"features": D, "sigma2_x": sx, "sigma2_y": sy}}, nil
+}
+
+// rffFeatures returns the column-centred n×D random Fourier features.
+func rffFeatures(x [][]float64, d, D int, s2 float64, rng *rand.Rand) *mat.Dense {
+	n := len(x)
+	w := make([]float64, D*d)
+	for i := range w {
+		w[i] = rng.NormFloat64() / math.Sqrt(s2)
+	}
+	b := make([]float64, D)
+	for i := range b {
+		b[i] = rng.Float64() * 2 * math.Pi
+	}
+	xm := mat.NewDense(n, d, nil)
+	for i, r := range x {
+		copy(xm.RawRowView(i), r)
+	}
+	z := mat.NewDense(n, D, nil)
+	z.Mul(xm, mat.NewDense(D, d, w).T())
+	sc := math.Sqrt(2 / float64(D))
+	mean := make([]float64, D)
+	for i := range n {
+		row := z.RawRowView(i)
+		for j := range D {
+			row[j] = sc * math.Cos(row[j]+b[j])
+			mean[j] += row[j]
+		}
+	}
+	for j := range mean {
+		mean[j] /= float64(n)
+	}
+	for i := range n {
+		row := z.RawRowView(i)
+		for j := range row {
+			row[j] -= mean[j]
+		}
+	}
+	return z
+}

@@ -1,0 +1,222 @@
+package measure
+
+import (
+	"errors"
+	"fmt"
+	"math"
+)
+
+// Label is an entailment judgement.
+type Label int
+
+// The three NLI labels.
+const (
+	Neutral Label = iota
+	Entailment
+	Contradiction
+)
+
+// EntailFunc judges whether a entails b (an NLI model or an LLM judge,
+// NOTES §4); callers cache it.
+type EntailFunc func(a, b string) (Label, error)
+
+// Equivalent reports whether a and b are semantically equivalent. Strict:
+// entailment in both directions. Non-strict: no contradiction either way and
+// not neutral both ways (Farquhar et al. 2024).
+func Equivalent(a, b string, entail EntailFunc, strict bool) (bool, error) {
+	ab, err := entail(a, b)
+	if err != nil {
+		return false, fmt.Errorf("measure: entailment: %w", err)
+	}
+	ba, err := entail(b, a)
+	if err != nil {
+		return false, fmt.Errorf("measure: entailment: %w", err)
+	}
+	if strict {
+		return ab == Entailment && ba == Entailment, nil
+	}
+	return ab != Contradiction && ba != Contradiction && !(ab == Neutral && ba == Neutral), nil
+}
+
+// ClusterGreedy assigns cluster ids by the greedy algorithm of NOTES §4: each
+// unassigned item i opens a cluster and every later unassigned j equivalent
+// to i joins it (j is compared with i only).
+func ClusterGreedy(n int, equiv func(i, j int) (bool, error)) ([]int, error) {
+	c := make([]int, n)
+	for i := range c {
+		c[i] = -1
+	}
+	next := 0
+	for i := range n {
+		if c[i] >= 0 {
+			continue
+		}
+		c[i] = next
+		for j := i + 1; j < n; j++ {
+			if c[j] >= 0 {
+				continue
+			}
+			ok, err := equiv(i, j)
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				c[j] = next
+			}
+		}
+		next++
+	}
+	return c, nil
+}
+
+// ClusterByEntailment clusters texts with ClusterGreedy and Equivalent.
+func ClusterByEntailment(texts []string, entail EntailFunc, strict bool) ([]int, error) {
+	if entail == nil {
+		return nil, errors.New("measure: no entailment function")
+	}
+	return ClusterGreedy(len(texts), func(i, j int) (bool, error) {
+		return Equivalent(texts[i], texts[j], entail, strict)
+	})
+}
+
+// ClusterByCosine is the offline approximation of semantic clustering: i and
+// j are "equivalent" when the cosine similarity of their embeddings is at
+// least threshold. Similarity is not entailment (paraphrases of opposite
+// claims can be close), so this approximates semantic entropy only.
+func ClusterByCosine(x [][]float64, threshold float64) ([]int, error) {
+	if _, _, err := checkRows("embeddings", x, 1); err != nil {
+		return nil, err
+	}
+	if math.IsNaN(threshold) {
+		return nil, errors.New("measure: cosine threshold is NaN")
+	}
+	norm := make([]float64, len(x))
+	for i, r := range x {
+		for _, v := range r {
+			norm[i] += v * v
+		}
+		norm[i] = math.Sqrt(norm[i])
+	}
+	return ClusterGreedy(len(x), func(i, j int) (bool, error) {
+		if norm[i] == 0 || norm[j] == 0 {
+			return norm[i] == norm[j], nil
+		}
+		var d float64
+		for t := range x[i] {
+			d += x[i][t] * x[j][t]
+		}
+		return d/(norm[i]*norm[j]) >= threshold, nil
+	})
+}
+
+// DiscreteSE returns −Σ p_c log p_c with p_c = n_c/N (nats).
+func DiscreteSE(clusters []int) (float64, error) {
+	if len(clusters) == 0 {
+		return 0, errors.New("measure: semantic entropy of no items")
+	}
+	cnt := map[int]float64{}
+	for _, c := range clusters {
+		cnt[c]++
+	}
+	var h float64
+	n := float64(len(clusters))
+	for _, c := range cnt {
+		p := c / n
+		h -= p * math.Log(p)
+	}
+	return h, nil
+}
+
+// WeightedSE returns the log-probability-weighted semantic entropy (NOTES
+// §4): item weights ℓ_i (mean token log-probabilities) are normalised with
+// log-sum-exp, log p_c is the log-sum-exp of its members, SE = −Σ p_c log p_c.
+func WeightedSE(clusters []int, logProbs []float64) (float64, error) {
+	if len(clusters) == 0 {
+		return 0, errors.New("measure: semantic entropy of no items")
+	}
+	if len(logProbs) != len(clusters) {
+		return 0, fmt.Errorf("measure: %d log-probabilities for %d items", len(logProbs), len(clusters))
+	}
+	for i, l := range logProbs {
+		if math.IsNaN(l) || math.IsInf(l, 1) {
+			return 0, fmt.Errorf("measure: log-probability %d is %g", i, l)
+		}
+	}
+	z := logSumExp(logProbs)
+	if math.IsInf(z, -1) {
+		return 0, errors.New("measure: every log-probability is −Inf")
+	}
+	members := map[int][]float64{}
+	for i, c := range clusters {
+		members[c] = append(members[c], logProbs[i]-z)
+	}
+	var h float64
+	for _, m := range members {
+		lp := logSumExp(m)
+		if math.IsInf(lp, -1) {
+			continue
+		}
+		h -= math.Exp(lp) * lp
+	}
+	return h, nil
+}
+
+func logSumExp(v []float64) float64 {
+	m := math.Inf(-1)
+	for _, x := range v {
+		m = math.Max(m, x)
+	}
+	if math.IsInf(m, -1) {
+		return m
+	}
+	var s float64
+	for _, x := range v {
+		s += math.Exp(x - m)
+	}
+	return m + math.Log(s)
+}
+
+// SEOptions configures SemanticEntropy.
+type SEOptions struct {
+	Strict   bool      // strict (bidirectional entailment) equivalence
+	LogProbs []float64 // per-text mean token log-probabilities; nil gives the discrete SE
+}
+
+// SemanticEntropy clusters texts with the entailment function and returns
+// the discrete or weighted SE in nats; Settings holds the clusters.
+func SemanticEntropy(texts []string, entail EntailFunc, opt SEOptions) (Result, error) {
+	c, err := ClusterByEntailment(texts, entail, opt.Strict)
+	if err != nil {
+		return Result{}, err
+	}
+	return seResult("semantic-entropy", c, opt.LogProbs, map[string]any{"strict": opt.Strict})
+}
+
+// SemanticEntropyCosine is the offline approximation: clusters by cosine
+// similarity ≥ threshold (see ClusterByCosine).
+func SemanticEntropyCosine(x [][]float64, threshold float64, logProbs []float64) (Result, error) {
+	c, err := ClusterByCosine(x, threshold)
+	if err != nil {
+		return Result{}, err
+	}
+	return seResult("semantic-entropy-cosine", c, logProbs, map[string]any{"threshold": threshold, "approximation": true})
+}
+
+func seResult(name string, c []int, lp []float64, set map[string]any) (Result, error) {
+	var v float64
+	var err error
+	if lp == nil {
+		v, err = DiscreteSE(c)
+	} else {
+		v, err = WeightedSE(c, lp)
+	}
+	if err != nil {
+		return Result{}, err
+	}
+	nc := 0
+	for _, x := range c {
+		nc = max(nc, x+1)
+	}
+	set["clusters"], set["n_clusters"], set["weighted"] = c, nc, lp != nil
+	return Result{Name: name, Value: v, CI95: nanCI, N: len(c), Settings: set}, nil
+}
