@@ -167,11 +167,13 @@ func FitEM(x []float64, d int, opt FitOptions) (*Fit, error) {
 		centre[a] /= float64(n)
 	}
 	xc := make([]float64, len(x))
-	for i := range n {
-		for a := range d {
-			xc[i*d+a] = x[i*d+a] - centre[a]
+	forBlocks((n+blockSize-1)/blockSize, opt.Workers, n*d >= 20000, func(b int) {
+		for i := b * blockSize; i < min((b+1)*blockSize, n); i++ {
+			for a := range d {
+				xc[i*d+a] = x[i*d+a] - centre[a]
+			}
 		}
-	}
+	})
 	x = xc
 	var best *Fit
 	var firstErr error

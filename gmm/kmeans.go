@@ -26,19 +26,34 @@ func kmeansPP(rng *rand.Rand, x []float64, n, d, k, workers int) []float64 {
 	// For d ≥ 8, squared distances come from ‖x‖² − 2x·c + ‖c‖².
 	var norms []float64
 	if d >= 8 {
-		norms = make([]float64, n)
-		for i := range n {
+		norms = pointNorms(x, n, d, workers)
+	}
+	return kmeansPPNorms(rng, x, n, d, k, workers, norms)
+}
+
+// pointNorms returns ‖x_i‖² for every point, computed in parallel blocks.
+func pointNorms(x []float64, n, d, workers int) []float64 {
+	norms := make([]float64, n)
+	forBlocks((n+blockSize-1)/blockSize, workers, n*d >= 20000, func(b int) {
+		for i := b * blockSize; i < min((b+1)*blockSize, n); i++ {
 			xi := x[i*d : (i+1)*d]
 			norms[i] = dot(xi, xi)
 		}
-	}
+	})
+	return norms
+}
+
+// kmeansPPNorms is kmeansPP with the point norms given (nil for d < 8).
+func kmeansPPNorms(rng *rand.Rand, x []float64, n, d, k, workers int, norms []float64) []float64 {
 	centers := make([]float64, 0, k*d)
 	first := rng.IntN(n)
 	centers = append(centers, x[first*d:(first+1)*d]...)
 	closest := make([]float64, n)
-	for i := range n {
-		closest[i] = sqDist(x[i*d:(i+1)*d], centers[:d])
-	}
+	forBlocks((n+blockSize-1)/blockSize, workers, n*d >= 20000, func(b int) {
+		for i := b * blockSize; i < min((b+1)*blockSize, n); i++ {
+			closest[i] = sqDist(x[i*d:(i+1)*d], centers[:d])
+		}
+	})
 	trials := 2 + int(math.Log(float64(k)))
 	cum := make([]float64, n)
 	cand := make([]int, trials)
@@ -212,17 +227,17 @@ func forBlocks(blocks, workers int, parallel bool, f func(b int)) {
 // per-dimension variance of the data (scikit-learn's rule) or after 300
 // iterations.
 func kmeans(rng *rand.Rand, x []float64, n, d, k, workers int) []int {
-	centers := kmeansPP(rng, x, n, d, k, workers)
+	norms := pointNorms(x, n, d, workers)
+	var ppNorms []float64
+	if d >= 8 {
+		ppNorms = norms
+	}
+	centers := kmeansPPNorms(rng, x, n, d, k, workers, ppNorms)
 	labels := make([]int, n)
 	upper := make([]float64, n)
 	lower := make([]float64, n)
 	for i := range upper {
 		upper[i] = math.Inf(1)
-	}
-	norms := make([]float64, n)
-	for i := range n {
-		xi := x[i*d : (i+1)*d]
-		norms[i] = dot(xi, xi)
 	}
 	counts := make([]int, k)
 	next := make([]float64, k*d)
