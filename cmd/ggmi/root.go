@@ -47,6 +47,7 @@ func newRootCmd(g *globals) *cobra.Command {
 	root.PersistentFlags().BoolVarP(&g.quiet, "quiet", "q", false, "no progress output")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newSimulateCmd(g))
+	root.AddCommand(newCurateCmd(g))
 	root.AddCommand(newServeCmd(g))
 	return root
 }
