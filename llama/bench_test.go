@@ -13,7 +13,7 @@ func BenchmarkGreedyStories260K(b *testing.B) {
 	b.ResetTimer()
 	tokens := 0
 	for i := 0; i < b.N; i++ {
-		g, err := m.generate(st, prompt, opt)
+		g, err := m.generate(st, prompt, opt, nil)
 		if err != nil {
 			b.Fatal(err)
 		}

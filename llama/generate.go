@@ -173,7 +173,7 @@ func (m *Model) Generate(prompt string, opt GenerateOptions) (*Generation, error
 // GenerateTokens generates a continuation of the prompt tokens (which
 // should start with BOS).
 func (m *Model) GenerateTokens(prompt []int, opt GenerateOptions) (*Generation, error) {
-	return m.generate(m.stateFor(prompt, opt), prompt, opt)
+	return m.generate(m.stateFor(prompt, opt), prompt, opt, nil)
 }
 
 // stateFor allocates a state with just enough cache for the request.
@@ -185,7 +185,11 @@ func (m *Model) stateFor(prompt []int, opt GenerateOptions) *State {
 	return m.NewStateN(n)
 }
 
-func (m *Model) generate(st *State, prompt []int, opt GenerateOptions) (*Generation, error) {
+// generate runs the decoding loop. When c is not nil every step is
+// restricted to the tokens that can continue c's document, EOS ends
+// generation whatever opt.IgnoreEOS says, and generation stops (FinishStop)
+// as soon as the document is complete.
+func (m *Model) generate(st *State, prompt []int, opt GenerateOptions, c *Constraint) (*Generation, error) {
 	if len(prompt) == 0 {
 		return nil, fmt.Errorf("generate: empty prompt (need at least BOS)")
 	}
@@ -200,6 +204,7 @@ func (m *Model) generate(st *State, prompt []int, opt GenerateOptions) (*Generat
 	if tok != nil {
 		bos, eos = tok.BOS, tok.EOS
 	}
+	ignoreEOS := opt.IgnoreEOS && c == nil
 	g := &Generation{Prompt: slices.Clone(prompt), FinishReason: FinishLength}
 	for pos, t := range prompt[:len(prompt)-1] {
 		if err := st.ForwardNoLogits(t, pos); err != nil {
@@ -222,10 +227,20 @@ func (m *Model) generate(st *State, prompt []int, opt GenerateOptions) (*Generat
 		if err != nil {
 			return nil, fmt.Errorf("generate: %w", err)
 		}
+		if c != nil {
+			if err := c.MaskLogits(logits, maxNew-len(g.Tokens)); err != nil {
+				return nil, fmt.Errorf("generate: after %d tokens: %w", len(g.Tokens), err)
+			}
+		}
 		next := smp.Sample(logits)
-		if !opt.IgnoreEOS && (next == eos || next == bos) {
+		if !ignoreEOS && (next == eos || next == bos) {
 			g.FinishReason = FinishEOS
 			break
+		}
+		if c != nil {
+			if err := c.Accept(tok, token, next); err != nil {
+				return nil, fmt.Errorf("generate: %w", err)
+			}
 		}
 		g.Tokens = append(g.Tokens, next)
 		if tok != nil {
@@ -243,6 +258,10 @@ func (m *Model) generate(st *State, prompt []int, opt GenerateOptions) (*Generat
 			}
 		}
 		token = next
+		if c != nil && c.Done() {
+			g.FinishReason = FinishStop
+			break
+		}
 	}
 	g.Text = text.String()
 	return g, nil
@@ -290,7 +309,7 @@ func (m *Model) GenerateBatch(reqs []BatchRequest, workers int) ([]*Generation, 
 			defer wg.Done()
 			for i := range next {
 				p := m.Tokenizer.Encode(reqs[i].Prompt, true, false)
-				out[i], errs[i] = m.generate(m.stateFor(p, reqs[i].Options), p, reqs[i].Options)
+				out[i], errs[i] = m.generate(m.stateFor(p, reqs[i].Options), p, reqs[i].Options, nil)
 			}
 		}()
 	}

@@ -199,19 +199,8 @@ func (b *OpenAI) chat(ctx context.Context, req Request) (Response, error) {
 			return Response{}, b.fail(ctx, op, nil, &RequestError{Kind: ErrInvalidRequest, Param: "messages", Message: fmt.Sprintf("unknown role %q", m.Role)})
 		}
 	}
-	if req.N > 1 {
-		p.N = param.NewOpt(int64(req.N))
-	}
-	if req.Seed != nil {
-		p.Seed = param.NewOpt(int64(*req.Seed))
-	}
-	p.Temperature = param.NewOpt(req.Temperature)
-	if req.TopP > 0 && req.TopP < 1 {
-		p.TopP = param.NewOpt(req.TopP)
-	}
-	if req.MaxTokens > 0 {
-		p.MaxTokens = param.NewOpt(int64(req.MaxTokens))
-	}
+	sp := samplingOf(req)
+	p.N, p.Seed, p.Temperature, p.TopP, p.MaxTokens = sp.n, sp.seed, sp.temperature, sp.topP, sp.maxTokens
 	if len(req.Stop) > 0 {
 		p.Stop = openai.ChatCompletionNewParamsStopUnion{OfStringArray: req.Stop}
 	}
@@ -304,25 +293,39 @@ func (b *OpenAI) chatStream(ctx context.Context, req Request, p openai.ChatCompl
 	return resp, nil
 }
 
+// sampling holds the parameters the chat and completion endpoints share,
+// as optional fields (an unset field is not sent).
+type sampling struct {
+	n, seed, maxTokens param.Opt[int64]
+	temperature, topP  param.Opt[float64]
+}
+
+func samplingOf(req Request) sampling {
+	var sp sampling
+	if req.N > 1 {
+		sp.n = param.NewOpt(int64(req.N))
+	}
+	if req.Seed != nil {
+		sp.seed = param.NewOpt(int64(*req.Seed))
+	}
+	sp.temperature = param.NewOpt(req.Temperature)
+	if req.TopP > 0 && req.TopP < 1 {
+		sp.topP = param.NewOpt(req.TopP)
+	}
+	if req.MaxTokens > 0 {
+		sp.maxTokens = param.NewOpt(int64(req.MaxTokens))
+	}
+	return sp
+}
+
 func (b *OpenAI) completion(ctx context.Context, req Request) (Response, error) {
 	const op = "completion"
 	p := openai.CompletionNewParams{
 		Model:  openai.CompletionNewParamsModel(b.modelOf(req)),
 		Prompt: openai.CompletionNewParamsPromptUnion{OfString: param.NewOpt(req.Prompt)},
 	}
-	if req.N > 1 {
-		p.N = param.NewOpt(int64(req.N))
-	}
-	if req.Seed != nil {
-		p.Seed = param.NewOpt(int64(*req.Seed))
-	}
-	p.Temperature = param.NewOpt(req.Temperature)
-	if req.TopP > 0 && req.TopP < 1 {
-		p.TopP = param.NewOpt(req.TopP)
-	}
-	if req.MaxTokens > 0 {
-		p.MaxTokens = param.NewOpt(int64(req.MaxTokens))
-	}
+	sp := samplingOf(req)
+	p.N, p.Seed, p.Temperature, p.TopP, p.MaxTokens = sp.n, sp.seed, sp.temperature, sp.topP, sp.maxTokens
 	if len(req.Stop) > 0 {
 		p.Stop = openai.CompletionNewParamsStopUnion{OfStringArray: req.Stop}
 	}
