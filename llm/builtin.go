@@ -272,7 +272,7 @@ func (b *Builtin) Generate(ctx context.Context, req Request) (Response, error) {
 	if err != nil {
 		return Response{}, err
 	}
-	if p.schema, err = ResponseFormatFrom(ctx).Compile(); err != nil {
+	if p.schema, err = req.Format.Compile(); err != nil {
 		return Response{}, err
 	}
 	n := max(req.N, 1)

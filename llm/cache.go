@@ -55,10 +55,8 @@ type flight struct {
 // Cached wraps b with a durable request/response cache in the bbolt file
 // at path (created when missing). Every Generate request is keyed by the
 // SHA-256 of a canonical JSON of the backend's identity, the model, the
-// messages or prompt, all sampling parameters, the seed, the
-// RequestOptions of the context (JSON schema, sample index) and its
-// ResponseFormat (WithResponseFormat). A response
-// is committed to disk (fsync'ed transaction) before it is returned, so a
+// messages or prompt, all sampling parameters, the seed, the response
+// format and the sample index. A response is committed to disk (fsync'ed transaction) before it is returned, so a
 // run killed at any point loses no paid answer; an identical later
 // request, in this or another process, is served from the file without
 // calling b. Entries carry a checksum; a corrupted one is refetched and
@@ -135,9 +133,6 @@ type cacheKeyDoc struct {
 	IgnoreEOS   bool            `json:"ignore_eos"`
 	LogProbs    bool            `json:"logprobs"`
 	TopLogProbs int             `json:"top_logprobs"`
-	Schema      json.RawMessage `json:"json_schema"`
-	SchemaName  string          `json:"schema_name"`
-	Strict      bool            `json:"strict"`
 	Sample      int             `json:"sample"`
 	Format      *cacheFormatDoc `json:"response_format"`
 }
@@ -150,15 +145,14 @@ type cacheFormatDoc struct {
 	Strict bool            `json:"strict"`
 }
 
-// CacheKey returns the hex SHA-256 key under which Cached stores req made
-// with ctx's RequestOptions on a backend of the given identity.
-func CacheKey(ctx context.Context, identity string, req Request) (string, error) {
-	o := RequestOptionsFrom(ctx)
+// CacheKey returns the hex SHA-256 key under which Cached stores req on a
+// backend of the given identity.
+func CacheKey(identity string, req Request) (string, error) {
 	d := cacheKeyDoc{
 		V: cacheVersion, Backend: identity, Model: req.Model, Messages: req.Messages, N: max(req.N, 1),
 		Seed: req.Seed, Temperature: req.Temperature, TopP: req.TopP, MaxTokens: req.MaxTokens,
 		Stop: req.Stop, IgnoreEOS: req.IgnoreEOS, LogProbs: req.LogProbs || req.TopLogProbs > 0,
-		TopLogProbs: req.TopLogProbs, SchemaName: o.SchemaName, Strict: o.Strict, Sample: o.Sample,
+		TopLogProbs: req.TopLogProbs, Sample: req.Sample,
 	}
 	if len(req.Messages) == 0 {
 		d.Messages = nil
@@ -171,14 +165,7 @@ func CacheKey(ctx context.Context, identity string, req Request) (string, error)
 		d.Stop = append([]string(nil), d.Stop...)
 		sort.Strings(d.Stop)
 	}
-	if len(o.JSONSchema) > 0 {
-		var buf bytes.Buffer
-		if err := json.Compact(&buf, o.JSONSchema); err != nil {
-			return "", fmt.Errorf("llm: cache key: %w: JSON schema: %v", ErrInvalidRequest, err)
-		}
-		d.Schema = buf.Bytes()
-	}
-	if f := ResponseFormatFrom(ctx); f != nil && f.Type != "" && f.Type != FormatText {
+	if f := req.Format; f != nil && f.Type != "" && f.Type != FormatText {
 		d.Format = &cacheFormatDoc{Type: f.Type, Name: f.Name, Strict: f.Strict}
 		if len(f.Schema) > 0 {
 			var buf bytes.Buffer
@@ -265,7 +252,7 @@ func (c *CachedBackend) lookup(key []byte) (Response, bool, error) {
 // backend, stored before it is returned. With OnDelta set, a cached
 // answer is replayed as one delta per choice.
 func (c *CachedBackend) Generate(ctx context.Context, req Request) (Response, error) {
-	k, err := CacheKey(ctx, c.id, req)
+	k, err := CacheKey(c.id, req)
 	if err != nil {
 		return Response{}, err
 	}

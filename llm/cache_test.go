@@ -66,9 +66,11 @@ func TestCacheHitsAndKeys(t *testing.T) {
 		{"messages", bg, func(r *llm.Request) { r.Messages = []llm.Message{{Role: "user", Content: "p"}} }},
 		{"model", bg, func(r *llm.Request) { r.Model = "other" }},
 		{"logprobs", bg, func(r *llm.Request) { r.LogProbs = true }},
-		{"sample index", llm.WithRequestOptions(bg, llm.RequestOptions{Sample: 1}), func(*llm.Request) {}},
-		{"schema", llm.WithRequestOptions(bg, llm.RequestOptions{JSONSchema: json.RawMessage(`{"type":"object"}`)}), func(*llm.Request) {}},
-		{"response format", llm.WithResponseFormat(bg, &llm.ResponseFormat{Type: llm.FormatJSONObject}), func(*llm.Request) {}},
+		{"sample index", bg, func(r *llm.Request) { r.Sample = 1 }},
+		{"schema", bg, func(r *llm.Request) {
+			r.Format = &llm.ResponseFormat{Type: llm.FormatJSONSchema, Schema: json.RawMessage(`{"type":"object"}`)}
+		}},
+		{"response format", bg, func(r *llm.Request) { r.Format = &llm.ResponseFormat{Type: llm.FormatJSONObject} }},
 	}
 	for i, v := range variants {
 		r := base
@@ -81,9 +83,10 @@ func TestCacheHitsAndKeys(t *testing.T) {
 		}
 	}
 	// Whitespace in the schema does not matter.
-	ctx := llm.WithRequestOptions(bg, llm.RequestOptions{JSONSchema: json.RawMessage(`{ "type" : "object" }`)})
+	spaced := base
+	spaced.Format = &llm.ResponseFormat{Type: llm.FormatJSONSchema, Schema: json.RawMessage(`{ "type" : "object" }`)}
 	n := f.calls.Load()
-	if _, err := c.Generate(ctx, base); err != nil || f.calls.Load() != n {
+	if _, err := c.Generate(bg, spaced); err != nil || f.calls.Load() != n {
 		t.Errorf("equivalent schema missed the cache: %v", err)
 	}
 	// Errors are not cached.

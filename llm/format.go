@@ -1,7 +1,6 @@
 package llm
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -54,24 +53,6 @@ func (f *ResponseFormat) Compile() (*llama.JSONSchema, error) {
 		return js, nil
 	}
 	return nil, reqErr(ErrInvalidRequest, "response_format", "unsupported response format type %q (want text, json_object or json_schema)", f.Type)
-}
-
-type formatKey struct{}
-
-// WithResponseFormat returns a context that carries f to Backend.Generate
-// (the built-in backend then constrains every choice to it). A nil f
-// returns ctx unchanged.
-func WithResponseFormat(ctx context.Context, f *ResponseFormat) context.Context {
-	if f == nil {
-		return ctx
-	}
-	return context.WithValue(ctx, formatKey{}, f)
-}
-
-// ResponseFormatFrom returns the format set by WithResponseFormat, or nil.
-func ResponseFormatFrom(ctx context.Context) *ResponseFormat {
-	f, _ := ctx.Value(formatKey{}).(*ResponseFormat)
-	return f
 }
 
 // newConstraint returns the per-sequence constraint of schema, nil when

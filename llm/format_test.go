@@ -8,17 +8,15 @@ import (
 	"testing"
 )
 
-// TestResponseFormatBuiltin checks that a format carried by the context
-// constrains every choice, with streaming and top log-probabilities, and
+// TestResponseFormatBuiltin checks that Request.Format constrains every choice, with streaming and top log-probabilities, and
 // that the constrained run equals llama.Model.GenerateConstrained.
 func TestResponseFormatBuiltin(t *testing.T) {
 	b := newBuiltin(t, 2)
 	rf := &ResponseFormat{Type: FormatJSONSchema, Name: "pet", Schema: json.RawMessage(
 		`{"type":"object","properties":{"name":{"type":"string","maxLength":8},"legs":{"type":"integer","minimum":0,"maximum":8}},"required":["name","legs"],"additionalProperties":false}`)}
-	ctx := WithResponseFormat(context.Background(), rf)
 	var streamed [3]strings.Builder
-	res, err := b.Generate(ctx, Request{Model: b.Name(), Prompt: "Once upon a time", N: 3, Seed: seed(9), Temperature: 1,
-		MaxTokens: 80, LogProbs: true, TopLogProbs: 5, OnDelta: func(d Delta) error {
+	res, err := b.Generate(context.Background(), Request{Model: b.Name(), Prompt: "Once upon a time", N: 3, Seed: seed(9), Temperature: 1,
+		MaxTokens: 80, Format: rf, LogProbs: true, TopLogProbs: 5, OnDelta: func(d Delta) error {
 			streamed[d.Index].WriteString(d.Text)
 			return nil
 		}})
@@ -57,7 +55,7 @@ func TestResponseFormatErrors(t *testing.T) {
 		{Type: FormatJSONSchema, Schema: json.RawMessage(`{"type":"string","pattern":"x"}`)},
 		{Type: "xml"},
 	} {
-		_, err := b.Generate(WithResponseFormat(context.Background(), rf), Request{Model: b.Name(), Prompt: "x", MaxTokens: 4})
+		_, err := b.Generate(context.Background(), Request{Model: b.Name(), Prompt: "x", MaxTokens: 4, Format: rf})
 		if !errors.Is(err, ErrInvalidRequest) {
 			t.Errorf("%+v: got %v, want ErrInvalidRequest", rf, err)
 		}

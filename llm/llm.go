@@ -70,6 +70,15 @@ type Request struct {
 	// (implies LogProbs when > 0).
 	TopLogProbs int
 
+	// Format asks for structured output (JSON object or JSON schema). The
+	// built-in engine enforces it token by token; remote endpoints get it
+	// as OpenAI's response_format. Nil means free text.
+	Format *ResponseFormat
+	// Sample distinguishes repeated draws of an otherwise identical
+	// request (for example without a seed), so that the durable cache
+	// stores each draw apart. Backends ignore it.
+	Sample int
+
 	// OnDelta, when not nil, receives the generated text piece by piece.
 	// Calls are serialised (never concurrent) even when N > 1; the
 	// concatenated Text of the deltas of one choice equals its final

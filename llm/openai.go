@@ -210,7 +210,7 @@ func (b *OpenAI) chat(ctx context.Context, req Request) (Response, error) {
 			p.TopLogprobs = param.NewOpt(int64(req.TopLogProbs))
 		}
 	}
-	rf, err := responseFormatOf(ctx)
+	rf, err := responseFormatOf(req.Format)
 	if err != nil {
 		return Response{}, b.fail(ctx, op, nil, err)
 	}
@@ -334,10 +334,16 @@ func (b *OpenAI) completion(ctx context.Context, req Request) (Response, error) 
 		// (0 returns only the chosen tokens').
 		p.Logprobs = param.NewOpt(int64(min(req.TopLogProbs, 5)))
 	}
-	if rf, err := responseFormatOf(ctx); err != nil || rf.OfJSONSchema != nil || rf.OfJSONObject != nil {
-		return Response{}, b.fail(ctx, op, nil, &RequestError{Kind: ErrInvalidRequest, Param: "response_format", Message: "structured output needs the chat endpoint"})
+	rf, err := responseFormatOf(req.Format)
+	if err != nil {
+		return Response{}, b.fail(ctx, op, nil, err)
 	}
 	opts := b.extraOpts(req)
+	if rf.OfJSONSchema != nil || rf.OfJSONObject != nil {
+		// OpenAI's legacy endpoint has no response_format, but vLLM,
+		// llama.cpp and ggmi serve read it there too.
+		opts = append(opts, option.WithJSONSet("response_format", rf))
+	}
 	var hr *http.Response
 	opts = append(opts, option.WithResponseInto(&hr))
 	if req.OnDelta != nil {
@@ -405,16 +411,13 @@ func (b *OpenAI) completion(ctx context.Context, req Request) (Response, error) 
 	return resp, nil
 }
 
-// responseFormatOf returns the response_format of a chat request: the
-// context's ResponseFormat (WithResponseFormat) when set, else the JSON
-// schema of its RequestOptions, else none.
-func responseFormatOf(ctx context.Context) (openai.ChatCompletionNewParamsResponseFormatUnion, error) {
+// responseFormatOf returns OpenAI's response_format for f (none for nil
+// or free text).
+func responseFormatOf(f *ResponseFormat) (openai.ChatCompletionNewParamsResponseFormatUnion, error) {
 	var none openai.ChatCompletionNewParamsResponseFormatUnion
 	typ, name, raw, strict := "", "", json.RawMessage(nil), false
-	if f := ResponseFormatFrom(ctx); f != nil {
+	if f != nil {
 		typ, name, raw, strict = f.Type, f.Name, f.Schema, f.Strict
-	} else if ro := RequestOptionsFrom(ctx); len(ro.JSONSchema) > 0 {
-		typ, name, raw, strict = FormatJSONSchema, ro.SchemaName, ro.JSONSchema, ro.Strict
 	}
 	switch typ {
 	case "", FormatText:

@@ -130,8 +130,9 @@ func TestOpenAIRequestBody(t *testing.T) {
 		t.Fatal(err)
 	}
 	schema := json.RawMessage(`{"type":"object","properties":{"a":{"type":"integer"}},"required":["a"]}`)
-	ctx := llm.WithRequestOptions(context.Background(), llm.RequestOptions{JSONSchema: schema, SchemaName: "thing", Strict: true})
-	resp, err := b.Generate(ctx, llm.Request{Messages: []llm.Message{{Role: llm.RoleUser, Content: "q"}}, Seed: u64(5), Temperature: 0.5, TopP: 0.8, MaxTokens: 9, Stop: []string{"x", "y"}, LogProbs: true, TopLogProbs: 3})
+	ctx := context.Background()
+	resp, err := b.Generate(ctx, llm.Request{Messages: []llm.Message{{Role: llm.RoleUser, Content: "q"}}, Seed: u64(5), Temperature: 0.5, TopP: 0.8, MaxTokens: 9, Stop: []string{"x", "y"}, LogProbs: true, TopLogProbs: 3,
+		Format: &llm.ResponseFormat{Type: llm.FormatJSONSchema, Name: "thing", Schema: schema, Strict: true}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,17 +160,23 @@ func TestOpenAIRequestBody(t *testing.T) {
 		t.Errorf("schema = %v", js["schema"])
 	}
 
-	// WithResponseFormat takes precedence over RequestOptions.
-	ctx = llm.WithResponseFormat(ctx, &llm.ResponseFormat{Type: llm.FormatJSONObject})
-	if _, err := b.Generate(ctx, llm.Request{Messages: []llm.Message{{Role: llm.RoleUser, Content: "q"}}}); err != nil {
+	jsonObject := &llm.ResponseFormat{Type: llm.FormatJSONObject}
+	if _, err := b.Generate(ctx, llm.Request{Messages: []llm.Message{{Role: llm.RoleUser, Content: "q"}}, Format: jsonObject}); err != nil {
 		t.Fatal(err)
 	}
 	if rf, _ := body["response_format"].(map[string]any); rf["type"] != "json_object" {
 		t.Errorf("response_format = %v, want json_object", body["response_format"])
 	}
-	// Structured output needs the chat endpoint.
-	if _, err := b.Generate(ctx, llm.Request{Prompt: "q"}); !errors.Is(err, llm.ErrInvalidRequest) {
-		t.Errorf("completion with a response format: %v", err)
+	// Completion mode sends response_format too (vLLM, llama.cpp and
+	// ggmi serve read it there); an unknown type is refused locally.
+	if _, err := b.Generate(ctx, llm.Request{Prompt: "q", N: 2, Format: jsonObject}); err != nil {
+		t.Fatal(err)
+	}
+	if rf, _ := body["response_format"].(map[string]any); path != "/v1/completions" || rf["type"] != "json_object" {
+		t.Errorf("completion: path %q, response_format = %v", path, body["response_format"])
+	}
+	if _, err := b.Generate(ctx, llm.Request{Prompt: "q", Format: &llm.ResponseFormat{Type: "xml"}}); !errors.Is(err, llm.ErrInvalidRequest) {
+		t.Errorf("unknown response format: %v", err)
 	}
 
 	// Completion mode: n, prompt, and two choices in order.

@@ -1,8 +1,6 @@
 package llm
 
 import (
-	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -154,37 +152,4 @@ func retryAfterOf(h http.Header, now time.Time) time.Duration {
 	}
 	d, _ := ParseRetryAfter(h.Get("Retry-After"), now)
 	return d
-}
-
-// RequestOptions are request parameters beyond Request's fields, carried
-// by the context (WithRequestOptions) so that they pass through decorators
-// such as Limited and Cached unchanged; Cached includes them in its keys.
-type RequestOptions struct {
-	// JSONSchema, when not empty, asks a remote endpoint for structured
-	// output (response_format of type json_schema) following this schema.
-	// It is shorthand for WithResponseFormat with FormatJSONSchema, which
-	// takes precedence when both are set.
-	JSONSchema json.RawMessage `json:"json_schema,omitempty"`
-	// SchemaName names the schema ("response" when empty).
-	SchemaName string `json:"schema_name,omitempty"`
-	// Strict asks the endpoint to follow the schema exactly.
-	Strict bool `json:"strict,omitempty"`
-	// Sample distinguishes repeated draws of the same request (for
-	// example without a seed), so that Cached stores each draw apart.
-	Sample int `json:"sample,omitempty"`
-}
-
-type requestOptionsKey struct{}
-
-// WithRequestOptions returns a context carrying o for the requests made
-// with it.
-func WithRequestOptions(ctx context.Context, o RequestOptions) context.Context {
-	return context.WithValue(ctx, requestOptionsKey{}, o)
-}
-
-// RequestOptionsFrom returns the RequestOptions carried by ctx (the zero
-// value when none).
-func RequestOptionsFrom(ctx context.Context) RequestOptions {
-	o, _ := ctx.Value(requestOptionsKey{}).(RequestOptions)
-	return o
 }

@@ -211,7 +211,7 @@ func (s sampling) request() llm.Request {
 		temp = 0
 	}
 	return llm.Request{Model: s.model, N: s.n, Seed: s.seed, Temperature: temp, TopP: s.topP,
-		MaxTokens: s.maxTokens, Stop: s.stop, IgnoreEOS: s.ignoreEOS}
+		MaxTokens: s.maxTokens, Stop: s.stop, IgnoreEOS: s.ignoreEOS, Format: s.format}
 }
 
 // chatRequest is a decoded /v1/chat/completions request.

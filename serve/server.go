@@ -355,7 +355,7 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 			return nil
 		}
 	}
-	res, err := s.b.Generate(llm.WithResponseFormat(r.Context(), c.format), c.req)
+	res, err := s.b.Generate(r.Context(), c.req)
 	if err != nil {
 		s.failStream(w, r, sse, fromBackend(err))
 		return
@@ -444,7 +444,7 @@ func (s *Server) completions(w http.ResponseWriter, r *http.Request) {
 		}
 		reqs[p] = req
 	}
-	results, err := s.generateAll(llm.WithResponseFormat(r.Context(), c.format), reqs)
+	results, err := s.generateAll(r.Context(), reqs)
 	if err != nil {
 		s.failStream(w, r, sse, fromBackend(err))
 		return
