@@ -19,7 +19,9 @@
 // the MaxFeatures buckets with the highest document frequency are kept. The
 // model is fitted on the texts of each Embed call ("the data at hand"), so
 // the coordinates of a text depend on the batch it is embedded with; the
-// result is deterministic for a seed.
+// result is deterministic for a seed. Beyond FitSample texts (10,000 by
+// default) the SVD is fitted on a seeded sample and every text is projected
+// on its right singular vectors.
 //
 // # Static vectors with SIF
 //
@@ -33,6 +35,15 @@
 // corpus frequency): p(w) = 1/(r·H_V), r the 1-based rank and H_V the V-th
 // harmonic number. Words absent from the vocabulary are skipped; a text with
 // no known word gets the zero vector before the principal-component removal.
+//
+// # Model hidden states and remote endpoints
+//
+// [Backend] embeds through an llm.Backend: [NewEngine] loads a model into the
+// built-in engine (mean-pooled final hidden states; ID "engine-v1:" and a
+// hash of the weights and tokenizer), [NewRemote] calls an OpenAI-compatible
+// /v1/embeddings endpoint (ID "remote-v1:URL#MODEL"). [Open] builds any
+// embedder from a spec: lsa, glove:PATH, builtin:PATH or
+// http(s)://HOST/v1#MODEL.
 //
 // # Cache
 //

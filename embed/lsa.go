@@ -1,14 +1,20 @@
 package embed
 
 import (
+	"cmp"
 	"context"
 	"fmt"
-	"hash/fnv"
 	"math"
+	"math/rand/v2"
+	"runtime"
+	"slices"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"unicode"
 
+	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -16,14 +22,40 @@ import (
 // grams and character 3–5-grams, L2-normalised, reduced to Dim dimensions by
 // a randomized SVD fitted on the texts of each call (see the package doc).
 // A text's vector is its row of U·diag(S) (the document coordinates).
+//
+// Beyond FitSample texts, the SVD is fitted on a seeded sample of FitSample
+// rows of the TF-IDF matrix A (IDF still from all texts) and every text is
+// projected on the right singular vectors: its vector is its row of A·V,
+// which equals U·diag(S) on the fitted rows. This bounds the cost of the
+// power iterations on large corpora.
 type LSA struct {
 	Dim         int    // output dimension k; 0 means 100 (clamped to min(#texts, #features))
 	MaxFeatures int    // hashed features kept (highest document frequency); 0 means 20000
 	PowerIters  int    // randomized-SVD power iterations; 0 means 4
-	Seed        uint64 // seed of the randomized SVD
+	Seed        uint64 // seed of the randomized SVD and of the fitting sample
+	FitSample   int    // texts the SVD is fitted on; 0 means 10000, negative means all
 }
 
 const hashBuckets = 1 << 22
+
+func (l LSA) fitSample() int {
+	switch {
+	case l.FitSample == 0:
+		return 10000
+	case l.FitSample < 0:
+		return -1
+	}
+	return l.FitSample
+}
+
+// rows returns the CSR matrix of the rows idx (shared, not copied).
+func (s *sparseRows) rows(idx []int) *sparseRows {
+	out := &sparseRows{cols: make([][]int32, len(idx)), vals: make([][]float64, len(idx)), nc: s.nc}
+	for i, j := range idx {
+		out.cols[i], out.vals[i] = s.cols[j], s.vals[j]
+	}
+	return out
+}
 
 func (l LSA) settings() (dim, maxf, q int) {
 	dim, maxf, q = l.Dim, l.MaxFeatures, l.PowerIters
@@ -42,46 +74,91 @@ func (l LSA) settings() (dim, maxf, q int) {
 // ID implements Embedder.
 func (l LSA) ID() string {
 	dim, maxf, q := l.settings()
-	return fmt.Sprintf("lsa-v1-k%d-f%d-q%d-s%d", dim, maxf, q, l.Seed)
+	return fmt.Sprintf("lsa-v1-k%d-f%d-q%d-s%d-fit%d", dim, maxf, q, l.Seed, l.fitSample())
 }
 
-// sparseRows is a CSR matrix of documents × features.
+// sparseRows is a CSR matrix of documents × features; t, when set, is its
+// transpose (features × documents), so that both products run row by row
+// in parallel.
 type sparseRows struct {
 	cols [][]int32
 	vals [][]float64
 	nc   int
+	t    *sparseRows
 }
 
 func (s *sparseRows) Dims() (int, int) { return len(s.cols), s.nc }
 
+// Mul sets dst = S·b. Rows of dst are independent and computed by
+// GOMAXPROCS goroutines; each is summed in a fixed order, so the result does
+// not depend on the number of goroutines.
 func (s *sparseRows) Mul(dst, b *mat.Dense) {
-	_, l := b.Dims()
 	dst.Zero()
-	for i := range s.cols {
-		row := dst.RawRowView(i)
-		for t, c := range s.cols[i] {
-			v := s.vals[i][t]
-			br := b.RawRowView(int(c))
-			for j := 0; j < l; j++ {
-				row[j] += v * br[j]
+	parallelChunks(len(s.cols), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			row := dst.RawRowView(i)
+			for t, c := range s.cols[i] {
+				floats.AddScaled(row, s.vals[i][t], b.RawRowView(int(c)))
 			}
 		}
-	}
+	})
 }
 
+// MulT sets dst = Sᵀ·b through the transpose (built on first use).
 func (s *sparseRows) MulT(dst, b *mat.Dense) {
-	_, l := b.Dims()
-	dst.Zero()
-	for i := range s.cols {
-		br := b.RawRowView(i)
-		for t, c := range s.cols[i] {
-			v := s.vals[i][t]
-			row := dst.RawRowView(int(c))
-			for j := 0; j < l; j++ {
-				row[j] += v * br[j]
-			}
+	if s.t == nil {
+		s.t = s.transpose()
+	}
+	s.t.Mul(dst, b)
+}
+
+// transpose returns the CSR form of Sᵀ (columns in increasing row order).
+func (s *sparseRows) transpose() *sparseRows {
+	cnt := make([]int, s.nc)
+	for _, cs := range s.cols {
+		for _, c := range cs {
+			cnt[c]++
 		}
 	}
+	t := &sparseRows{cols: make([][]int32, s.nc), vals: make([][]float64, s.nc), nc: len(s.cols)}
+	for c, k := range cnt {
+		t.cols[c] = make([]int32, 0, k)
+		t.vals[c] = make([]float64, 0, k)
+	}
+	for i, cs := range s.cols {
+		for k, c := range cs {
+			t.cols[c] = append(t.cols[c], int32(i))
+			t.vals[c] = append(t.vals[c], s.vals[i][k])
+		}
+	}
+	return t
+}
+
+// parallelChunks calls f on consecutive chunks of [0, n) from GOMAXPROCS
+// goroutines.
+func parallelChunks(n int, f func(lo, hi int)) {
+	w := min(runtime.GOMAXPROCS(0), max(n/64, 1))
+	if w <= 1 {
+		f(0, n)
+		return
+	}
+	const chunk = 256
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range w {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				lo := int(next.Add(chunk)) - chunk
+				if lo >= n {
+					return
+				}
+				f(lo, min(lo+chunk, n))
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // Words splits a text into lower-cased tokens: runs of letters and digits,
@@ -111,87 +188,125 @@ func Words(text string) []string {
 }
 
 func hashFeature(kind byte, s string) uint32 {
-	h := fnv.New64a()
-	h.Write([]byte{kind})
-	h.Write([]byte(s))
-	return uint32(h.Sum64() % hashBuckets)
+	const offset, prime = 14695981039346656037, 1099511628211
+	h := uint64(offset)
+	h = (h ^ uint64(kind)) * prime
+	for i := 0; i < len(s); i++ {
+		h = (h ^ uint64(s[i])) * prime
+	}
+	return uint32(h % hashBuckets)
 }
 
-// termCounts returns the hashed n-gram counts of one text.
-func termCounts(text string) map[uint32]float64 {
-	m := map[uint32]float64{}
+// termCountsSorted returns the distinct hashed n-grams of one text in
+// increasing order and their counts (64-bit FNV-1a of the kind byte and the
+// n-gram's bytes, modulo the number of buckets).
+func termCountsSorted(text string) ([]uint32, []float64) {
 	w := Words(text)
+	low := " " + strings.Join(strings.Fields(strings.ToLower(text)), " ") + " "
+	hs := make([]uint32, 0, 2*len(w)+3*len(low))
 	for i := range w {
-		m[hashFeature('w', w[i])]++
+		hs = append(hs, hashFeature('w', w[i]))
 		if i+1 < len(w) {
-			m[hashFeature('b', w[i]+" "+w[i+1])]++
+			hs = append(hs, hashFeature('b', w[i]+" "+w[i+1]))
 		}
 	}
-	r := []rune(" " + strings.Join(strings.Fields(strings.ToLower(text)), " ") + " ")
+	// Character n-grams over runes: starts holds the byte offset of each
+	// rune (and the end).
+	starts := make([]int, 0, len(low)+1)
+	for i := range low {
+		starts = append(starts, i)
+	}
+	starts = append(starts, len(low))
+	nr := len(starts) - 1
 	for n := 3; n <= 5; n++ {
-		for i := 0; i+n <= len(r); i++ {
-			m[hashFeature(byte('0'+n), string(r[i:i+n]))]++
+		for i := 0; i+n <= nr; i++ {
+			hs = append(hs, hashFeature(byte('0'+n), low[starts[i]:starts[i+n]]))
 		}
 	}
-	return m
+	slices.Sort(hs)
+	var fs []uint32
+	var cs []float64
+	for i := 0; i < len(hs); {
+		j := i + 1
+		for j < len(hs) && hs[j] == hs[i] {
+			j++
+		}
+		fs = append(fs, hs[i])
+		cs = append(cs, float64(j-i))
+		i = j
+	}
+	return fs, cs
 }
 
 // TFIDF returns the L2-normalised TF-IDF rows of the texts (sublinear term
 // frequency 1+ln tf, smooth idf ln((1+N)/(1+df))+1) over the kept hashed
 // features, as a sparse operator.
 func tfidf(texts []string, maxFeatures int) *sparseRows {
-	counts := make([]map[uint32]float64, len(texts))
-	df := map[uint32]int{}
-	for i, t := range texts {
-		counts[i] = termCounts(t)
-		for f := range counts[i] {
+	feats := make([][]uint32, len(texts))
+	counts := make([][]float64, len(texts))
+	parallelChunks(len(texts), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			feats[i], counts[i] = termCountsSorted(texts[i])
+		}
+	})
+	df := map[uint32]int32{}
+	for _, fs := range feats {
+		for _, f := range fs {
 			df[f]++
 		}
 	}
-	feats := make([]uint32, 0, len(df))
-	for f := range df {
-		feats = append(feats, f)
+	type fd struct {
+		f  uint32
+		df int32
 	}
-	sort.Slice(feats, func(a, b int) bool {
-		if df[feats[a]] != df[feats[b]] {
-			return df[feats[a]] > df[feats[b]]
+	all := make([]fd, 0, len(df))
+	for f, d := range df {
+		all = append(all, fd{f, d})
+	}
+	// Highest document frequency first, ties by bucket: a total order.
+	slices.SortFunc(all, func(a, b fd) int {
+		if a.df != b.df {
+			return int(b.df - a.df)
 		}
-		return feats[a] < feats[b]
+		return cmp.Compare(a.f, b.f)
 	})
-	if len(feats) > maxFeatures {
-		feats = feats[:maxFeatures]
+	if len(all) > maxFeatures {
+		all = all[:maxFeatures]
 	}
-	sort.Slice(feats, func(a, b int) bool { return feats[a] < feats[b] })
-	col := make(map[uint32]int32, len(feats))
-	for i, f := range feats {
-		col[f] = int32(i)
+	slices.SortFunc(all, func(a, b fd) int { return cmp.Compare(a.f, b.f) })
+	col := make(map[uint32]int32, len(all))
+	for i, x := range all {
+		col[x.f] = int32(i)
 	}
 	n := float64(len(texts))
-	s := &sparseRows{cols: make([][]int32, len(texts)), vals: make([][]float64, len(texts)), nc: len(feats)}
-	for i, m := range counts {
-		var cs []int32
-		for f := range m {
-			if c, ok := col[f]; ok {
+	s := &sparseRows{cols: make([][]int32, len(texts)), vals: make([][]float64, len(texts)), nc: len(all)}
+	parallelChunks(len(texts), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			var cs []int32
+			var vs []float64
+			// feats[i] is sorted and col is increasing in the bucket, so
+			// the kept columns come out sorted.
+			for t, f := range feats[i] {
+				c, ok := col[f]
+				if !ok {
+					continue
+				}
 				cs = append(cs, c)
+				vs = append(vs, (1+math.Log(counts[i][t]))*(math.Log((1+n)/(1+float64(all[c].df)))+1))
 			}
-		}
-		sort.Slice(cs, func(a, b int) bool { return cs[a] < cs[b] })
-		vs := make([]float64, len(cs))
-		var norm float64
-		for t, c := range cs {
-			f := feats[c]
-			v := (1 + math.Log(m[f])) * (math.Log((1+n)/(1+float64(df[f]))) + 1)
-			vs[t] = v
-			norm += v * v
-		}
-		if norm > 0 {
-			norm = math.Sqrt(norm)
-			for t := range vs {
-				vs[t] /= norm
+			var norm float64
+			for _, v := range vs {
+				norm += v * v
 			}
+			if norm > 0 {
+				norm = math.Sqrt(norm)
+				for t := range vs {
+					vs[t] /= norm
+				}
+			}
+			s.cols[i], s.vals[i] = cs, vs
 		}
-		s.cols[i], s.vals[i] = cs, vs
-	}
+	})
 	return s
 }
 
@@ -209,9 +324,26 @@ func (l LSA) Embed(ctx context.Context, texts []string) ([][]float32, error) {
 	if a.nc == 0 {
 		return nil, fmt.Errorf("embed: lsa: the %d texts have no features", len(texts))
 	}
-	u, s, _, err := RandomizedSVD(a, dim, RSVDOptions{PowerIters: q, Seed: l.Seed})
+	fit := a
+	if fs := l.fitSample(); fs > 0 && len(texts) > fs {
+		rng := rand.New(rand.NewPCG(l.Seed, 0xf17))
+		idx := rng.Perm(len(texts))[:fs]
+		sort.Ints(idx)
+		fit = a.rows(idx)
+	}
+	u, s, v, err := RandomizedSVD(fit, dim, RSVDOptions{PowerIters: q, Seed: l.Seed})
 	if err != nil {
 		return nil, fmt.Errorf("embed: lsa: %w", err)
+	}
+	if fit != a {
+		// Project every text: A·V = U·diag(S) on the fitted rows.
+		_, k := v.Dims()
+		u = mat.NewDense(len(texts), k, nil)
+		a.Mul(u, v)
+		s = make([]float64, k)
+		for j := range s {
+			s[j] = 1
+		}
 	}
 	// Fix the sign of each component (largest-magnitude entry positive) so
 	// results do not depend on the SVD's arbitrary signs.

@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"math/rand/v2"
 
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas64"
+	"gonum.org/v1/gonum/lapack/lapack64"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -71,9 +74,12 @@ func RandomizedSVD(a Operator, k int, opt RSVDOptions) (u *mat.Dense, s []float6
 	y := mat.NewDense(r, l, nil)
 	a.Mul(y, omega)
 	z := mat.NewDense(c, l, nil)
+	// Each power iteration orthonormalises the short side only (z has the
+	// columns' dimension): span(Aᵀ·orth(y)) = span(Aᵀy), so skipping the
+	// QR of the tall y changes only rounding, and z's conditioning (at most
+	// that of AᵀA on the sketch) is what its QR removes.
 	for range max(q, 0) {
-		qy := orth(y)
-		a.MulT(z, qy)
+		a.MulT(z, y)
 		qz := orth(z)
 		a.Mul(y, qz)
 	}
@@ -95,12 +101,55 @@ func RandomizedSVD(a Operator, k int, opt RSVDOptions) (u *mat.Dense, s []float6
 	return u, vals[:k], v, nil
 }
 
-// orth returns an orthonormal basis of the columns of y (thin Q of its QR).
+// orth returns an orthonormal basis of the columns of y (the thin Q of its
+// Householder QR, y having at least as many rows as columns). Only the c
+// columns are formed (LAPACK dgeqrf + dorgqr): the full r×r Q of a tall
+// sketch would cost O(r²) memory.
 func orth(y *mat.Dense) *mat.Dense {
 	r, c := y.Dims()
-	var qr mat.QR
-	qr.Factorize(y)
-	var q mat.Dense
-	qr.QTo(&q)
-	return mat.DenseCopyOf(q.Slice(0, r, 0, c))
+	if r >= 8*c {
+		if q, ok := cholQR2(y); ok {
+			return q
+		}
+	}
+	a := mat.DenseCopyOf(y)
+	if r < c {
+		var qr mat.QR
+		qr.Factorize(y)
+		var q mat.Dense
+		qr.QTo(&q)
+		return mat.DenseCopyOf(q.Slice(0, r, 0, c))
+	}
+	g := a.RawMatrix()
+	tau := make([]float64, c)
+	work := []float64{0}
+	lapack64.Geqrf(g, tau, work, -1)
+	work = make([]float64, max(int(work[0]), 1))
+	lapack64.Geqrf(g, tau, work, len(work))
+	work = work[:1]
+	lapack64.Orgqr(g, tau, work, -1)
+	work = make([]float64, max(int(work[0]), 1))
+	lapack64.Orgqr(g, tau, work, len(work))
+	return a
+}
+
+// cholQR2 orthonormalises the columns of a tall y by Cholesky QR applied
+// twice (Yamamoto et al. 2015): Q = Y·R⁻¹ with RᵀR = YᵀY, BLAS-3 products
+// instead of Householder's BLAS-2 reflections. It reports false when a
+// Gram matrix is not numerically positive definite (the caller falls back
+// to Householder QR).
+func cholQR2(y *mat.Dense) (*mat.Dense, bool) {
+	q := mat.DenseCopyOf(y)
+	for range 2 {
+		var g mat.SymDense
+		g.SymOuterK(1, q.T())
+		var ch mat.Cholesky
+		if !ch.Factorize(&g) || ch.Cond() > 1e14 {
+			return nil, false
+		}
+		var u mat.TriDense
+		ch.UTo(&u)
+		blas64.Trsm(blas.Right, blas.NoTrans, 1, u.RawTriangular(), q.RawMatrix())
+	}
+	return q, true
 }

@@ -2,6 +2,7 @@ package gmm
 
 import (
 	"fmt"
+	"runtime"
 	"testing"
 )
 
@@ -62,14 +63,16 @@ func appBData(t testing.TB, seed uint64, n, d, k int) []float64 {
 
 func BenchmarkKMeans(b *testing.B) {
 	x := appBData(b, 1, 10000, 16, 10)
+	tm := newTeam(runtime.GOMAXPROCS(0))
+	defer tm.close()
 	b.Run("pp", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
-			kmeansPP(rngFor(uint64(i)), x, 10000, 16, 10, 2)
+			kmeansPP(rngFor(uint64(i)), x, 10000, 16, 10, tm)
 		}
 	})
 	b.Run("lloyd", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
-			kmeans(rngFor(uint64(i)), x, 10000, 16, 10, 2)
+			kmeans(rngFor(uint64(i)), x, 10000, 16, 10, tm)
 		}
 	})
 }

@@ -53,6 +53,37 @@ func quadGeneric(x, out []float64) {
 	}
 }
 
+// quadCircGeneric is the portable quadCirc.
+func quadCircGeneric(x, out []float64) {
+	d := len(x)
+	for s := 0; s <= d/2; s++ {
+		row := out[s*d : (s+1)*d]
+		for i := range row {
+			j := i + s
+			if j >= d {
+				j -= d
+			}
+			row[i] = x[i] * x[j]
+		}
+	}
+}
+
+// circIndex is the position of x_a·x_b among the circulant products of
+// quadCirc in d dimensions (d even).
+func circIndex(a, b, d int) int {
+	s := a - b
+	if s < 0 {
+		s += d
+	}
+	i := b // x_i·x_{i+s}
+	if s > d/2 {
+		s, i = d-s, a
+	} else if s == d/2 {
+		i = min(a, b)
+	}
+	return s*d + i
+}
+
 // dot4x2Generic is the portable dot4x2.
 func dot4x2Generic(f []float64, fstride int, v []float64, vstride, n int, out *[8]float64) {
 	for t := range 4 {

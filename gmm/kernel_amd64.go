@@ -142,3 +142,25 @@ func gemvT32(x, mt []float64, k int, out *[32]float64) {
 	}
 	gemvT32Generic(x, mt, out)
 }
+
+//go:noescape
+func quadCircAVX512(xx *float64, d int, out *float64)
+
+// quadCirc writes the circulant products of x (len(x) = d, a positive
+// multiple of 8): out[s·d+i] = x[i]·x[(i+s) mod d] for s = 0..d/2 and
+// i < d. Rows 0..d/2−1 and the first half of row d/2 hold every product
+// x_a·x_b (a ≥ b) once, in the d(d+1)/2 first values; the second half of
+// row d/2 repeats the first, so out must have d/2 spare values past them.
+// pad is scratch of at least 2d values.
+func quadCirc(x, out, pad []float64) {
+	d := len(x)
+	if useAVX512 {
+		_ = out[(d/2+1)*d-1]
+		xx := pad[:2*d]
+		copy(xx, x)
+		copy(xx[d:], x)
+		quadCircAVX512(&xx[0], d, &out[0])
+		return
+	}
+	quadCircGeneric(x, out)
+}

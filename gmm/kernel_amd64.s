@@ -684,3 +684,34 @@ gtdone32:
 	VMOVUPD Z3, 192(DI)
 	VZEROUPPER
 	RET
+
+// func quadCircAVX512(xx *float64, d int, out *float64)
+// The circulant products of quadCirc: for s = 0..d/2, out[s·d+i] =
+// xx[i]·xx[i+s] for i < d, where xx holds x twice (2d values) and d is a
+// positive multiple of 8. Every store is a whole 8-wide one at out + 64·j.
+TEXT ·quadCircAVX512(SB), NOSPLIT, $0-24
+	MOVQ xx+0(FP), SI
+	MOVQ d+8(FP), DX
+	MOVQ out+16(FP), DI
+	MOVQ DX, BX
+	SHRQ $1, BX
+	INCQ BX           // rows s = 0..d/2
+	MOVQ SI, R10      // xx + s
+
+qcrow:
+	XORQ CX, CX
+
+qcchunk:
+	VMOVUPD (SI)(CX*8), Z0
+	VMULPD  (R10)(CX*8), Z0, Z1
+	VMOVUPD Z1, (DI)(CX*8)
+	ADDQ    $8, CX
+	CMPQ    CX, DX
+	JLT     qcchunk
+
+	LEAQ (DI)(DX*8), DI
+	ADDQ $8, R10
+	DECQ BX
+	JNZ  qcrow
+	VZEROUPPER
+	RET

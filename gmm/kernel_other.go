@@ -12,6 +12,8 @@ func axpy4(r *[4]float64, x []float64, stride int, y []float64) { axpy4Generic(r
 
 func quad(x, out, pad []float64) { quadGeneric(x, out) }
 
+func quadCirc(x, out, pad []float64) { quadCircGeneric(x, out) }
+
 func dot4x2(f []float64, fstride int, v []float64, vstride, n int, out *[8]float64) {
 	dot4x2Generic(f, fstride, v, vstride, n, out)
 }

@@ -280,3 +280,37 @@ func TestGemvT32(t *testing.T) {
 		})
 	}
 }
+
+func TestQuadCirc(t *testing.T) {
+	for _, v := range kernelVariants() {
+		t.Run(v.name, func(t *testing.T) {
+			defer v.set()()
+			r := rngFor(5)
+			for _, d := range []int{8, 16, 24, 32} {
+				x := make([]float64, d)
+				for i := range x {
+					x[i] = r.NormFloat64()
+				}
+				got := make([]float64, (d/2+1)*d+1)
+				got[len(got)-1] = 42
+				quadCirc(x, got, make([]float64, 2*d))
+				seen := make([]bool, d*(d+1)/2)
+				for a := range d {
+					for b := 0; b <= a; b++ {
+						q := circIndex(a, b, d)
+						if q >= len(seen) || seen[q] {
+							t.Fatalf("d=%d (%d,%d): index %d out of range or taken", d, a, b, q)
+						}
+						seen[q] = true
+						if got[q] != x[a]*x[b] {
+							t.Fatalf("d=%d (%d,%d): %v want %v", d, a, b, got[q], x[a]*x[b])
+						}
+					}
+				}
+				if got[len(got)-1] != 42 {
+					t.Fatalf("d=%d: quadCirc wrote past its output", d)
+				}
+			}
+		})
+	}
+}

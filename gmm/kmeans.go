@@ -4,8 +4,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"sort"
-	"sync"
-	"sync/atomic"
 )
 
 // sqDist is the squared Euclidean distance between a and b.
@@ -22,19 +20,19 @@ func sqDist(a, b []float64) float64 {
 // k-means++ (each step draws 2+⌊ln k⌋ candidates with probability
 // proportional to the squared distance to the nearest chosen centre and
 // keeps the one that lowers the potential most). It returns k·d values.
-func kmeansPP(rng *rand.Rand, x []float64, n, d, k, workers int) []float64 {
+func kmeansPP(rng *rand.Rand, x []float64, n, d, k int, tm *team) []float64 {
 	// For d ≥ 8, squared distances come from ‖x‖² − 2x·c + ‖c‖².
 	var norms []float64
 	if d >= 8 {
-		norms = pointNorms(x, n, d, workers)
+		norms = pointNorms(x, n, d, tm)
 	}
-	return kmeansPPNorms(rng, x, n, d, k, workers, norms)
+	return kmeansPPNorms(rng, x, n, d, k, tm, norms, nil)
 }
 
 // pointNorms returns ‖x_i‖² for every point, computed in parallel blocks.
-func pointNorms(x []float64, n, d, workers int) []float64 {
+func pointNorms(x []float64, n, d int, tm *team) []float64 {
 	norms := make([]float64, n)
-	forBlocks((n+blockSize-1)/blockSize, workers, n*d >= 20000, func(b int) {
+	tm.run((n+blockSize-1)/blockSize, n*d >= 20000, func(b int) {
 		for i := b * blockSize; i < min((b+1)*blockSize, n); i++ {
 			xi := x[i*d : (i+1)*d]
 			norms[i] = dot(xi, xi)
@@ -43,21 +41,36 @@ func pointNorms(x []float64, n, d, workers int) []float64 {
 	return norms
 }
 
+// ppNearest is what k-means++ learns about each point on the way: the
+// nearest of the chosen centres (label) and the squared distances to it
+// (d1) and to the second nearest (d2, +Inf while there is one centre).
+type ppNearest struct {
+	labels []int
+	d1, d2 []float64
+}
+
 // kmeansPPNorms is kmeansPP with the point norms given (nil for d < 8).
-func kmeansPPNorms(rng *rand.Rand, x []float64, n, d, k, workers int, norms []float64) []float64 {
+// When near is not nil, it also fills near (each slice of length n).
+func kmeansPPNorms(rng *rand.Rand, x []float64, n, d, k int, tm *team, norms []float64, near *ppNearest) []float64 {
 	centers := make([]float64, 0, k*d)
 	first := rng.IntN(n)
 	centers = append(centers, x[first*d:(first+1)*d]...)
 	closest := make([]float64, n)
-	forBlocks((n+blockSize-1)/blockSize, workers, n*d >= 20000, func(b int) {
+	tm.run((n+blockSize-1)/blockSize, n*d >= 20000, func(b int) {
 		for i := b * blockSize; i < min((b+1)*blockSize, n); i++ {
 			closest[i] = sqDist(x[i*d:(i+1)*d], centers[:d])
 		}
 	})
+	if near != nil {
+		clear(near.labels)
+		copy(near.d1, closest)
+		for i := range near.d2 {
+			near.d2[i] = math.Inf(1)
+		}
+	}
 	trials := 2 + int(math.Log(float64(k)))
 	cum := make([]float64, n)
 	cand := make([]int, trials)
-	bestDist := make([]float64, n)
 	tmp := make([]float64, trials*n)
 	for c := 1; c < k; c++ {
 		var s float64
@@ -89,34 +102,45 @@ func kmeansPPNorms(rng *rand.Rand, x []float64, n, d, k, workers int, norms []fl
 		}
 		blocks := (n + blockSize - 1) / blockSize
 		pots := make([]float64, blocks*trials)
-		forBlocks(blocks, workers, n*trials*d >= 20000, func(b int) {
+		tm.run(blocks, n*trials*d >= 20000, func(b int) {
 			var q [4]float64
 			// Local sums: neighbouring blocks' entries of pots share cache
 			// lines, so writing them in the loop would make cores fight.
 			local := make([]float64, trials)
-			for i := b * blockSize; i < min((b+1)*blockSize, n); i++ {
-				xi := x[i*d : (i+1)*d]
-				for t0 := 0; t0 < trials; t0 += 4 {
+			lo, hi := b*blockSize, min((b+1)*blockSize, n)
+			for t0 := 0; t0 < trials; t0 += 4 {
+				// Up to four candidates per pass over the block, their
+				// sums in registers.
+				nt := min(4, trials-t0)
+				q = [4]float64{}
+				var s0, s1, s2, s3 float64
+				for i := lo; i < hi; i++ {
+					xi := x[i*d : (i+1)*d]
 					if norms != nil {
 						dot4(xi, crow[t0*d:], d, &q)
-					}
-					for t := t0; t < min(t0+4, trials); t++ {
-						var v float64
-						if norms != nil {
-							v = norms[i] - 2*q[t-t0] + cnorm[t]
+						for t := range nt {
+							v := norms[i] - 2*q[t] + cnorm[t0+t]
 							if v < 0 {
 								v = 0
 							}
-						} else {
-							v = sqDist(xi, crow[t*d:(t+1)*d])
+							q[t] = v
 						}
-						if closest[i] < v {
-							v = closest[i]
+					} else {
+						for t := range nt {
+							q[t] = sqDist(xi, crow[(t0+t)*d:(t0+t+1)*d])
 						}
-						tmp[t*n+i] = v
-						local[t] += v
 					}
+					for t := range nt {
+						tmp[(t0+t)*n+i] = q[t]
+					}
+					ci := closest[i]
+					s0 += min(q[0], ci)
+					s1 += min(q[1], ci)
+					s2 += min(q[2], ci)
+					s3 += min(q[3], ci)
 				}
+				ss := [4]float64{s0, s1, s2, s3}
+				copy(local[t0:t0+nt], ss[:nt])
 			}
 			copy(pots[b*trials:(b+1)*trials], local)
 		})
@@ -132,23 +156,39 @@ func kmeansPPNorms(rng *rand.Rand, x []float64, n, d, k, workers int, norms []fl
 			}
 		}
 		best := cand[bt]
-		copy(bestDist, tmp[bt*n:(bt+1)*n])
 		centers = append(centers, x[best*d:(best+1)*d]...)
-		copy(closest, bestDist)
+		raw := tmp[bt*n : (bt+1)*n]
+		tm.run(blocks, n*d >= 20000, func(b int) {
+			lo, hi := b*blockSize, min((b+1)*blockSize, n)
+			if near != nil {
+				lab, d1, d2 := near.labels[lo:hi], near.d1[lo:hi], near.d2[lo:hi]
+				for i, v := range raw[lo:hi] {
+					if v < d1[i] {
+						d2[i], d1[i], lab[i] = d1[i], v, c
+					} else if v < d2[i] {
+						d2[i] = v
+					}
+				}
+			}
+			cl := closest[lo:hi]
+			for i, v := range raw[lo:hi] {
+				cl[i] = min(cl[i], v)
+			}
+		})
 	}
 	return centers
 }
 
 // assign writes each point's nearest centre into labels and its squared
-// distance into dist, over blocks of points on up to workers goroutines.
-func assign(x, centers []float64, n, d, k int, labels []int, dist []float64, workers int) {
+// distance into dist, over blocks of points on the team.
+func assign(x, centers []float64, n, d, k int, labels []int, dist []float64, tm *team) {
 	cn := make([]float64, k)
 	for c := range k {
 		cc := centers[c*d : (c+1)*d]
 		cn[c] = dot(cc, cc)
 	}
 	blocks := (n + blockSize - 1) / blockSize
-	forBlocks(blocks, workers, n*k*d >= 20000, func(b int) {
+	tm.run(blocks, n*k*d >= 20000, func(b int) {
 		for i := b * blockSize; i < min((b+1)*blockSize, n); i++ {
 			xi := x[i*d : (i+1)*d]
 			best, bd := 0, math.Inf(1)
@@ -186,37 +226,6 @@ func assign(x, centers []float64, n, d, k int, labels []int, dist []float64, wor
 	})
 }
 
-// forBlocks runs f for every block, on up to workers goroutines when
-// parallel is true. Callers keep results independent of the schedule by
-// writing per-block outputs.
-func forBlocks(blocks, workers int, parallel bool, f func(b int)) {
-	if workers > blocks {
-		workers = blocks
-	}
-	if workers <= 1 || !parallel {
-		for b := range blocks {
-			f(b)
-		}
-		return
-	}
-	var wg sync.WaitGroup
-	var next atomic.Int64
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				b := int(next.Add(1) - 1)
-				if b >= blocks {
-					return
-				}
-				f(b)
-			}
-		}()
-	}
-	wg.Wait()
-}
-
 // kmeans runs Lloyd's algorithm from k-means++ centres and returns the hard
 // labels. It uses Hamerly's bounds (an upper bound on each point's distance
 // to its centre and a lower bound on the distance to the next nearest) to
@@ -226,18 +235,22 @@ func forBlocks(blocks, workers int, parallel bool, f func(b int)) {
 // the summed squared centre shift falls below 1e-4 times the mean
 // per-dimension variance of the data (scikit-learn's rule) or after 300
 // iterations.
-func kmeans(rng *rand.Rand, x []float64, n, d, k, workers int) []int {
-	norms := pointNorms(x, n, d, workers)
+func kmeans(rng *rand.Rand, x []float64, n, d, k int, tm *team) []int {
+	norms := pointNorms(x, n, d, tm)
 	var ppNorms []float64
 	if d >= 8 {
 		ppNorms = norms
 	}
-	centers := kmeansPPNorms(rng, x, n, d, k, workers, ppNorms)
+	// k-means++ measures every point's distance to every centre it picks:
+	// its nearest and second nearest give the first assignment and
+	// Hamerly's bounds.
 	labels := make([]int, n)
 	upper := make([]float64, n)
 	lower := make([]float64, n)
+	centers := kmeansPPNorms(rng, x, n, d, k, tm, ppNorms, &ppNearest{labels, upper, lower})
 	for i := range upper {
-		upper[i] = math.Inf(1)
+		upper[i] = math.Sqrt(upper[i])
+		lower[i] = math.Sqrt(lower[i])
 	}
 	counts := make([]int, k)
 	next := make([]float64, k*d)
@@ -248,27 +261,13 @@ func kmeans(rng *rand.Rand, x []float64, n, d, k, workers int) []int {
 	padded := make([]float64, (k+3)*d)
 	mt := make([]float64, d*32) // transposed centres for k ≤ 32
 
-	var tol float64
-	mean := make([]float64, d)
-	for i := range n {
-		for j := range d {
-			mean[j] += x[i*d+j]
-		}
-	}
-	for j := range d {
-		mean[j] /= float64(n)
-	}
-	for i := range n {
-		for j := range d {
-			t := x[i*d+j] - mean[j]
-			tol += t * t
-		}
-	}
-	tol = 1e-4 * tol / float64(n*d)
+	mean, _ := pointMean(x, n, d, tm)
+	tol := 1e-4 * sqDeviation(x, n, d, mean, tm) / float64(n*d)
 
 	blocks := (n + blockSize - 1) / blockSize
 	pCounts := make([]int, blocks*k)
 	pNext := make([]float64, blocks*k*d)
+	pWork := make([]int32, n)
 	// update tightens the bounds and reassigns the points that need it.
 	update := func() {
 		for c := range k {
@@ -288,7 +287,7 @@ func kmeans(rng *rand.Rand, x []float64, n, d, k, workers int) []int {
 		if d >= 8 && k <= 32 {
 			transpose32(centers, k, d, mt)
 		}
-		forBlocks(blocks, workers, n*k*d >= 20000, func(b int) {
+		tm.run(blocks, n*k*d >= 20000, func(b int) {
 			var q [4]float64
 			var o32 [32]float64
 			// Changes of the cluster sums caused by points that switch
@@ -304,21 +303,27 @@ func kmeans(rng *rand.Rand, x []float64, n, d, k, workers int) []int {
 			up, low, lab := upper[lo:hi], lower[lo:hi], labels[lo:hi]
 			mm := maxMove
 			mv, hf := move[:k], half[:k]
+			// The centres moved since the bounds were set: loosen them all
+			// first, listing the points whose bounds no longer settle their
+			// assignment (a loop without unpredictable branches), then
+			// handle those.
+			work := pWork[lo:hi]
+			nw := 0
 			for ii := range up {
-				i := lo + ii
-				// The centres moved since the bounds were set: loosen them.
 				a := lab[ii]
 				u := up[ii] + mv[a]
 				l := low[ii] - mm
-				low[ii] = l
-				m := hf[a]
-				if l > m {
-					m = l
+				up[ii], low[ii] = u, l
+				work[nw] = int32(ii)
+				if u > max(hf[a], l) {
+					nw++
 				}
-				if u <= m {
-					up[ii] = u
-					continue
-				}
+			}
+			for _, w := range work[:nw] {
+				ii := int(w)
+				i := lo + ii
+				a := lab[ii]
+				m := max(hf[a], low[ii])
 				xi := x[i*d : (i+1)*d]
 				var u2 float64
 				if d >= 8 {
@@ -329,7 +334,7 @@ func kmeans(rng *rand.Rand, x []float64, n, d, k, workers int) []int {
 				} else {
 					u2 = sqDist(xi, centers[a*d:(a+1)*d])
 				}
-				u = math.Sqrt(u2)
+				u := math.Sqrt(u2)
 				up[ii] = u
 				if u <= m {
 					continue
@@ -397,7 +402,7 @@ func kmeans(rng *rand.Rand, x []float64, n, d, k, workers int) []int {
 				axpy(1, pNext[b*k*d:(b+1)*k*d], next)
 			}
 		} else {
-			sums(x, labels, n, d, k, blocks, workers, pCounts, pNext, counts, next)
+			sums(x, labels, n, d, k, blocks, tm, pCounts, pNext, counts, next)
 		}
 		// Move empty clusters to the farthest point, taking it from its
 		// cluster; repeat while that empties another.
@@ -455,10 +460,82 @@ func kmeans(rng *rand.Rand, x []float64, n, d, k, workers int) []int {
 	return labels
 }
 
+// pointMean returns the mean of the n points of x, from per-block sums
+// added in block order, and the index of the first value of x that is not
+// finite (−1 when all are).
+func pointMean(x []float64, n, d int, tm *team) (mean []float64, bad int) {
+	blocks := (n + blockSize - 1) / blockSize
+	part := make([]float64, blocks*d)
+	pBad := make([]int, blocks)
+	tm.run(blocks, n*d >= 20000, func(b int) {
+		s := make([]float64, d)
+		pBad[b] = -1
+		lo, hi := b*blockSize*d, min((b+1)*blockSize, n)*d
+		for i := lo; i < hi; i += d {
+			for a, v := range x[i : i+d] {
+				s[a] += v
+			}
+		}
+		// A value that is not finite makes its coordinate's sum so.
+		finite := true
+		for _, v := range s {
+			finite = finite && v-v == 0
+		}
+		if !finite {
+			for i, v := range x[lo:hi] {
+				if v-v != 0 { // NaN or ±Inf
+					pBad[b] = lo + i
+					break
+				}
+			}
+		}
+		copy(part[b*d:(b+1)*d], s)
+	})
+	mean = make([]float64, d)
+	for b := range blocks {
+		if pBad[b] >= 0 {
+			return nil, pBad[b]
+		}
+		for a := range d {
+			mean[a] += part[b*d+a]
+		}
+	}
+	for a := range d {
+		mean[a] /= float64(n)
+	}
+	return mean, -1
+}
+
+// sqDeviation returns Σ‖x_i − mean‖² over the n points of x, from
+// per-block sums added in block order.
+func sqDeviation(x []float64, n, d int, mean []float64, tm *team) float64 {
+	blocks := (n + blockSize - 1) / blockSize
+	part := make([]float64, blocks)
+	tm.run(blocks, n*d >= 20000, func(b int) {
+		s := make([]float64, d)
+		for i := b * blockSize * d; i < min((b+1)*blockSize, n)*d; i += d {
+			for a, v := range x[i : i+d] {
+				t := v - mean[a]
+				s[a] += t * t
+			}
+		}
+		var t float64
+		for _, v := range s {
+			t += v
+		}
+		part[b] = t
+	})
+	var t float64
+	for _, v := range part {
+		t += v
+	}
+	return t
+}
+
 // sums computes each cluster's size and coordinate sum from scratch, per
 // block and reduced in block order.
-func sums(x []float64, labels []int, n, d, k, blocks, workers int, pCounts []int, pNext []float64, counts []int, next []float64) {
-	forBlocks(blocks, workers, n*d >= 20000, func(b int) {
+func sums(x []float64, labels []int, n, d, k, blocks int, tm *team, pCounts []int, pNext []float64, counts []int, next []float64) {
+	tm.run(blocks, n*d >= 20000, func(b int) {
 		// Local sums, copied out once: neighbouring blocks' entries share
 		// cache lines.
 		pc := make([]int, k)

@@ -62,6 +62,12 @@ func New(weights []float64, means [][]float64, covs [][]float64) (*Mixture, erro
 
 // newFlat builds a mixture that takes ownership of the flat slices.
 func newFlat(d int, w, mu, cv []float64) (*Mixture, error) {
+	return newFlatOn(nil, d, w, mu, cv)
+}
+
+// newFlatOn is newFlat with the components factored in parallel on tm
+// (sequentially when tm is nil).
+func newFlatOn(tm *team, d int, w, mu, cv []float64) (*Mixture, error) {
 	k := len(w)
 	var sum float64
 	for i, v := range w {
@@ -95,7 +101,8 @@ func newFlat(d int, w, mu, cv []float64) (*Mixture, error) {
 		m.cumw[i] = c
 	}
 	m.cumw[k-1] = 1
-	for i := range k {
+	errs := make([]error, k)
+	tm.run(k, k*d*d*d >= 20000, func(i int) {
 		// Symmetrise: callers may pass matrices with rounding asymmetry.
 		s := cv[i*d*d : (i+1)*d*d]
 		for r := range d {
@@ -104,7 +111,10 @@ func newFlat(d int, w, mu, cv []float64) (*Mixture, error) {
 				s[r*d+q], s[q*d+r] = a, a
 			}
 		}
-		if err := m.factor(i); err != nil {
+		errs[i] = m.factor(i)
+	})
+	for i, err := range errs {
+		if err != nil {
 			return nil, fmt.Errorf("component %d: %w", i, err)
 		}
 	}

@@ -340,3 +340,13 @@ func replay(req Request, resp Response) error {
 	}
 	return nil
 }
+
+// Lookup returns the stored response of req without calling the wrapped
+// backend: found is false when the cache holds no (intact) entry for it.
+func (c *CachedBackend) Lookup(req Request) (resp Response, found bool, err error) {
+	k, err := CacheKey(c.id, req)
+	if err != nil {
+		return Response{}, false, err
+	}
+	return c.lookup([]byte(k))
+}

@@ -19,6 +19,11 @@
 // so equal seeds give equal output whatever the load or the number of
 // workers.
 //
+// ParseModelSpec reads where a model comes from as written on a command line
+// ("http(s)://HOST/v1#MODEL" for an OpenAI-compatible endpoint, "builtin:PATH"
+// or "hf://owner/repo/file" for the built-in engine), so that every command
+// names models the same way.
+//
 // Base models have no chat format of their own; ChatTemplate renders chat
 // messages as plain text (DefaultChatTemplate: "System: …\nUser: …\nAssistant:"
 // with a stop on "\nUser:").

@@ -77,6 +77,14 @@ type OpenAI struct {
 	key     string
 }
 
+// sdkTelemetryHeaders are the headers the SDK adds to every request to
+// describe itself; no endpoint needs them, and each costs the client and
+// the server CPU on every request.
+var sdkTelemetryHeaders = []string{
+	"X-Stainless-Lang", "X-Stainless-Package-Version", "X-Stainless-OS", "X-Stainless-Arch",
+	"X-Stainless-Runtime", "X-Stainless-Runtime-Version", "X-Stainless-Retry-Count", "X-Stainless-Timeout",
+}
+
 // NewOpenAI returns an OpenAI backend.
 func NewOpenAI(opt OpenAIOptions) (*OpenAI, error) {
 	if opt.BaseURL == "" {
@@ -114,6 +122,9 @@ func NewOpenAI(opt OpenAIOptions) (*OpenAI, error) {
 		option.WithBaseURL(base),
 		option.WithHTTPClient(hc),
 		option.WithMaxRetries(0),
+	}
+	for _, h := range sdkTelemetryHeaders {
+		opts = append(opts, option.WithHeaderDel(h))
 	}
 	if key != "" {
 		opts = append(opts, option.WithAPIKey(key))

@@ -55,21 +55,16 @@ func NGramDiversity(texts []string, maxN int, combine string) (Result, error) {
 	if maxN < 1 {
 		return Result{}, fmt.Errorf("measure: n-gram order must be positive (got %d)", maxN)
 	}
-	ratios := make([]float64, maxN)
-	for n := 1; n <= maxN; n++ {
-		seen := map[string]bool{}
-		total := 0
-		for _, s := range texts {
-			for _, g := range ngrams(tokens(s), n) {
-				seen[g] = true
-				total++
-			}
-		}
-		if total == 0 {
-			return Result{}, fmt.Errorf("measure: no %d-grams in the texts", n)
-		}
-		ratios[n-1] = float64(len(seen)) / float64(total)
+	// Counted on 64-bit n-gram hashes (see tokenHashes).
+	ratios, empty := ngramRatios(hashTokens(texts).ngramIndexes(maxN), nil)
+	if empty > 0 {
+		return Result{}, fmt.Errorf("measure: no %d-grams in the texts", empty)
 	}
+	return ngramResult(ratios, maxN, combine, len(texts))
+}
+
+// ngramResult combines per-order ratios (see NGramDiversity).
+func ngramResult(ratios []float64, maxN int, combine string, n int) (Result, error) {
 	var v float64
 	switch combine {
 	case "", "mean":
@@ -89,7 +84,7 @@ func NGramDiversity(texts []string, maxN int, combine string) (Result, error) {
 	default:
 		return Result{}, fmt.Errorf("measure: unknown combination %q (want mean, product or sum)", combine)
 	}
-	return Result{Name: "ngram-diversity", Value: v, CI95: nanCI, N: len(texts),
+	return Result{Name: "ngram-diversity", Value: v, CI95: nanCI, N: n,
 		Settings: map[string]any{"max_n": maxN, "combine": combine, "ratio_n": ratios}}, nil
 }
 
@@ -107,25 +102,7 @@ func SelfRepetition(texts []string, n int) (Result, error) {
 	if n < 1 {
 		return Result{}, fmt.Errorf("measure: n-gram order must be positive (got %d)", n)
 	}
-	sets := make([]map[string]bool, len(texts))
-	df := map[string]int{}
-	for i, s := range texts {
-		sets[i] = map[string]bool{}
-		for _, g := range ngrams(tokens(s), n) {
-			if !sets[i][g] {
-				sets[i][g] = true
-				df[g]++
-			}
-		}
-	}
-	var v float64
-	for _, set := range sets {
-		var c float64
-		for g := range set {
-			c += float64(df[g] - 1)
-		}
-		v += math.Log(1+c) / float64(len(texts))
-	}
+	v := hashTokens(texts).index(n).selfRepetition(nil) // on 64-bit n-gram hashes (see tokenHashes)
 	return Result{Name: "self-repetition", Value: v, CI95: nanCI, N: len(texts), Settings: map[string]any{"n": n}}, nil
 }
 
@@ -373,28 +350,50 @@ func Vendi(x [][]float64) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	xs := mat.NewDense(n, d, nil)
+	// Unit rows, stored by column when n > d (the d×d dual XᵀX/n) and by
+	// row otherwise (the n×n XXᵀ/n): the products are then inner products
+	// of stored rows, computed four at a time.
+	dual := n > d
+	m, l := n, d
+	if dual {
+		m, l = d, n
+	}
+	v := make([][]float64, m)
+	for i := range v {
+		v[i] = make([]float64, l)
+	}
 	for i, r := range x {
 		var s float64
-		for _, v := range r {
-			s += v * v
+		for _, t := range r {
+			s += t * t
 		}
 		if s == 0 {
 			return Result{}, fmt.Errorf("measure: Vendi: row %d is zero (cosine undefined)", i)
 		}
 		s = math.Sqrt(s)
-		for j, v := range r {
-			xs.Set(i, j, v/s)
+		for j, t := range r {
+			if dual {
+				v[j][i] = t / s
+			} else {
+				v[i][j] = t / s
+			}
 		}
 	}
-	var k mat.SymDense
-	if n > d {
-		k.SymOuterK(1/float64(n), xs.T())
-	} else {
-		k.SymOuterK(1/float64(n), xs)
-	}
+	k := mat.NewSymDense(m, nil)
+	raw := k.RawSymmetric()
+	inv := 1 / float64(n)
+	parallelRows(m, func(b int) {
+		var out [4]float64
+		for a0 := 0; a0 <= b; a0 += 4 {
+			a1 := min(a0+4, b+1)
+			dot4(v[a0:a1], v[b], &out)
+			for a := a0; a < a1; a++ {
+				raw.Data[a*raw.Stride+b] = out[a-a0] * inv
+			}
+		}
+	})
 	var eig mat.EigenSym
-	if !eig.Factorize(&k, false) {
+	if !eig.Factorize(k, false) {
 		return Result{}, errors.New("measure: Vendi: eigen-decomposition failed")
 	}
 	var h float64
@@ -404,5 +403,5 @@ func Vendi(x [][]float64) (Result, error) {
 		}
 	}
 	return Result{Name: "vendi", Value: math.Exp(h), CI95: nanCI, N: n,
-		Settings: map[string]any{"kernel": "cosine", "dual": n > d}}, nil
+		Settings: map[string]any{"kernel": "cosine", "dual": dual}}, nil
 }

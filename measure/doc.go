@@ -24,14 +24,48 @@
 //   - Diversity (NOTES §5; the diversity paper arXiv 2410.15226, Sec. 2.1 and
 //     its baselines): n-gram diversity, self-repetition, gzip compression
 //     ratio, K-means cluster entropy, self-BLEU, homogenization (mean pairwise
-//     ROUGE-L F1) and the Vendi score (Friedman & Dieng 2023). The LLM
-//     Cluster-agent itself needs a model and is not in this package.
+//     ROUGE-L F1) and the Vendi score (Friedman & Dieng 2023).
+//   - Estimators on a generative model (an llm.Backend; wrap it with
+//     llm.Cached so that every request is paid for once): the LLM
+//     Cluster-agent (NOTES §5, [ClusterAgent]: metadata and metrics,
+//     summaries, criteria, clustering, self-verification, 𝒟 with the
+//     definition of 𝒮_i as an option), the LLM entailment judge of semantic
+//     entropy ([LLMEntailer], [GroupedSemanticEntropy]) and perplexity under
+//     a reference model ([Perplexity], the diversity paper's baseline).
+//     JSON answers are requested with a JSON schema (Request.Format) and
+//     parsed robustly from free text when a backend rejects schemas.
 //   - Divergences (the paper's Lemma 3.1 bounds generalisation by the
 //     divergences between D, M and D_gen): unbiased MMD² with a Gaussian
 //     kernel and permutation p-value (Gretton et al. 2012), a classifier
 //     two-sample test (logistic regression, k-fold accuracy, and the lower
 //     bound TV ≥ 2·acc − 1), and the k-NN KL divergence estimator of Wang,
 //     Kulkarni & Verdú (2009).
+//
+// # The suite
+//
+// [Run] measures a data set in one call ([Suite]: S_gen, optional anchors and
+// training set, an embed.Embedder, metrics by name — [SelectMetrics],
+// "all" or a comma list — a seed and a progress.Reporter) and returns a
+// [Report] with one Result per metric, its settings and a 95% interval. All
+// texts are embedded in one call, so batch-fitted embedders put them in one
+// space. HSIC and KSG need paired rows: [PairByProvenance] pairs each
+// synthetic record with the mean embedding of the anchors its prompt showed
+// (dataset.Provenance.DemoIDs), [PairBySubsample] draws equal-size seeded
+// subsamples of S_gen and T (the paper's "HSIC with the train set"); the
+// mode is in Settings["pairing"]. Estimators without an interval get one
+// from [Bootstrap] (seeded, independent of the number of workers); the
+// suite resamples half-samples without replacement because its statistics
+// (distinct n-grams, compression, Vendi, kernel sums) are biased by the
+// repeated rows of the classical bootstrap. O(n²) estimators run on seeded
+// subsamples (Suite.MaxPairs, Suite.MaxTextPairs), stated in Settings.
+// Metrics that need a generative model (LLM entailment, the Cluster-agent)
+// plug in with [RegisterLLM] and run when Suite.LLM is set. Result encodes
+// to JSON with non-finite numbers as null.
+//
+// The plain biased HSIC is computed without kernel matrices (O(n) memory,
+// pairs visited once in fixed blocks, AVX2/FMA inner products where the CPU
+// has them); kernel matrices are built only for the unbiased and normalised
+// estimators and for permutation tests.
 //
 // Every estimator returns a [Result]; [Lookup] finds one by name in the
 // registry so that experiment files can select them. Inputs are rows of

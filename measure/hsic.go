@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
+	"sync"
 
 	"gonum.org/v1/gonum/mat"
 )
@@ -71,9 +73,12 @@ func Gram(x [][]float64, k Kernel, seed uint64) ([]float64, float64, error) {
 	if k.Kind != "" && k.Kind != "gaussian" && k.Kind != "linear" {
 		return nil, 0, fmt.Errorf("measure: unknown kernel %q (want gaussian or linear)", k.Kind)
 	}
-	g := inner(x)
+	sq := make([]float64, n)
+	for i, r := range x {
+		sq[i] = dotFast(r, r)
+	}
 	if k.Kind == "linear" {
-		return g, 0, nil
+		return gramFill(x, func(i, j int, d float64) float64 { return d }), 0, nil
 	}
 	s2 := k.Sigma2
 	if s2 == 0 {
@@ -82,54 +87,107 @@ func Gram(x [][]float64, k Kernel, seed uint64) ([]float64, float64, error) {
 	if s2 < 0 || math.IsNaN(s2) || math.IsInf(s2, 0) {
 		return nil, 0, fmt.Errorf("measure: kernel σ² must be positive (got %g)", s2)
 	}
-	sq := make([]float64, n)
-	for i := range n {
-		sq[i] = g[i*n+i]
-	}
-	for i := range n {
-		g[i*n+i] = 1
-		for j := i + 1; j < n; j++ {
-			d := math.Max(sq[i]+sq[j]-2*g[i*n+j], 0)
-			v := math.Exp(-d / (2 * s2))
-			g[i*n+j], g[j*n+i] = v, v
+	c := -1 / (2 * s2)
+	return gramFill(x, func(i, j int, d float64) float64 {
+		if i == j {
+			return 1
 		}
-	}
-	return g, s2, nil
+		return expNeg(math.Max(sq[i]+sq[j]-2*d, 0) * c)
+	}), s2, nil
 }
 
-// inner returns the n×n matrix of inner products x_i·x_j (row-major), by a
-// symmetric rank-k update (BLAS dsyrk through gonum).
-func inner(x [][]float64) []float64 {
-	n, d := len(x), len(x[0])
-	m := mat.NewDense(n, d, nil)
-	for i, r := range x {
-		copy(m.RawRowView(i), r)
-	}
-	var s mat.SymDense
-	s.SymOuterK(1, m)
+// gramFill returns the symmetric n×n matrix (row-major) with entries
+// f(i, j, x_i·x_j) for i ≤ j, mirrored. Rows are dealt to GOMAXPROCS
+// goroutines in interleaved blocks; every entry is computed on its own, so
+// the matrix does not depend on the number of goroutines.
+func gramFill(x [][]float64, f func(i, j int, d float64) float64) []float64 {
+	n := len(x)
 	g := make([]float64, n*n)
-	raw := s.RawSymmetric()
-	for i := range n {
+	parallelRows(n, func(i int) {
+		xi := x[i]
+		row := g[i*n : (i+1)*n]
 		for j := i; j < n; j++ {
-			v := raw.Data[i*raw.Stride+j]
-			g[i*n+j], g[j*n+i] = v, v
+			row[j] = f(i, j, dotFast(xi, x[j]))
+		}
+	})
+	// Mirror the upper triangle in cache-friendly tiles.
+	const t = 64
+	for bi := 0; bi < n; bi += t {
+		for bj := bi; bj < n; bj += t {
+			for i := bi; i < min(bi+t, n); i++ {
+				for j := max(bj, i+1); j < min(bj+t, n); j++ {
+					g[j*n+i] = g[i*n+j]
+				}
+			}
 		}
 	}
 	return g
 }
 
+// parallelRows calls f(i) for i in [0, n) on GOMAXPROCS goroutines, rows
+// dealt in interleaved blocks of 16 (triangular loops shrink with i).
+func parallelRows(n int, f func(i int)) {
+	w := min(runtime.GOMAXPROCS(0), max(n/32, 1))
+	if w <= 1 {
+		for i := range n {
+			f(i)
+		}
+		return
+	}
+	const blk = 16
+	var wg sync.WaitGroup
+	for k := range w {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for b := k * blk; b < n; b += w * blk {
+				for i := b; i < min(b+blk, n); i++ {
+					f(i)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// dotF64 is the inner product, unrolled by four with four accumulators.
+func dotF64(a, b []float64) float64 {
+	b = b[:len(a)]
+	var s0, s1, s2, s3 float64
+	i := 0
+	for ; i+4 <= len(a); i += 4 {
+		s0 += a[i] * b[i]
+		s1 += a[i+1] * b[i+1]
+		s2 += a[i+2] * b[i+2]
+		s3 += a[i+3] * b[i+3]
+	}
+	for ; i < len(a); i++ {
+		s0 += a[i] * b[i]
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+// gramRowMeans returns the row means of a symmetric n×n matrix and its
+// grand mean (row sums added in order: deterministic).
+func gramRowMeans(k []float64, n int) ([]float64, float64) {
+	row := make([]float64, n)
+	parallelRows(n, func(i int) {
+		var s float64
+		for _, v := range k[i*n : (i+1)*n] {
+			s += v
+		}
+		row[i] = s / float64(n)
+	})
+	var all float64
+	for _, v := range row {
+		all += v
+	}
+	return row, all / float64(n)
+}
+
 // center returns HKH for a symmetric n×n matrix.
 func center(k []float64, n int) []float64 {
-	row := make([]float64, n)
-	var all float64
-	for i := range n {
-		for j := range n {
-			row[i] += k[i*n+j]
-		}
-		all += row[i]
-		row[i] /= float64(n)
-	}
-	all /= float64(n * n)
+	row, all := gramRowMeans(k, n)
 	c := make([]float64, n*n)
 	for i := range n {
 		for j := range n {
@@ -139,14 +197,32 @@ func center(k []float64, n int) []float64 {
 	return c
 }
 
+// centredDot returns Σ_ij (HKH)_ij·L_ij = tr(KHLH) without forming HKH:
+// entries are centred on the fly, each row is summed on its own and the row
+// sums are added in order (deterministic, and accurate because the centred
+// terms are small).
+func centredDot(k, l []float64, n int) float64 {
+	row, all := gramRowMeans(k, n)
+	part := make([]float64, n)
+	parallelRows(n, func(i int) {
+		kr, lr := k[i*n:(i+1)*n], l[i*n:(i+1)*n]
+		ri := row[i] - all
+		var s float64
+		for j, v := range kr {
+			s += (v - ri - row[j]) * lr[j]
+		}
+		part[i] = s
+	})
+	var t float64
+	for _, v := range part {
+		t += v
+	}
+	return t
+}
+
 // HSICBiased returns tr(KHLH)/(m−1)² for m×m kernel matrices (row-major).
 func HSICBiased(k, l []float64, m int) float64 {
-	kc := center(k, m)
-	var t float64
-	for i := range kc {
-		t += kc[i] * l[i]
-	}
-	return t / float64((m-1)*(m-1))
+	return centredDot(k, l, m) / float64((m-1)*(m-1))
 }
 
 // HSICUnbiased returns Song et al.'s unbiased estimator (NOTES §3), m ≥ 4:
@@ -198,6 +274,23 @@ func HSIC(x, y [][]float64, opt HSICOptions) (Result, error) {
 	}
 	if len(y) != n {
 		return Result{}, fmt.Errorf("measure: HSIC needs paired samples (x has %d rows, y has %d)", n, len(y))
+	}
+	if !opt.Unbiased && !opt.Normalized && opt.Permutations <= 0 {
+		// The plain biased estimate needs no kernel matrix (see
+		// hsicBiasedStream): O(n) memory, any n.
+		kx, s2x, err := kernelOf(x, opt.KernelX, opt.Seed)
+		if err != nil {
+			return Result{}, err
+		}
+		ky, s2y, err := kernelOf(y, opt.KernelY, opt.Seed+1)
+		if err != nil {
+			return Result{}, err
+		}
+		v := hsicBiasedStream(x, y, kx, ky) / float64((n-1)*(n-1))
+		return Result{Name: "hsic", Value: v, CI95: nanCI, N: n, Settings: map[string]any{
+			"kernel_x": kindName(opt.KernelX), "kernel_y": kindName(opt.KernelY),
+			"sigma2_x": s2x, "sigma2_y": s2y, "unbiased": false,
+		}}, nil
 	}
 	k, s2x, err := Gram(x, opt.KernelX, opt.Seed)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 )
 
 // Label is an entailment judgement.
@@ -118,10 +119,16 @@ func DiscreteSE(clusters []int) (float64, error) {
 	for _, c := range clusters {
 		cnt[c]++
 	}
+	// Sum in cluster order: map order would change the last bits per call.
+	keys := make([]int, 0, len(cnt))
+	for c := range cnt {
+		keys = append(keys, c)
+	}
+	slices.Sort(keys)
 	var h float64
 	n := float64(len(clusters))
-	for _, c := range cnt {
-		p := c / n
+	for _, k := range keys {
+		p := cnt[k] / n
 		h -= p * math.Log(p)
 	}
 	return h, nil
@@ -150,9 +157,14 @@ func WeightedSE(clusters []int, logProbs []float64) (float64, error) {
 	for i, c := range clusters {
 		members[c] = append(members[c], logProbs[i]-z)
 	}
+	keys := make([]int, 0, len(members))
+	for c := range members {
+		keys = append(keys, c)
+	}
+	slices.Sort(keys)
 	var h float64
-	for _, m := range members {
-		lp := logSumExp(m)
+	for _, k := range keys {
+		lp := logSumExp(members[k])
 		if math.IsInf(lp, -1) {
 			continue
 		}

@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/ensure-go.sh
+. scripts/ensure-chromium.sh
 
 unformatted=$(gofmt -l $(find . -name '*.go' -not -path './runs/*'))
 if [ -n "$unformatted" ]; then

@@ -179,3 +179,32 @@ func WriteSummaryJSON(w io.Writer, s *Summary, terms bool) error {
 	}
 	return nil
 }
+
+// UnmarshalJSON reads null as NaN.
+func (f *jsonFloat) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*f = jsonFloat(math.NaN())
+		return nil
+	}
+	v, err := strconv.ParseFloat(string(b), 64)
+	*f = jsonFloat(v)
+	return err
+}
+
+// ReadSummaryJSON reads back what WriteSummaryJSON wrote, as far as later
+// reports need it: the estimator, rounds, seed, column labels, trends and
+// configuration (the per-point statistics are not restored).
+func ReadSummaryJSON(r io.Reader) (*Summary, error) {
+	var in jsonSummary
+	if err := json.NewDecoder(r).Decode(&in); err != nil {
+		return nil, fmt.Errorf("read summary: %w", err)
+	}
+	s := &Summary{Estimator: in.Estimator, Direction: in.Direction, Seconds: in.Seconds, Primary: in.Primary,
+		Rounds: in.Rounds, Seed: in.Seed, Workers: in.Workers, Columns: in.Columns, Config: in.Config}
+	for _, t := range in.Trends {
+		s.Trends = append(s.Trends, Trend{Sweep: t.Sweep, Column: t.Column, Slope: float64(t.Slope),
+			SlopeCI: [2]float64{float64(t.SlopeCI[0]), float64(t.SlopeCI[1])}, Spearman: float64(t.Spearman),
+			SpearmanCI: [2]float64{math.NaN(), math.NaN()}, N: t.N, Paper: t.Paper, Verdict: t.Verdict})
+	}
+	return s, nil
+}

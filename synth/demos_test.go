@@ -240,3 +240,25 @@ func TestSelectorErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestParseSelector(t *testing.T) {
+	embed := func(texts []string) ([][]float32, error) { return make([][]float32, len(texts)), nil }
+	for _, tc := range []struct {
+		spec, name string
+		embed      EmbedFunc
+		ok         bool
+	}{
+		{"", "random", nil, true},
+		{"random", "random", nil, true},
+		{"stratified:category", "stratified:category", nil, true},
+		{"diverse", "diverse", embed, true},
+		{"diverse", "", nil, false},
+		{"stratified:", "", nil, false},
+		{"best", "", nil, false},
+	} {
+		s, err := ParseSelector(tc.spec, tc.embed)
+		if (err == nil) != tc.ok || (tc.ok && s.Name() != tc.name) {
+			t.Errorf("%q: %v %v", tc.spec, s, err)
+		}
+	}
+}

@@ -122,6 +122,7 @@ type Template struct {
 //	indent n s    s with every line indented by n spaces
 //	trim s        s without leading and trailing white space
 //	join sep list the strings of list joined by sep
+//	trunc n s     s cut to n characters (ending in …)
 //	demo r        the Demo form (instruction, context, response) of a record
 func Funcs() template.FuncMap {
 	return template.FuncMap{
@@ -130,7 +131,17 @@ func Funcs() template.FuncMap {
 		"trim":   strings.TrimSpace,
 		"join":   func(sep string, list []string) string { return strings.Join(list, sep) },
 		"demo":   DemoOf,
+		"trunc":  truncRunes,
 	}
+}
+
+// truncRunes cuts s to at most n characters, ending in "…" when cut.
+func truncRunes(n int, s string) string {
+	r := []rune(s)
+	if n <= 0 || len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
 }
 
 func jsonText(v any) (string, error) {

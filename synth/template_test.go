@@ -191,3 +191,14 @@ func FuzzTemplateData(f *testing.F) {
 		}
 	})
 }
+
+func TestTrunc(t *testing.T) {
+	for _, tc := range []struct {
+		n        int
+		in, want string
+	}{{5, "hello world", "hell…"}, {11, "hello world", "hello world"}, {0, "abc", "abc"}, {3, "héllo", "hé…"}} {
+		if got := truncRunes(tc.n, tc.in); got != tc.want {
+			t.Errorf("trunc %d %q = %q, want %q", tc.n, tc.in, got, tc.want)
+		}
+	}
+}

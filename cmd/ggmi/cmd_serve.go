@@ -3,14 +3,12 @@ package main
 import (
 	"fmt"
 	"net"
-	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/ggmi-dev/ggmi/llama"
 	"github.com/ggmi-dev/ggmi/llm"
 	"github.com/ggmi-dev/ggmi/serve"
 )
@@ -75,11 +73,7 @@ func (o *serveOptions) check() (llm.ChatTemplate, error) {
 	if o.model == "" {
 		return llm.ChatTemplate{}, fmt.Errorf("--model is required (a .bin, .gguf or hf:// model)")
 	}
-	if !strings.HasPrefix(o.model, "hf://") {
-		if _, err := os.Stat(o.model); err != nil {
-			return llm.ChatTemplate{}, fmt.Errorf("model file %s: %w", o.model, err)
-		}
-	} else if _, err := llama.ParseHFURI(o.model); err != nil {
+	if err := checkModelFile(o.model); err != nil {
 		return llm.ChatTemplate{}, err
 	}
 	return tmpl, nil
@@ -102,11 +96,7 @@ func runServe(cmd *cobra.Command, g *globals, o *serveOptions) error {
 	if o.workers == 0 {
 		o.workers = runtime.GOMAXPROCS(0)
 	}
-	m, err := llama.Load(o.model)
-	if err != nil {
-		return fmt.Errorf("load model: %w", err)
-	}
-	b, err := llm.NewBuiltin(m, llm.BuiltinOptions{Name: o.name, Workers: o.workers, Template: &tmpl})
+	b, m, err := openBuiltin(o.model, builtinOptions{name: o.name, workers: o.workers, template: tmpl})
 	if err != nil {
 		return err
 	}

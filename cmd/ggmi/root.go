@@ -25,6 +25,15 @@ func (e usageError) Unwrap() error { return e.err }
 
 func userErr(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
 
+// exitError is a failure with its own exit code (see each command's help).
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e exitError) Error() string { return e.err.Error() }
+func (e exitError) Unwrap() error { return e.err }
+
 // globals are the options every command shares.
 type globals struct {
 	stdout, stderr io.Writer
@@ -49,12 +58,17 @@ func newRootCmd(g *globals) *cobra.Command {
 	root.AddCommand(newSimulateCmd(g))
 	root.AddCommand(newCurateCmd(g))
 	root.AddCommand(newServeCmd(g))
+	root.AddCommand(newMeasureCmd(g))
+	root.AddCommand(newCompareCmd(g))
+	root.AddCommand(newTextlabCmd(g))
+	root.AddCommand(newGenerateCmd(g))
+	root.AddCommand(newRunCmd(g))
 	return root
 }
 
 // run executes the command line and returns the process exit code: 0 on
 // success, 2 for a user's mistake, 1 for any other failure, 130 when
-// interrupted.
+// interrupted, or a command's own code (exitError).
 func run(args []string, stdout, stderr io.Writer) int {
 	g := &globals{stdout: stdout, stderr: stderr}
 	root := newRootCmd(g)
@@ -66,7 +80,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	var ue usageError
+	var xe exitError
 	switch {
+	case errors.As(err, &xe):
+		fmt.Fprintf(stderr, "ggmi: %v\n", err)
+		return xe.code
 	case errors.As(err, &ue):
 		fmt.Fprintf(stderr, "ggmi: %v\n", err)
 		return 2

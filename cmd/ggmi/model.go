@@ -1,0 +1,47 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/ggmi-dev/ggmi/llama"
+	"github.com/ggmi-dev/ggmi/llm"
+)
+
+// checkModelFile checks a model file or hf:// URI before anything is
+// loaded; every error is the user's.
+func checkModelFile(path string) error {
+	if strings.HasPrefix(path, "hf://") {
+		_, err := llama.ParseHFURI(path)
+		return err
+	}
+	if _, err := os.Stat(path); err != nil {
+		return fmt.Errorf("model file %s: %w", path, err)
+	}
+	return nil
+}
+
+// builtinOptions configure openBuiltin.
+type builtinOptions struct {
+	name     string // model name (modelName(path) when empty)
+	workers  int
+	template llm.ChatTemplate
+}
+
+// openBuiltin loads a model file or hf:// URI into the built-in engine.
+// Close the backend when done.
+func openBuiltin(path string, o builtinOptions) (*llm.Builtin, *llama.Model, error) {
+	if o.name == "" {
+		o.name = modelName(path)
+	}
+	m, err := llama.Load(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("load model: %w", err)
+	}
+	b, err := llm.NewBuiltin(m, llm.BuiltinOptions{Name: o.name, Workers: o.workers, Template: &o.template})
+	if err != nil {
+		return nil, nil, err
+	}
+	return b, m, nil
+}

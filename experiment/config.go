@@ -1,0 +1,544 @@
+package experiment
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/ggmi-dev/ggmi/synth"
+)
+
+// Config is one experiment file. Paths in it are relative to the file's
+// directory unless absolute or hf:// URIs.
+type Config struct {
+	// Name names the experiment and its run directory.
+	Name string `yaml:"name" json:"name"`
+	// Seed is the root of every random choice of the run.
+	Seed uint64 `yaml:"seed" json:"seed"`
+	// Out is the run directory (runs/<name> next to the file when empty).
+	Out string `yaml:"out,omitempty" json:"out,omitempty"`
+
+	// Anchors is the real data: S_anchor and, split from it, the held-out
+	// test set unless Test is given.
+	Anchors DataSpec `yaml:"anchors" json:"anchors"`
+	// Test is an explicit held-out evaluation set.
+	Test *DataSpec `yaml:"test,omitempty" json:"test,omitempty"`
+	// Split controls the seeded train/test split of Anchors.
+	Split SplitSpec `yaml:"split,omitempty" json:"split,omitzero"`
+
+	// Generation describes the prompts p = E(task, condition, demos).
+	Generation GenerationSpec `yaml:"generation" json:"generation"`
+	// Generators are the models M to compare; each configuration uses one.
+	Generators []GeneratorSpec `yaml:"generators" json:"generators"`
+	// Curation is the curation step ε.
+	Curation CurationSpec `yaml:"curation,omitempty" json:"curation,omitzero"`
+	// Measure selects the estimators computed on every S_gen.
+	Measure MeasureSpec `yaml:"measure,omitempty" json:"measure,omitzero"`
+	// Students are the downstream models trained on the data.
+	Students *StudentSpec `yaml:"students,omitempty" json:"students,omitempty"`
+	// Judge rates the students' answers against the references.
+	Judge *JudgeSpec `yaml:"judge,omitempty" json:"judge,omitempty"`
+
+	// GMMLab is the output directory of a `ggmi simulate` run whose
+	// trends and figures the report shows next to the experiment's.
+	GMMLab string `yaml:"gmm_lab,omitempty" json:"gmm_lab,omitempty"`
+
+	// Sweep varies settings across configurations: each key is a dotted
+	// path into this file (generation.demos, generator, conditions.topics,
+	// …) and each value a list; the configurations are the Cartesian
+	// product, in the order of the sorted keys.
+	Sweep map[string][]any `yaml:"sweep,omitempty" json:"sweep,omitempty"`
+
+	dir string // directory of the file, for relative paths
+}
+
+// DataSpec names a data set: a file or hf:// URI, its schema and mapping.
+type DataSpec struct {
+	Path   string   `yaml:"path" json:"path"`
+	Schema string   `yaml:"schema,omitempty" json:"schema,omitempty"`
+	Map    []string `yaml:"map,omitempty" json:"map,omitempty"`
+	// Limit keeps the first Limit records (0: all).
+	Limit int `yaml:"limit,omitempty" json:"limit,omitempty"`
+	// SkipInvalid skips and counts malformed rows instead of failing.
+	SkipInvalid bool `yaml:"skip_invalid,omitempty" json:"skip_invalid,omitempty"`
+}
+
+// SplitSpec is the seeded train/test split of the anchors.
+type SplitSpec struct {
+	// Test is the test fraction (0.2 when 0).
+	Test float64 `yaml:"test,omitempty" json:"test,omitempty"`
+	// Stratify names a field whose values are split in the same ratio.
+	Stratify string `yaml:"stratify,omitempty" json:"stratify,omitempty"`
+	// Anchors caps S_anchor, the records drawn from the train split as
+	// demonstrations (0: the whole train split).
+	Anchors int `yaml:"anchors,omitempty" json:"anchors,omitempty"`
+}
+
+// GenerationSpec describes the prompts.
+type GenerationSpec struct {
+	// Template is a built-in template name or a template file.
+	Template string `yaml:"template,omitempty" json:"template,omitempty"`
+	// Task is the task element e_task.
+	Task string `yaml:"task,omitempty" json:"task,omitempty"`
+	// Demos is k, the demonstrations per prompt.
+	Demos int `yaml:"demos" json:"demos"`
+	// Selector is random, stratified:FIELD or diverse.
+	Selector string `yaml:"selector,omitempty" json:"selector,omitempty"`
+	// PerPrompt is the number of records each prompt asks for.
+	PerPrompt int `yaml:"per_prompt" json:"per_prompt"`
+	// Target is the number of records wanted.
+	Target int `yaml:"target" json:"target"`
+	// Conditions are the diversity factors (topics, styles, personas,
+	// lengths).
+	Conditions synth.ConditionSpace `yaml:"conditions,omitempty" json:"conditions,omitzero"`
+}
+
+// GeneratorSpec is one generative model M and its sampling parameters.
+type GeneratorSpec struct {
+	// ID names the generator in sweeps and reports.
+	ID string `yaml:"id" json:"id"`
+	// Model is http(s)://HOST/v1#MODEL, builtin:PATH or hf://… .
+	Model string `yaml:"model" json:"model"`
+	// Mode is chat (default) or completion.
+	Mode        string  `yaml:"mode,omitempty" json:"mode,omitempty"`
+	Temperature float64 `yaml:"temperature,omitempty" json:"temperature,omitempty"`
+	TopP        float64 `yaml:"top_p,omitempty" json:"top_p,omitempty"`
+	MaxTokens   int     `yaml:"max_tokens,omitempty" json:"max_tokens,omitempty"`
+	Concurrency int     `yaml:"concurrency,omitempty" json:"concurrency,omitempty"`
+	// RPM and TPM are client-side limits (0: none).
+	RPM int `yaml:"rpm,omitempty" json:"rpm,omitempty"`
+	TPM int `yaml:"tpm,omitempty" json:"tpm,omitempty"`
+	// APIKeyEnv names the environment variable holding the API key
+	// (OPENAI_API_KEY when empty); keys never appear in files.
+	APIKeyEnv string `yaml:"api_key_env,omitempty" json:"api_key_env,omitempty"`
+	// Price is the cost per million prompt and completion tokens.
+	Price []float64 `yaml:"price,omitempty" json:"price,omitempty"`
+	// Schema sends the task JSON schema when the backend supports it
+	// (default true).
+	Schema *bool `yaml:"schema,omitempty" json:"schema,omitempty"`
+}
+
+// CurationSpec configures ε.
+type CurationSpec struct {
+	// Disabled skips curation (S_gen = M(p)).
+	Disabled bool `yaml:"disabled,omitempty" json:"disabled,omitempty"`
+	// Rouge is the ROUGE-L F1 threshold (0.7 when 0).
+	Rouge float64 `yaml:"rouge,omitempty" json:"rouge,omitempty"`
+	// Near is the MinHash Jaccard threshold (0.8 when 0).
+	Near float64 `yaml:"near,omitempty" json:"near,omitempty"`
+	// Decontaminate drops records sharing a 13-gram with the test split
+	// (default true).
+	Decontaminate *bool `yaml:"decontaminate,omitempty" json:"decontaminate,omitempty"`
+}
+
+// MeasureSpec selects estimators.
+type MeasureSpec struct {
+	// Metrics is a list of estimator names ("all" when empty).
+	Metrics []string `yaml:"metrics,omitempty" json:"metrics,omitempty"`
+	// Embed is the embedder: lsa, glove:PATH, builtin:PATH or URL.
+	Embed string `yaml:"embed,omitempty" json:"embed,omitempty"`
+	// Pairing of HSIC and MI: provenance, subsample, or auto when empty.
+	Pairing string `yaml:"pairing,omitempty" json:"pairing,omitempty"`
+	// LLM serves the LLM-based metrics (Cluster-agent, semantic entropy
+	// with LLM entailment): a model spec as GeneratorSpec.Model.
+	LLM       string `yaml:"llm,omitempty" json:"llm,omitempty"`
+	APIKeyEnv string `yaml:"api_key_env,omitempty" json:"api_key_env,omitempty"`
+	// Params holds per-metric numeric parameters, e.g. {se: {threshold: 0.85}}.
+	Params map[string]map[string]float64 `yaml:"params,omitempty" json:"params,omitempty"`
+}
+
+// StudentSpec describes the downstream students.
+type StudentSpec struct {
+	// Base is the checkpoint to fine-tune (builtin:PATH, a path or hf://).
+	Base string `yaml:"base" json:"base"`
+	// Scratch trains from scratch at this shape instead of fine-tuning
+	// (the tokenizer still comes from Base).
+	Scratch *Shape `yaml:"scratch,omitempty" json:"scratch,omitempty"`
+	// Mixes are real:synthetic token ratios ("1:0", "4:1", "1:1", "0:1").
+	Mixes []string `yaml:"mixes,omitempty" json:"mixes,omitempty"`
+	// Seeds are the training seeds (CIs are over them).
+	Seeds []uint64 `yaml:"seeds,omitempty" json:"seeds,omitempty"`
+	// Tokens is the training token budget of every student (0: the
+	// smallest data set's).
+	Tokens int `yaml:"tokens,omitempty" json:"tokens,omitempty"`
+	// Steps or Epochs bound the training (one epoch when both are 0).
+	Steps  int     `yaml:"steps,omitempty" json:"steps,omitempty"`
+	Epochs float64 `yaml:"epochs,omitempty" json:"epochs,omitempty"`
+	Batch  int     `yaml:"batch,omitempty" json:"batch,omitempty"`
+	SeqLen int     `yaml:"seq_len,omitempty" json:"seq_len,omitempty"`
+	// LR is the peak learning rate.
+	LR float64 `yaml:"lr,omitempty" json:"lr,omitempty"`
+	// Template renders records as training text: alpaca (default) or
+	// compact (for small context windows).
+	Template string `yaml:"template,omitempty" json:"template,omitempty"`
+	// Timeout bounds one external training run ("2h"; none when empty).
+	Timeout string `yaml:"timeout,omitempty" json:"timeout,omitempty"`
+	// External runs a user's trainer instead of the built-in engine: a
+	// command template with {train}, {eval} and {out} placeholders.
+	External string `yaml:"external,omitempty" json:"external,omitempty"`
+}
+
+// Shape is a model shape for training from scratch.
+type Shape struct {
+	Dim    int `yaml:"dim" json:"dim"`
+	Layers int `yaml:"layers" json:"layers"`
+	Heads  int `yaml:"heads" json:"heads"`
+	Hidden int `yaml:"hidden,omitempty" json:"hidden,omitempty"`
+}
+
+// JudgeSpec configures the LLM judge.
+type JudgeSpec struct {
+	// Model is the judge's model spec (as GeneratorSpec.Model).
+	Model string `yaml:"model" json:"model"`
+	// Questions caps the test questions judged per student (0: 50).
+	Questions int `yaml:"questions,omitempty" json:"questions,omitempty"`
+	// MaxTokens caps each student answer (0: 128).
+	MaxTokens int    `yaml:"max_tokens,omitempty" json:"max_tokens,omitempty"`
+	APIKeyEnv string `yaml:"api_key_env,omitempty" json:"api_key_env,omitempty"`
+}
+
+// Load reads and validates an experiment file.
+func Load(path string) (*Config, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read experiment: %w", err)
+	}
+	defer f.Close()
+	c, err := Parse(f, filepath.Dir(path))
+	if err != nil {
+		return nil, fmt.Errorf("experiment %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Parse reads an experiment from r; dir resolves relative paths. Unknown
+// keys are errors, so that a misspelt setting never goes unnoticed.
+func Parse(r io.Reader, dir string) (*Config, error) {
+	raw, err := io.ReadAll(r)
+	if err != nil {
+		return nil, err
+	}
+	c, err := decode(raw)
+	if err != nil {
+		return nil, err
+	}
+	c.dir = dir
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func decode(raw []byte) (*Config, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(raw))
+	dec.KnownFields(true)
+	var c Config
+	if err := dec.Decode(&c); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, errors.New("the file is empty")
+		}
+		return nil, yamlErr(err)
+	}
+	return &c, nil
+}
+
+// yamlErr shortens the YAML library's messages to one sentence.
+func yamlErr(err error) error {
+	var te *yaml.TypeError
+	if errors.As(err, &te) && len(te.Errors) > 0 {
+		return errors.New(strings.Join(te.Errors, "; "))
+	}
+	return err
+}
+
+var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+
+// validate checks every field that a later stage would otherwise trip on,
+// naming the field.
+func (c *Config) validate() error {
+	if !nameRE.MatchString(c.Name) {
+		return fmt.Errorf("name %q must be letters, digits, '.', '_' or '-'", c.Name)
+	}
+	if c.Anchors.Path == "" {
+		return errors.New("anchors.path is required")
+	}
+	if c.Split.Test < 0 || c.Split.Test >= 1 {
+		return fmt.Errorf("split.test = %v must be in [0, 1)", c.Split.Test)
+	}
+	g := c.Generation
+	if g.Demos < 0 || g.PerPrompt < 1 || g.Target < 1 {
+		return fmt.Errorf("generation needs demos ≥ 0, per_prompt ≥ 1 and target ≥ 1 (got %d, %d, %d)", g.Demos, g.PerPrompt, g.Target)
+	}
+	if len(c.Generators) == 0 {
+		return errors.New("at least one generator is required")
+	}
+	seen := map[string]bool{}
+	for i, m := range c.Generators {
+		if !nameRE.MatchString(m.ID) {
+			return fmt.Errorf("generators[%d].id %q must be letters, digits, '.', '_' or '-'", i, m.ID)
+		}
+		if seen[m.ID] {
+			return fmt.Errorf("generator id %q is used twice", m.ID)
+		}
+		seen[m.ID] = true
+		if m.Model == "" {
+			return fmt.Errorf("generators[%d].model is required", i)
+		}
+		if m.Mode != "" && m.Mode != "chat" && m.Mode != "completion" {
+			return fmt.Errorf("generators[%d].mode %q must be chat or completion", i, m.Mode)
+		}
+		if len(m.Price) != 0 && len(m.Price) != 2 {
+			return fmt.Errorf("generators[%d].price must be [prompt, completion] per million tokens", i)
+		}
+	}
+	if s := c.Students; s != nil {
+		if s.Base == "" {
+			return errors.New("students.base is required (the checkpoint or tokenizer source)")
+		}
+		for _, m := range s.Mixes {
+			if _, _, err := ParseMix(m); err != nil {
+				return fmt.Errorf("students.mixes: %w", err)
+			}
+		}
+	}
+	if c.Judge != nil && c.Judge.Model == "" {
+		return errors.New("judge.model is required")
+	}
+	for k, v := range c.Sweep {
+		if len(v) == 0 {
+			return fmt.Errorf("sweep.%s has no values", k)
+		}
+		if strings.HasPrefix(k, "sweep") || k == "name" || k == "out" {
+			return fmt.Errorf("sweep.%s: this setting cannot be swept", k)
+		}
+	}
+	return nil
+}
+
+// ParseMix reads a real:synthetic ratio such as "4:1".
+func ParseMix(s string) (real, synthetic float64, err error) {
+	a, b, ok := strings.Cut(s, ":")
+	if ok {
+		real, err = strconv.ParseFloat(strings.TrimSpace(a), 64)
+		if err == nil {
+			synthetic, err = strconv.ParseFloat(strings.TrimSpace(b), 64)
+		}
+	}
+	if !ok || err != nil || real < 0 || synthetic < 0 || real+synthetic == 0 {
+		return 0, 0, fmt.Errorf("mix %q must be REAL:SYNTHETIC with non-negative numbers, not both 0", s)
+	}
+	return real, synthetic, nil
+}
+
+// Resolve returns path relative to the experiment file's directory; URIs
+// (scheme://, builtin:, glove:) are resolved inside their spec.
+func (c *Config) Resolve(path string) string {
+	if path == "" || strings.Contains(path, "://") || filepath.IsAbs(path) {
+		return path
+	}
+	for _, prefix := range []string{"builtin:", "glove:"} {
+		if rest, ok := strings.CutPrefix(path, prefix); ok {
+			return prefix + c.Resolve(rest)
+		}
+	}
+	return filepath.Join(c.dir, path)
+}
+
+// RunDir is the run directory.
+func (c *Config) RunDir() string {
+	if c.Out != "" {
+		return c.Resolve(c.Out)
+	}
+	return filepath.Join(c.dir, "runs", c.Name)
+}
+
+// Dir is the directory of the experiment file.
+func (c *Config) Dir() string { return c.dir }
+
+// Configuration is one point of the sweep: the experiment with the sweep's
+// values applied.
+type Configuration struct {
+	// ID is stable across runs: the swept values, joined.
+	ID string `json:"id"`
+	// Params are the swept values of this configuration.
+	Params map[string]any `json:"params"`
+	// Config is the experiment with the values applied (Sweep cleared).
+	Config *Config `json:"-"`
+	// Generator is the generator this configuration uses.
+	Generator GeneratorSpec `json:"-"`
+}
+
+// Configurations expands the sweep. The key "generator" selects a
+// generator by id; without it every generator is its own configuration.
+func (c *Config) Configurations() ([]Configuration, error) {
+	keys := make([]string, 0, len(c.Sweep))
+	for k := range c.Sweep {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	sweep := maps(c.Sweep)
+	if _, ok := sweep["generator"]; !ok {
+		ids := make([]any, len(c.Generators))
+		for i, g := range c.Generators {
+			ids[i] = g.ID
+		}
+		sweep["generator"] = ids
+		keys = append([]string{"generator"}, keys...)
+	} else {
+		keys = slices.DeleteFunc(keys, func(k string) bool { return k == "generator" })
+		keys = append([]string{"generator"}, keys...)
+	}
+	base, err := yaml.Marshal(c)
+	if err != nil {
+		return nil, err
+	}
+	var out []Configuration
+	idx := make([]int, len(keys))
+	for {
+		params := map[string]any{}
+		var tree map[string]any
+		if err := yaml.Unmarshal(base, &tree); err != nil {
+			return nil, err
+		}
+		delete(tree, "sweep")
+		var parts []string
+		var gen string
+		for i, k := range keys {
+			v := sweep[k][idx[i]]
+			params[k] = v
+			parts = append(parts, idPart(k, v))
+			if k == "generator" {
+				s, ok := v.(string)
+				if !ok {
+					return nil, fmt.Errorf("sweep.generator values must be generator ids")
+				}
+				gen = s
+				continue
+			}
+			if err := setPath(tree, strings.Split(k, "."), v); err != nil {
+				return nil, fmt.Errorf("sweep.%s: %w", k, err)
+			}
+		}
+		raw, err := yaml.Marshal(tree)
+		if err != nil {
+			return nil, err
+		}
+		cc, err := decode(raw)
+		if err != nil {
+			return nil, fmt.Errorf("sweep %v: %w", params, err)
+		}
+		cc.dir = c.dir
+		if err := cc.validate(); err != nil {
+			return nil, fmt.Errorf("sweep %v: %w", params, err)
+		}
+		g, ok := cc.generator(gen)
+		if !ok {
+			return nil, fmt.Errorf("sweep.generator: no generator with id %q", gen)
+		}
+		out = append(out, Configuration{ID: strings.Join(parts, "_"), Params: params, Config: cc, Generator: g})
+		// Next index, last key fastest.
+		i := len(keys) - 1
+		for ; i >= 0; i-- {
+			idx[i]++
+			if idx[i] < len(sweep[keys[i]]) {
+				break
+			}
+			idx[i] = 0
+		}
+		if i < 0 {
+			break
+		}
+	}
+	ids := map[string]bool{}
+	for _, cf := range out {
+		if ids[cf.ID] {
+			return nil, fmt.Errorf("sweep gives two configurations the id %q; make the values distinct", cf.ID)
+		}
+		ids[cf.ID] = true
+	}
+	return out, nil
+}
+
+func (c *Config) generator(id string) (GeneratorSpec, bool) {
+	for _, g := range c.Generators {
+		if g.ID == id {
+			return g, true
+		}
+	}
+	return GeneratorSpec{}, false
+}
+
+func maps(m map[string][]any) map[string][]any {
+	out := make(map[string][]any, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+var unsafeID = regexp.MustCompile(`[^A-Za-z0-9.-]+`)
+
+// idPart renders one swept value for a configuration id.
+func idPart(key string, v any) string {
+	if key == "generator" {
+		return fmt.Sprint(v)
+	}
+	short := key[strings.LastIndex(key, ".")+1:]
+	val := fmt.Sprint(v)
+	if l, ok := v.([]any); ok {
+		s := make([]string, len(l))
+		for i, x := range l {
+			s[i] = fmt.Sprint(x)
+		}
+		val = strings.Join(s, "+")
+	}
+	val = strings.Trim(unsafeID.ReplaceAllString(val, "-"), "-")
+	if len(val) > 40 {
+		val = val[:40]
+	}
+	return short + "-" + val
+}
+
+// setPath sets tree[path...] = v, creating maps on the way; a numeric
+// element indexes a list (generators.0.temperature).
+func setPath(tree map[string]any, path []string, v any) error {
+	var cur any = tree
+	for i, p := range path {
+		last := i == len(path)-1
+		switch node := cur.(type) {
+		case map[string]any:
+			if last {
+				node[p] = v
+				return nil
+			}
+			next, ok := node[p]
+			if !ok || next == nil {
+				next = map[string]any{}
+				node[p] = next
+			}
+			cur = next
+		case []any:
+			idx, err := strconv.Atoi(p)
+			if err != nil || idx < 0 || idx >= len(node) {
+				return fmt.Errorf("%s: no element %q in a list of %d", strings.Join(path[:i], "."), p, len(node))
+			}
+			if last {
+				node[idx] = v
+				return nil
+			}
+			cur = node[idx]
+		default:
+			return fmt.Errorf("%s is not a section", strings.Join(path[:i], "."))
+		}
+	}
+	return nil
+}

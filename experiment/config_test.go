@@ -1,0 +1,152 @@
+package experiment
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestParseErrors(t *testing.T) {
+	base := "name: x\nanchors: {path: a.jsonl}\ngeneration: {demos: 1, per_prompt: 2, target: 3}\ngenerators: [{id: g, model: builtin:m}]\n"
+	cases := []struct {
+		name, yaml, want string
+	}{
+		{"empty", "", "empty"},
+		{"unknown key", base + "tempreature: 1\n", "tempreature"},
+		{"bad name", strings.Replace(base, "name: x", "name: a/b", 1), "name"},
+		{"no anchors", strings.Replace(base, "anchors: {path: a.jsonl}", "anchors: {}", 1), "anchors.path"},
+		{"no generators", strings.Replace(base, "generators: [{id: g, model: builtin:m}]", "generators: []", 1), "generator"},
+		{"duplicate id", strings.Replace(base, "[{id: g, model: builtin:m}]", "[{id: g, model: a}, {id: g, model: b}]", 1), "twice"},
+		{"bad mode", strings.Replace(base, "model: builtin:m}", "model: builtin:m, mode: fast}", 1), "mode"},
+		{"bad target", strings.Replace(base, "target: 3", "target: 0", 1), "target"},
+		{"bad mix", base + "students: {base: m, mixes: ['1-1']}\n", "mix"},
+		{"judge model", base + "judge: {questions: 3}\n", "judge.model"},
+		{"wrong type", strings.Replace(base, "demos: 1", "demos: many", 1), "many"},
+		{"empty sweep", base + "sweep: {generation.demos: []}\n", "no values"},
+		{"ok", base, ""},
+	}
+	for _, tc := range cases {
+		_, err := Parse(strings.NewReader(tc.yaml), ".")
+		if tc.want == "" {
+			if err != nil {
+				t.Errorf("%s: %v", tc.name, err)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: got %v, want an error mentioning %q", tc.name, err, tc.want)
+		}
+	}
+}
+
+func TestConfigurations(t *testing.T) {
+	c, err := Load("testdata/sweep.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	confs, err := c.Configurations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 2 generators × 2 topic lists × 2 demos: generator slowest, then the
+	// sorted keys (generation.conditions.topics < generation.demos).
+	want := []string{
+		"small_topics-a-b_demos-3", "small_topics-a-b_demos-10", "small_topics-c_demos-3", "small_topics-c_demos-10",
+		"api_topics-a-b_demos-3", "api_topics-a-b_demos-10", "api_topics-c_demos-3", "api_topics-c_demos-10",
+	}
+	if len(confs) != len(want) {
+		t.Fatalf("%d configurations, want %d", len(confs), len(want))
+	}
+	for i, cf := range confs {
+		if cf.ID != want[i] {
+			t.Errorf("configuration %d: id %q, want %q", i, cf.ID, want[i])
+		}
+	}
+	c3 := confs[1].Config
+	if c3.Generation.Demos != 10 || strings.Join(c3.Generation.Conditions.Topics, ",") != "a,b" {
+		t.Errorf("sweep values not applied: %+v", c3.Generation)
+	}
+	if c3.Generation.PerPrompt != 4 || c3.Seed != 7 || c3.Sweep != nil || c3.Dir() != "testdata" {
+		t.Errorf("other settings changed: %+v", c3)
+	}
+	if confs[5].Generator.ID != "api" || confs[0].Generator.Temperature != 0.8 {
+		t.Errorf("generators: %+v %+v", confs[5].Generator, confs[0].Generator)
+	}
+	if got := c.Resolve(confs[0].Generator.Model); got != "builtin:../../shared/models/stories260K/stories260K.bin" {
+		t.Errorf("resolve: %s", got)
+	}
+	// A list element can be swept.
+	c.Sweep = map[string][]any{"generators.1.temperature": {0.5, 1.5}}
+	confs, err = c.Configurations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(confs) != 4 || confs[3].Generator.ID != "api" || confs[3].Generator.Temperature != 1.5 || confs[1].Generator.Temperature != 0.8 {
+		t.Errorf("list sweep: %+v", confs)
+	}
+	// The original is untouched.
+	if c.Generation.Demos != 3 {
+		t.Errorf("base config changed: %d", c.Generation.Demos)
+	}
+}
+
+func TestSweepErrors(t *testing.T) {
+	base := "name: x\nanchors: {path: a.jsonl}\ngeneration: {demos: 1, per_prompt: 2, target: 3}\ngenerators: [{id: g, model: m}]\n"
+	for _, tc := range []struct{ sweep, want string }{
+		{"sweep: {generator: [nope]}", "no generator"},
+		{"sweep: {generation.demos: [x]}", "sweep"},
+		{"sweep: {generation.demos.deeper: [1]}", "not a section"},
+		{"sweep: {generation.target: [0]}", "target"},
+		{"sweep: {generators.3.temperature: [1]}", "no element"},
+	} {
+		c, err := Parse(strings.NewReader(base+tc.sweep+"\n"), ".")
+		if err == nil {
+			_, err = c.Configurations()
+		}
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: got %v, want %q", tc.sweep, err, tc.want)
+		}
+	}
+}
+
+func TestParseMix(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		r, s float64
+		ok   bool
+	}{
+		{"1:0", 1, 0, true}, {"4:1", 4, 1, true}, {" 1 : 1 ", 1, 1, true}, {"0:1", 0, 1, true},
+		{"0:0", 0, 0, false}, {"-1:2", 0, 0, false}, {"1", 0, 0, false}, {"a:b", 0, 0, false},
+	} {
+		r, s, err := ParseMix(tc.in)
+		if (err == nil) != tc.ok || (tc.ok && (r != tc.r || s != tc.s)) {
+			t.Errorf("%q: %v %v %v", tc.in, r, s, err)
+		}
+	}
+}
+
+func TestParseShard(t *testing.T) {
+	t.Setenv("JOB_COMPLETION_INDEX", "2")
+	for _, tc := range []struct {
+		in   string
+		want Shard
+		ok   bool
+	}{
+		{"", Shard{}, true}, {"0/1", Shard{0, 1}, true}, {"1/3", Shard{1, 3}, true}, {"auto/4", Shard{2, 4}, true},
+		{"3/3", Shard{}, false}, {"-1/2", Shard{}, false}, {"1", Shard{}, false}, {"a/b", Shard{}, false}, {"0/0", Shard{}, false},
+	} {
+		got, err := ParseShard(tc.in)
+		if (err == nil) != tc.ok || got != tc.want {
+			t.Errorf("%q: %+v %v", tc.in, got, err)
+		}
+	}
+	s := Shard{1, 3}
+	var owned []int
+	for i := range 8 {
+		if s.Owns(i) {
+			owned = append(owned, i)
+		}
+	}
+	if len(owned) != 3 || owned[0] != 1 || owned[1] != 4 || owned[2] != 7 {
+		t.Errorf("shard 1/3 owns %v", owned)
+	}
+}

@@ -1,0 +1,238 @@
+package generate
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/ggmi-dev/ggmi/llm"
+)
+
+// journalEntry is one line of journal.jsonl: a request whose response is in
+// the cache and whose record and reject lines are on disk.
+type journalEntry struct {
+	Prompt int    `json:"prompt"`
+	Sample int    `json:"sample"`
+	Key    string `json:"key"`
+	// Format tells whether the response format was sent (false after the
+	// endpoint refused it).
+	Format bool `json:"format"`
+	// Time is when the response was received; it is the records'
+	// provenance time.
+	Time    time.Time `json:"time"`
+	Usage   usageJSON `json:"usage"`
+	Fetched bool      `json:"fetched"`
+	Records int       `json:"records"`
+	Rejects int       `json:"rejects"`
+}
+
+// usageJSON is llm.Usage with JSON names.
+type usageJSON struct {
+	PromptTokens     int `json:"prompt_tokens"`
+	CompletionTokens int `json:"completion_tokens"`
+}
+
+func toUsageJSON(u llm.Usage) usageJSON { return usageJSON{u.PromptTokens, u.CompletionTokens} }
+
+func (u usageJSON) usage() llm.Usage {
+	return llm.Usage{PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens}
+}
+
+// appender appends groups of whole lines to a file opened with O_APPEND:
+// one write call per group, then fsync. It is safe for concurrent use.
+type appender struct {
+	mu   sync.Mutex
+	f    *os.File
+	path string
+}
+
+func openAppender(path string) (*appender, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	return &appender{f: f, path: path}, nil
+}
+
+// append writes b (whole lines) and syncs the file.
+func (a *appender) append(b []byte) error {
+	if len(b) == 0 {
+		return nil
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	n, err := a.f.Write(b)
+	if err == nil && n != len(b) {
+		err = io.ErrShortWrite
+	}
+	if err != nil {
+		return fmt.Errorf("append %s: %w", a.path, err)
+	}
+	if err := a.f.Sync(); err != nil {
+		return fmt.Errorf("append %s: fsync: %w", a.path, err)
+	}
+	return nil
+}
+
+func (a *appender) close() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.f == nil {
+		return nil
+	}
+	err := a.f.Close()
+	a.f = nil
+	if err != nil {
+		return fmt.Errorf("close %s: %w", a.path, err)
+	}
+	return nil
+}
+
+// jsonLine encodes v as one JSON line (HTML characters not escaped).
+func jsonLine(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// readLines calls fn for every complete line of path (a last line without
+// its newline is torn and skipped). A missing file has no lines.
+func readLines(path string, fn func(line []byte) error) error {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read %s: %w", path, err)
+	}
+	defer f.Close()
+	br := bufio.NewReaderSize(f, 1<<16)
+	for {
+		line, err := br.ReadBytes('\n')
+		if errors.Is(err, io.EOF) {
+			return nil // a torn last line (or none)
+		}
+		if err != nil {
+			return fmt.Errorf("read %s: %w", path, err)
+		}
+		if err := fn(line); err != nil {
+			return err
+		}
+	}
+}
+
+// readJournal returns the entries of the journal at path, skipping a torn
+// last line; a complete line that does not decode is an error (the file was
+// edited or belongs to something else).
+func readJournal(path string) ([]journalEntry, error) {
+	var out []journalEntry
+	n := 0
+	err := readLines(path, func(line []byte) error {
+		n++
+		var e journalEntry
+		if err := json.Unmarshal(line, &e); err != nil || e.Key == "" {
+			return fmt.Errorf("journal %s line %d is not a journal entry; the directory holds something else or was edited", path, n)
+		}
+		out = append(out, e)
+		return nil
+	})
+	return out, err
+}
+
+// keyed is the part of a record or reject line that names its request.
+type keyed struct {
+	RawKey     string `json:"raw_key"`
+	Provenance struct {
+		RawKey string `json:"raw_key"`
+	} `json:"provenance"`
+}
+
+// filterFile rewrites path (through a temporary file and a rename) keeping
+// only the complete lines whose raw key satisfies keep. A missing file is
+// created empty.
+func filterFile(path string, keep func(key string) bool) error {
+	var buf bytes.Buffer
+	err := readLines(path, func(line []byte) error {
+		var k keyed
+		if json.Unmarshal(line, &k) != nil {
+			return nil // a damaged line cannot be attributed: drop it
+		}
+		key := k.RawKey
+		if key == "" {
+			key = k.Provenance.RawKey
+		}
+		if keep(key) {
+			buf.Write(line)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return writeAtomic(path, buf.Bytes())
+}
+
+// writeAtomic writes a file through a synced temporary file in the same
+// directory and a rename.
+func writeAtomic(path string, data []byte) error {
+	return writeAtomicFunc(path, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
+// writeAtomicFunc is writeAtomic with the content written by fill.
+func writeAtomicFunc(path string, fill func(io.Writer) error) (err error) {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	bw := bufio.NewWriterSize(tmp, 1<<16)
+	if err = fill(bw); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err = bw.Flush(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err = tmp.Sync(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err = tmp.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err = os.Chmod(tmp.Name(), 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err = os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return syncDir(filepath.Dir(path))
+}
+
+// syncDir makes a rename in dir durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("sync %s: %w", dir, err)
+	}
+	defer d.Close()
+	_ = d.Sync() // not supported everywhere; the rename is then as durable as the platform makes it
+	return nil
+}

@@ -1,0 +1,124 @@
+#include "textflag.h"
+
+// func dotAVX2(a, b []float64) float64
+// Requires AVX2 and FMA and len(b) >= len(a).
+TEXT ·dotAVX2(SB), NOSPLIT, $0-56
+	MOVQ a_base+0(FP), SI
+	MOVQ a_len+8(FP), CX
+	MOVQ b_base+24(FP), DI
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+	XORQ AX, AX
+	MOVQ CX, DX
+	ANDQ $-16, DX
+
+loop16:
+	CMPQ AX, DX
+	JGE  tail4
+	VMOVUPD (SI)(AX*8), Y4
+	VMOVUPD 32(SI)(AX*8), Y5
+	VMOVUPD 64(SI)(AX*8), Y6
+	VMOVUPD 96(SI)(AX*8), Y7
+	VFMADD231PD (DI)(AX*8), Y4, Y0
+	VFMADD231PD 32(DI)(AX*8), Y5, Y1
+	VFMADD231PD 64(DI)(AX*8), Y6, Y2
+	VFMADD231PD 96(DI)(AX*8), Y7, Y3
+	ADDQ $16, AX
+	JMP  loop16
+
+tail4:
+	MOVQ CX, DX
+	ANDQ $-4, DX
+
+loop4:
+	CMPQ AX, DX
+	JGE  reduce
+	VMOVUPD (SI)(AX*8), Y4
+	VFMADD231PD (DI)(AX*8), Y4, Y0
+	ADDQ $4, AX
+	JMP  loop4
+
+reduce:
+	VADDPD       Y1, Y0, Y0
+	VADDPD       Y3, Y2, Y2
+	VADDPD       Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPD       X1, X0, X0
+	VHADDPD      X0, X0, X0
+
+loop1:
+	CMPQ AX, CX
+	JGE  done
+	VMOVSD      (SI)(AX*8), X4
+	VFMADD231SD (DI)(AX*8), X4, X0
+	INCQ AX
+	JMP  loop1
+
+done:
+	VZEROUPPER
+	MOVSD X0, ret+48(FP)
+	RET
+
+// func dot4AVX2(a0, a1, a2, a3, b *float64, n int, out *[4]float64)
+// out[r] = Σ_k a_r[k]·b[k] for k < n; requires AVX2 and FMA.
+TEXT ·dot4AVX2(SB), NOSPLIT, $0-56
+	MOVQ a0+0(FP), R8
+	MOVQ a1+8(FP), R9
+	MOVQ a2+16(FP), R10
+	MOVQ a3+24(FP), R11
+	MOVQ b+32(FP), SI
+	MOVQ n+40(FP), CX
+	MOVQ out+48(FP), DI
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+	XORQ AX, AX
+	MOVQ CX, DX
+	ANDQ $-4, DX
+
+loop4x:
+	CMPQ AX, DX
+	JGE  reduce4
+	VMOVUPD (SI)(AX*8), Y4
+	VFMADD231PD (R8)(AX*8), Y4, Y0
+	VFMADD231PD (R9)(AX*8), Y4, Y1
+	VFMADD231PD (R10)(AX*8), Y4, Y2
+	VFMADD231PD (R11)(AX*8), Y4, Y3
+	ADDQ $4, AX
+	JMP  loop4x
+
+reduce4:
+	VEXTRACTF128 $1, Y0, X4
+	VADDPD       X4, X0, X0
+	VHADDPD      X0, X0, X0
+	VEXTRACTF128 $1, Y1, X5
+	VADDPD       X5, X1, X1
+	VHADDPD      X1, X1, X1
+	VEXTRACTF128 $1, Y2, X6
+	VADDPD       X6, X2, X2
+	VHADDPD      X2, X2, X2
+	VEXTRACTF128 $1, Y3, X7
+	VADDPD       X7, X3, X3
+	VHADDPD      X3, X3, X3
+
+tail4x:
+	CMPQ AX, CX
+	JGE  store4
+	VMOVSD      (SI)(AX*8), X4
+	VFMADD231SD (R8)(AX*8), X4, X0
+	VFMADD231SD (R9)(AX*8), X4, X1
+	VFMADD231SD (R10)(AX*8), X4, X2
+	VFMADD231SD (R11)(AX*8), X4, X3
+	INCQ AX
+	JMP  tail4x
+
+store4:
+	VMOVSD X0, (DI)
+	VMOVSD X1, 8(DI)
+	VMOVSD X2, 16(DI)
+	VMOVSD X3, 24(DI)
+	VZEROUPPER
+	RET
