@@ -133,6 +133,9 @@ func (r *Runner) trainMix(ctx context.Context, s *studentSetup, mix string, syn 
 		syn = nil
 	}
 	mixDir := filepath.Join(dir, "students", "mix-"+strings.ReplaceAll(mix, ":", "-"))
+	if err := os.MkdirAll(mixDir, 0o755); err != nil {
+		return res, err
+	}
 	if s.spec.External != "" {
 		var losses, gaps []float64
 		for _, seed := range s.seeds {
