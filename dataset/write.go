@@ -1,6 +1,7 @@
 package dataset
 
 import (
+	"bufio"
 	"bytes"
 	"compress/gzip"
 	"encoding/csv"
@@ -65,7 +66,7 @@ func WriteFile(path string, recs []Record, opt WriteOptions) error {
 		}
 		return w.Close()
 	}
-	return atomicWrite(path, opt.Sync, func(w io.Writer) error {
+	return WriteAtomic(path, opt.Sync, func(w io.Writer) error {
 		if gz {
 			zw := gzip.NewWriter(w)
 			if err := Encode(zw, format, recs); err != nil {
@@ -135,9 +136,11 @@ func Encode(w io.Writer, format Format, recs []Record) error {
 	return fmt.Errorf("unknown format %q", format)
 }
 
-// atomicWrite writes a file through a temporary file in the same directory
-// and renames it into place.
-func atomicWrite(path string, sync bool, fill func(io.Writer) error) (err error) {
+// WriteAtomic writes the file at path through a temporary file in the same
+// directory (created when missing) and a rename, so that readers see the
+// old content or the new, never part of it. With sync the data and then
+// the rename are made durable (fsync of the file and of the directory).
+func WriteAtomic(path string, sync bool, fill func(io.Writer) error) (err error) {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
@@ -152,7 +155,11 @@ func atomicWrite(path string, sync bool, fill func(io.Writer) error) (err error)
 			os.Remove(tmp.Name())
 		}
 	}()
-	if err = fill(tmp); err != nil {
+	bw := bufio.NewWriterSize(tmp, 1<<16)
+	if err = fill(bw); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err = bw.Flush(); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	if sync {
@@ -168,6 +175,12 @@ func atomicWrite(path string, sync bool, fill func(io.Writer) error) (err error)
 	}
 	if err = os.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if sync {
+		if d, err := os.Open(dir); err == nil {
+			_ = d.Sync() // not supported everywhere; the rename is then as durable as the platform makes it
+			d.Close()
+		}
 	}
 	return nil
 }

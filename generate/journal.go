@@ -8,10 +8,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
+	"github.com/ggmi-dev/ggmi/dataset"
 	"github.com/ggmi-dev/ggmi/llm"
 )
 
@@ -183,8 +183,7 @@ func filterFile(path string, keep func(key string) bool) error {
 	return writeAtomic(path, buf.Bytes())
 }
 
-// writeAtomic writes a file through a synced temporary file in the same
-// directory and a rename.
+// writeAtomic writes a file durably through a temporary file and a rename.
 func writeAtomic(path string, data []byte) error {
 	return writeAtomicFunc(path, func(w io.Writer) error {
 		_, err := w.Write(data)
@@ -193,46 +192,6 @@ func writeAtomic(path string, data []byte) error {
 }
 
 // writeAtomicFunc is writeAtomic with the content written by fill.
-func writeAtomicFunc(path string, fill func(io.Writer) error) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	bw := bufio.NewWriterSize(tmp, 1<<16)
-	if err = fill(bw); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = bw.Flush(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = tmp.Sync(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = os.Chmod(tmp.Name(), 0o644); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return syncDir(filepath.Dir(path))
-}
-
-// syncDir makes a rename in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("sync %s: %w", dir, err)
-	}
-	defer d.Close()
-	_ = d.Sync() // not supported everywhere; the rename is then as durable as the platform makes it
-	return nil
+func writeAtomicFunc(path string, fill func(io.Writer) error) error {
+	return dataset.WriteAtomic(path, true, fill)
 }
