@@ -7,9 +7,13 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/ggmi-dev/ggmi/curate"
+	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -346,52 +350,21 @@ func Homogenization(texts []string) (Result, error) {
 // uses the d×d dual form XᵀX/n (same non-zero eigenvalues) when n > d.
 // 1 for identical vectors, n for orthogonal ones. Zero rows are an error.
 func Vendi(x [][]float64) (Result, error) {
-	n, d, err := checkRows("Vendi input", x, 1)
+	// Finiteness is checked as the rows are normalised.
+	n, d, err := checkShape("Vendi input", x, 1)
 	if err != nil {
 		return Result{}, err
 	}
-	// Unit rows, stored by column when n > d (the d×d dual XᵀX/n) and by
-	// row otherwise (the n×n XXᵀ/n): the products are then inner products
-	// of stored rows, computed four at a time.
-	dual := n > d
-	m, l := n, d
-	if dual {
-		m, l = d, n
+	var k *mat.SymDense
+	var err2 error
+	if n > d {
+		k, err2 = cosineGramDual(x)
+	} else {
+		k, err2 = cosineGramPrimal(x)
 	}
-	v := make([][]float64, m)
-	for i := range v {
-		v[i] = make([]float64, l)
+	if err2 != nil {
+		return Result{}, err2
 	}
-	for i, r := range x {
-		var s float64
-		for _, t := range r {
-			s += t * t
-		}
-		if s == 0 {
-			return Result{}, fmt.Errorf("measure: Vendi: row %d is zero (cosine undefined)", i)
-		}
-		s = math.Sqrt(s)
-		for j, t := range r {
-			if dual {
-				v[j][i] = t / s
-			} else {
-				v[i][j] = t / s
-			}
-		}
-	}
-	k := mat.NewSymDense(m, nil)
-	raw := k.RawSymmetric()
-	inv := 1 / float64(n)
-	parallelRows(m, func(b int) {
-		var out [4]float64
-		for a0 := 0; a0 <= b; a0 += 4 {
-			a1 := min(a0+4, b+1)
-			dot4(v[a0:a1], v[b], &out)
-			for a := a0; a < a1; a++ {
-				raw.Data[a*raw.Stride+b] = out[a-a0] * inv
-			}
-		}
-	})
 	var eig mat.EigenSym
 	if !eig.Factorize(k, false) {
 		return Result{}, errors.New("measure: Vendi: eigen-decomposition failed")
@@ -403,5 +376,141 @@ func Vendi(x [][]float64) (Result, error) {
 		}
 	}
 	return Result{Name: "vendi", Value: math.Exp(h), CI95: nanCI, N: n,
-		Settings: map[string]any{"kernel": "cosine", "dual": dual}}, nil
+		Settings: map[string]any{"kernel": "cosine", "dual": n > d}}, nil
+}
+
+// unitScale returns 1/‖r‖, or an error for a zero or non-finite row i.
+func unitScale(r []float64, i int) (float64, error) {
+	s := dotFast(r, r)
+	switch {
+	case s == 0:
+		return 0, fmt.Errorf("measure: Vendi: row %d is zero (cosine undefined)", i)
+	case s > math.MaxFloat64 || s != s: // overflow, ±Inf or NaN
+		if !finiteRow(r) {
+			return 0, fmt.Errorf("measure: Vendi input row %d is not finite", i)
+		}
+		return 1 / floats.Norm(r, 2), nil // gonum scales against overflow
+	}
+	return 1 / math.Sqrt(s), nil
+}
+
+// cosineGramPrimal is the n×n matrix XXᵀ/n of the unit rows of x: the
+// products are inner products of stored rows, four at a time.
+func cosineGramPrimal(x [][]float64) (*mat.SymDense, error) {
+	n, d := len(x), len(x[0])
+	v := make([][]float64, n)
+	for i, r := range x {
+		s, err := unitScale(r, i)
+		if err != nil {
+			return nil, err
+		}
+		v[i] = make([]float64, d)
+		for j, t := range r {
+			v[i][j] = t * s
+		}
+	}
+	k := mat.NewSymDense(n, nil)
+	raw := k.RawSymmetric()
+	inv := 1 / float64(n)
+	parallelRows(n, func(b int) {
+		var out [4]float64
+		for a0 := 0; a0 <= b; a0 += 4 {
+			a1 := min(a0+4, b+1)
+			dot4(v[a0:a1], v[b], &out)
+			for a := a0; a < a1; a++ {
+				raw.Data[a*raw.Stride+b] = out[a-a0] * inv
+			}
+		}
+	})
+	return k, nil
+}
+
+// gramLanes is the number of partial sums the dual Gram matrix is split
+// into; blocks of rows go to lanes in turn and the lanes are added in
+// order, so the result does not depend on the number of goroutines.
+const gramLanes = 8
+
+// cosineGramDual is the d×d matrix XᵀX/n of the unit rows of x (n > d).
+// Rows are taken in blocks small enough that their transposed, normalised
+// copy stays in cache; each block adds its column inner products (four at
+// a time) to its lane's partial sum.
+func cosineGramDual(x [][]float64) (*mat.SymDense, error) {
+	n, d := len(x), len(x[0])
+	blk := max(16, min(512, 16384/d))
+	nb := (n + blk - 1) / blk
+	lanes := min(gramLanes, nb)
+	slab := make([]float64, lanes*d*d) // the lanes' partial sums
+	errs := make([]error, lanes)
+	errRow := make([]int, lanes)
+	work := func(lane int, t [][]float64) {
+		a := slab[lane*d*d : (lane+1)*d*d]
+		var out [8]float64
+		for b := lane; b < nb; b += lanes {
+			r0, r1 := b*blk, min((b+1)*blk, n)
+			m := r1 - r0
+			for i := r0; i < r1; i++ {
+				s, err := unitScale(x[i], i)
+				if err != nil {
+					errs[lane], errRow[lane] = err, i
+					return
+				}
+				for j, v := range x[i] {
+					t[j][i-r0] = v * s
+				}
+			}
+			for c := 0; c < d; c += 2 {
+				c1 := min(c+1, d-1) // an odd last column is paired with itself
+				t0, t1 := t[c][:m], t[c1][:m]
+				for a0 := 0; a0 <= c1; a0 += 4 {
+					a1 := min(a0+4, c1+1)
+					dot4x2(t[a0:a1], t0, t1, &out)
+					for r := a0; r < min(a1, c+1); r++ {
+						a[r*d+c] += out[r-a0]
+					}
+					if c1 > c {
+						for r := a0; r < a1; r++ {
+							a[r*d+c1] += out[4+r-a0]
+						}
+					}
+				}
+			}
+		}
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), lanes) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t := make([][]float64, d) // a block's unit rows, transposed
+			buf := make([]float64, d*blk)
+			for j := range t {
+				t[j] = buf[j*blk : (j+1)*blk]
+			}
+			for l := int(next.Add(1)) - 1; l < lanes; l = int(next.Add(1)) - 1 {
+				work(l, t)
+			}
+		}()
+	}
+	wg.Wait()
+	// Each lane stops at its first bad row; the first of those is the
+	// input's first, whatever the scheduling.
+	for b := range nb {
+		if err := errs[b%lanes]; err != nil && errRow[b%lanes] >= b*blk && errRow[b%lanes] < (b+1)*blk {
+			return nil, err
+		}
+	}
+	k := mat.NewSymDense(d, nil)
+	raw := k.RawSymmetric()
+	inv := 1 / float64(n)
+	for r := range d {
+		for c := r; c < d; c++ {
+			var s float64
+			for l := range lanes {
+				s += slab[l*d*d+r*d+c]
+			}
+			raw.Data[r*raw.Stride+c] = s * inv
+		}
+	}
+	return k, nil
 }

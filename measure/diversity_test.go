@@ -143,6 +143,10 @@ func TestVendi(t *testing.T) {
 		{"two per axis n>d", eye(8, 4), 4},
 		// Two vectors at 60°: K/n eigenvalues (1 ± 1/2)/2 = 3/4, 1/4.
 		{"60 degrees", [][]float64{{1, 0}, {0.5, math.Sqrt(3) / 2}}, math.Exp(-(0.75*math.Log(0.75) + 0.25*math.Log(0.25)))},
+		// Squares overflow but the values are finite: the cosine is still defined.
+		{"huge values", [][]float64{{1e200, 0}, {0, 3e300}, {2e250, 0}}, math.Exp(-(2.0/3*math.Log(2.0/3) + 1.0/3*math.Log(1.0/3)))},
+		// Many row blocks and every lane of the dual Gram matrix: 3 axes, 1,000 points each.
+		{"many blocks n>>d", eye(3000, 3), 3},
 	}
 	for _, tc := range cases {
 		r, err := Vendi(tc.x)
@@ -153,5 +157,31 @@ func TestVendi(t *testing.T) {
 	}
 	if _, err := Vendi([][]float64{{0, 0}}); err == nil {
 		t.Error("zero row accepted")
+	}
+	// Bad rows are named, the first one whichever lane meets it.
+	for _, tc := range []struct {
+		name string
+		bad  map[int]float64
+		want string
+	}{
+		{"NaN", map[int]float64{2500: math.NaN()}, "row 2500 is not finite"},
+		{"Inf", map[int]float64{2500: math.Inf(-1), 700: math.Inf(1)}, "row 700 is not finite"},
+		{"zero", map[int]float64{2999: 0, 1500: 0}, "row 1500 is zero"},
+		{"primal NaN", map[int]float64{1: math.NaN()}, "row 1 is not finite"},
+	} {
+		x := eye(3000, 3)
+		if tc.name == "primal NaN" {
+			x = eye(2, 3)
+		}
+		for i, v := range tc.bad {
+			for j := range x[i] {
+				x[i][j] = 0
+			}
+			x[i][0] = v
+		}
+		_, err := Vendi(x)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: error %v, want one containing %q", tc.name, err, tc.want)
+		}
 	}
 }

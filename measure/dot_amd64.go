@@ -57,3 +57,30 @@ func dot4(a [][]float64, b []float64, out *[4]float64) {
 		}
 	}
 }
+
+// dot4x2AVX2 sets out[r] = a_r·b0 and out[4+r] = a_r·b1 over n elements.
+//
+//go:noescape
+func dot4x2AVX2(a0, a1, a2, a3, b0, b1 *float64, n int, out *[8]float64)
+
+// dot4x2 sets out[r] = a[r]·b0 and out[4+r] = a[r]·b1 for the up to four
+// rows a (every row at least len(b0) long, len(b1) = len(b0)); missing rows
+// give 0. As in dot4, a product's summation order does not depend on its
+// slot.
+func dot4x2(a [][]float64, b0, b1 []float64, out *[8]float64) {
+	n := len(b0)
+	if !haveAVX2FMA || n == 0 || len(a) == 0 {
+		dot4x2Go(a, b0, b1, out)
+		return
+	}
+	p := [4]*float64{&a[0][0], &a[0][0], &a[0][0], &a[0][0]}
+	for r := 1; r < len(a) && r < 4; r++ {
+		p[r] = &a[r][0]
+	}
+	_ = a[min(len(a), 4)-1][n-1] // bounds: every row holds n values
+	_ = b1[n-1]
+	dot4x2AVX2(p[0], p[1], p[2], p[3], &b0[0], &b1[0], n, out)
+	for r := len(a); r < 4; r++ {
+		out[r], out[4+r] = 0, 0
+	}
+}
