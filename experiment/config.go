@@ -204,7 +204,17 @@ type JudgeSpec struct {
 	// MaxTokens caps each student answer (0: 128).
 	MaxTokens int    `yaml:"max_tokens,omitempty" json:"max_tokens,omitempty"`
 	APIKeyEnv string `yaml:"api_key_env,omitempty" json:"api_key_env,omitempty"`
+	// Truncate shortens judge prompts that do not fit the judge model's
+	// context window (default true): the question, context, reference and
+	// answer are clipped, longest first, each clipped field ending in
+	// " […]", and the verdict says "truncated": true. With false such
+	// items fail with "prompt exceeds the judge's context".
+	Truncate *bool `yaml:"truncate,omitempty" json:"truncate,omitempty"`
 }
+
+// Truncates reports whether judge prompts are shortened to fit the
+// judge's window (Truncate, default true).
+func (s *JudgeSpec) Truncates() bool { return s.Truncate == nil || *s.Truncate }
 
 // Load reads and validates an experiment file.
 func Load(path string) (*Config, error) {
@@ -310,8 +320,13 @@ func (c *Config) validate() error {
 			}
 		}
 	}
-	if c.Judge != nil && c.Judge.Model == "" {
-		return errors.New("judge.model is required")
+	if j := c.Judge; j != nil {
+		if j.Model == "" {
+			return errors.New("judge.model is required")
+		}
+		if j.Questions < 0 || j.MaxTokens < 0 {
+			return fmt.Errorf("judge.questions and judge.max_tokens must not be negative (got %d, %d)", j.Questions, j.MaxTokens)
+		}
 	}
 	for k, v := range c.Sweep {
 		if len(v) == 0 {

@@ -20,6 +20,9 @@ func TestParseErrors(t *testing.T) {
 		{"bad target", strings.Replace(base, "target: 3", "target: 0", 1), "target"},
 		{"bad mix", base + "students: {base: m, mixes: ['1-1']}\n", "mix"},
 		{"judge model", base + "judge: {questions: 3}\n", "judge.model"},
+		{"judge misspelt truncate", base + "judge: {model: m, truncat: false}\n", "truncat"},
+		{"judge truncate type", base + "judge: {model: m, truncate: sometimes}\n", "sometimes"},
+		{"judge negative questions", base + "judge: {model: m, questions: -1}\n", "judge.questions"},
 		{"wrong type", strings.Replace(base, "demos: 1", "demos: many", 1), "many"},
 		{"empty sweep", base + "sweep: {generation.demos: []}\n", "no values"},
 		{"ok", base, ""},
@@ -35,6 +38,38 @@ func TestParseErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: got %v, want an error mentioning %q", tc.name, err, tc.want)
 		}
+	}
+}
+
+// judge.truncate defaults to true, can be turned off, and changes the
+// judge's fingerprint (so verdicts are not reused across the setting).
+func TestJudgeTruncateSetting(t *testing.T) {
+	base := "name: x\nanchors: {path: a.jsonl}\ngeneration: {demos: 1, per_prompt: 2, target: 3}\ngenerators: [{id: g, model: builtin:m}]\n"
+	cases := []struct {
+		judge string
+		want  bool
+	}{
+		{"judge: {model: m}\n", true},
+		{"judge: {model: m, truncate: true}\n", true},
+		{"judge: {model: m, truncate: false}\n", false},
+	}
+	fps := map[bool]string{}
+	for _, tc := range cases {
+		c, err := Parse(strings.NewReader(base+tc.judge), ".")
+		if err != nil {
+			t.Fatalf("%q: %v", tc.judge, err)
+		}
+		if got := c.Judge.Truncates(); got != tc.want {
+			t.Errorf("%q: Truncates() = %v, want %v", tc.judge, got, tc.want)
+		}
+		fp := judgeFingerprint(c.Judge)
+		if prev, ok := fps[tc.want]; ok && prev != fp {
+			t.Errorf("%q: fingerprint %s differs from the equivalent setting's %s", tc.judge, fp, prev)
+		}
+		fps[tc.want] = fp
+	}
+	if fps[true] == fps[false] {
+		t.Error("truncate on and off share a judge fingerprint")
 	}
 }
 

@@ -30,7 +30,23 @@ const (
 	colReal = "real"
 )
 
-// judgeSetup opens the judge model once per process.
+// judgeVersion changes when the judge rates the same answers differently
+// (2: prompts shortened to fit the judge's window), so that verdicts of an
+// older ggmi are not reused.
+const judgeVersion = 2
+
+// judgeFingerprint identifies the judge's effective settings (nil: no
+// judge): truncate unset and true give the same fingerprint.
+func judgeFingerprint(spec *JudgeSpec) string {
+	if spec == nil {
+		return fingerprint(spec)
+	}
+	s := *spec
+	s.Truncate = nil
+	return fingerprint(s, judgeVersion, spec.Truncates())
+}
+
+// openJudge opens the judge model.
 func (r *Runner) openJudge(spec *JudgeSpec) (*train.Judge, func(), error) {
 	ms, err := llm.ParseModelSpec(r.cfg.Resolve(spec.Model))
 	if err != nil {
@@ -45,8 +61,10 @@ func (r *Runner) openJudge(spec *JudgeSpec) (*train.Judge, func(), error) {
 		o.Close()
 		return nil, nil, err
 	}
-	j := &train.Judge{Backend: cb, Schema: true, Seed: r.cfg.Seed, Progress: r.opt.Progress, Workers: 2}
+	j := &train.Judge{Backend: cb, Schema: true, Seed: r.cfg.Seed, Progress: r.opt.Progress, Workers: 2,
+		NoTruncate: !spec.Truncates()}
 	if o.Model != nil {
+		j.ContextTokens = o.Model.Config.SeqLen
 		// A small judge: keep the reply within its window.
 		j.MaxTokens = min(512, o.Model.Config.SeqLen/3)
 		j.MaxExplanation = 120
@@ -182,7 +200,7 @@ func (r *Runner) judgeBaseline(ctx context.Context, s *studentSetup, spec *Judge
 	if err := readJSON(filepath.Join(r.dir, "baseline", "current.json"), &cur); err != nil {
 		return fmt.Errorf("baseline: %w", err)
 	}
-	dir := filepath.Join(cur.Dir, "judge-"+fingerprint(spec))
+	dir := filepath.Join(cur.Dir, "judge-"+judgeFingerprint(spec))
 	pointer := filepath.Join(r.dir, "baseline", "judge.json")
 	if _, err := os.Stat(filepath.Join(dir, judgeFile)); err == nil {
 		return writeJSON(pointer, map[string]string{"dir": dir})

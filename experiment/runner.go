@@ -279,7 +279,7 @@ func (r *Runner) stageFingerprint(st string, c *Configuration) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		return fingerprint(st, u, cc.Judge), nil
+		return fingerprint(st, u, judgeFingerprint(cc.Judge)), nil
 	case StageReport:
 		var parts []any
 		for _, c := range r.confs {

@@ -63,10 +63,9 @@ const retryTemperature = 0.7
 // llmCaller sends JSON requests with schema fallback, context fitting and
 // parse retries.
 type llmCaller struct {
-	b             llm.Backend
-	model         string
-	count         func(llm.Request) (int, error) // exact prompt tokens, nil when unknown
-	charsPerToken float64
+	b     llm.Backend
+	model string
+	win   llm.Window // the backend's window and token counter
 
 	mu     sync.Mutex
 	ctxLen int     // context window in tokens; 0 when unknown
@@ -80,8 +79,8 @@ type llmCaller struct {
 	brief    atomic.Int64
 }
 
-// newLLMCaller inspects b and the backends it wraps (through Unwrap) for
-// a token counter (CountTokens) and a context length (ContextLength).
+// newLLMCaller finds b's context window and token counter (llm.WindowOf);
+// ctxTokens > 0 overrides the window, charsPerToken > 0 the estimate.
 func newLLMCaller(b llm.Backend, model string, ctxTokens int, charsPerToken float64) (*llmCaller, error) {
 	if b == nil {
 		return nil, errors.New("measure: no LLM backend")
@@ -89,26 +88,8 @@ func newLLMCaller(b llm.Backend, model string, ctxTokens int, charsPerToken floa
 	if ctxTokens < 0 || charsPerToken < 0 || math.IsNaN(charsPerToken) {
 		return nil, fmt.Errorf("measure: invalid context settings (context tokens %d, chars per token %g)", ctxTokens, charsPerToken)
 	}
-	c := &llmCaller{b: b, model: model, ctxLen: ctxTokens, charsPerToken: charsPerToken, scale: 1}
-	if c.charsPerToken == 0 {
-		c.charsPerToken = 3
-	}
-	for cur := b; cur != nil; {
-		if tc, ok := cur.(interface {
-			CountTokens(llm.Request) (int, error)
-		}); ok && c.count == nil {
-			c.count = tc.CountTokens
-		}
-		if cl, ok := cur.(interface{ ContextLength() int }); ok && c.ctxLen == 0 {
-			c.ctxLen = cl.ContextLength()
-		}
-		u, ok := cur.(interface{ Unwrap() llm.Backend })
-		if !ok {
-			break
-		}
-		cur = u.Unwrap()
-	}
-	return c, nil
+	w := llm.WindowOf(b, ctxTokens, charsPerToken)
+	return &llmCaller{b: b, model: model, win: w, ctxLen: w.Length, scale: 1}, nil
 }
 
 func (c *llmCaller) stats() LLMCallStats {
@@ -129,16 +110,7 @@ func (c *llmCaller) answerTokens(maxTokens int) int {
 // tokens returns the prompt tokens of msgs: exact when the backend counts
 // them, else estimated from the characters.
 func (c *llmCaller) tokens(msgs []llm.Message) int {
-	if c.count != nil {
-		if n, err := c.count(llm.Request{Model: c.model, Messages: msgs}); err == nil {
-			return n
-		}
-	}
-	chars := 0
-	for _, m := range msgs {
-		chars += len(m.Content) + len(m.Role) + 4
-	}
-	return int(math.Ceil(float64(chars)/c.charsPerToken)) + 4
+	return c.win.PromptTokens(llm.Request{Model: c.model, Messages: msgs})
 }
 
 // budget returns the prompt tokens available next to maxTokens of answer,

@@ -184,6 +184,9 @@ type Verdict struct {
 	// Structured tells whether the reply was requested under the JSON
 	// schema.
 	Structured bool `json:"structured"`
+	// Truncated tells that fields of the prompt were shortened (ending in
+	// TruncationMarker) to fit the judge's context window.
+	Truncated bool `json:"truncated,omitempty"`
 }
 
 // MarshalJSON writes a missing rating as null.
@@ -212,8 +215,25 @@ type Judge struct {
 	// characters when 0, unbounded when negative).
 	MaxExplanation int
 	// MaxTokens caps the reply (512 when 0). The prompt plus MaxTokens
-	// must fit the judge's context, or the item fails with FailTooLong.
+	// must fit the judge's context: a prompt that does not is shortened
+	// (see NoTruncate), and an item that cannot fit fails with
+	// FailTooLong.
 	MaxTokens int
+	// NoTruncate turns off the shortening of prompts that do not fit the
+	// context window: such items fail with FailTooLong. By default the
+	// instruction, context, reference and answer are clipped, longest
+	// first, each clipped field ending in TruncationMarker, until the
+	// prompt fits next to MaxTokens (Verdict.Truncated); and with the
+	// default prompt, a window too small for it gets CompactJudgePrompt.
+	NoTruncate bool
+	// ContextTokens is the judge's context window in tokens; 0 asks the
+	// backend (a ContextLength method on it or on a backend it wraps).
+	// Without a known window prompts are sent as they are.
+	ContextTokens int
+	// CharsPerToken estimates prompt tokens when the backend cannot count
+	// them (a CountTokens method on it or on a backend it wraps) (3 when
+	// 0).
+	CharsPerToken float64
 	// Temperature of the judge (0: greedy). Seed makes sampling
 	// reproducible; item i uses llm.ChoiceSeed(Seed, i).
 	Temperature float64
@@ -236,6 +256,11 @@ type JudgeStats struct {
 	// Fallback is the backend's rejection of the JSON schema that switched
 	// the judge to free text ("" when it did not happen).
 	Fallback string `json:"fallback,omitempty"`
+	// Truncated counts the items whose prompt was shortened to fit the
+	// judge's context window; Compact the items judged with
+	// CompactJudgePrompt.
+	Truncated int `json:"truncated"`
+	Compact   int `json:"compact,omitempty"`
 }
 
 // RenderJudgePrompt fills a judge prompt template for one item.
@@ -256,9 +281,11 @@ func RenderJudgePrompt(tmpl string, it JudgeItem, structured bool) string {
 }
 
 // Rate asks the judge to rate every item and returns one verdict per item
-// (in item order) and the counts. Replies without a rating are verdicts
-// with a Failure, as are items whose prompt does not fit the judge's
-// context; any other backend error stops the run.
+// (in item order) and the counts. A prompt too long for the judge's
+// context window is shortened first (see Judge.NoTruncate and
+// TruncationMarker). Replies without a rating are verdicts with a
+// Failure, as are items whose prompt cannot fit the judge's context; any
+// other backend error stops the run.
 func (j *Judge) Rate(ctx context.Context, items []JudgeItem) ([]Verdict, JudgeStats, error) {
 	st := JudgeStats{Items: len(items), Failures: map[string]int{}}
 	if j.Backend == nil {
@@ -286,9 +313,15 @@ func (j *Judge) Rate(ctx context.Context, items []JudgeItem) ([]Verdict, JudgeSt
 	rep.Start("judge", len(items))
 	defer rep.Done()
 
+	var fit llm.Window
+	if !j.NoTruncate {
+		fit = llm.WindowOf(j.Backend, j.ContextTokens, j.CharsPerToken)
+	}
+
 	var mu sync.Mutex // guards useSchema and st
 	useSchema := j.Schema
 	out := make([]Verdict, len(items))
+	compact := make([]bool, len(items))
 	rate := func(i int) error {
 		it := items[i]
 		for {
@@ -296,13 +329,29 @@ func (j *Judge) Rate(ctx context.Context, items []JudgeItem) ([]Verdict, JudgeSt
 			structured := useSchema
 			mu.Unlock()
 			seed := llm.ChoiceSeed(j.Seed, i)
-			req := llm.Request{Model: model, MaxTokens: maxTok, Temperature: j.Temperature, Seed: &seed,
-				Messages: []llm.Message{{Role: llm.RoleUser, Content: RenderJudgePrompt(j.Prompt, it, structured)}}}
-			if structured {
-				req.Format = format
+			tmpl := j.Prompt
+			if tmpl == "" && j.needsCompact(fit, model, maxTok, structured) {
+				tmpl = CompactJudgePrompt
+			}
+			build := func(it JudgeItem) llm.Request {
+				req := llm.Request{Model: model, MaxTokens: maxTok, Temperature: j.Temperature, Seed: &seed,
+					Messages: []llm.Message{{Role: llm.RoleUser, Content: RenderJudgePrompt(tmpl, it, structured)}}}
+				if structured {
+					req.Format = format
+				}
+				return req
 			}
 			v := Verdict{ID: it.ID, Config: it.Config, Group: it.Group, Rating: math.NaN(), Structured: structured}
-			resp, err := j.Backend.Generate(ctx, req)
+			// A zero window (truncation off) leaves the item whole.
+			send, truncated, ok := fitItem(fit, it, build)
+			if !ok {
+				v.Failure = FailTooLong
+				out[i] = v
+				return nil
+			}
+			v.Truncated = truncated
+			compact[i] = tmpl == CompactJudgePrompt
+			resp, err := j.Backend.Generate(ctx, build(send))
 			switch {
 			case err == nil:
 			case structured && errors.Is(err, llm.ErrInvalidRequest):
@@ -343,7 +392,13 @@ func (j *Judge) Rate(ctx context.Context, items []JudgeItem) ([]Verdict, JudgeSt
 	if err != nil {
 		return nil, st, err
 	}
-	for _, v := range out {
+	for i, v := range out {
+		if v.Truncated {
+			st.Truncated++
+		}
+		if compact[i] && v.Failure != FailTooLong {
+			st.Compact++
+		}
 		if v.Failure != "" {
 			st.Failures[v.Failure]++
 		} else {
@@ -358,6 +413,20 @@ func (j *Judge) Rate(ctx context.Context, items []JudgeItem) ([]Verdict, JudgeSt
 		}
 	}
 	return out, st, nil
+}
+
+// needsCompact reports whether the default prompt's template alone (all
+// fields empty) takes more than a quarter of the tokens the window leaves
+// for the prompt next to maxTok, so that CompactJudgePrompt leaves the
+// fields more room.
+func (j *Judge) needsCompact(fit llm.Window, model string, maxTok int, structured bool) bool {
+	if !fit.Known() {
+		return false
+	}
+	budget := fit.Length - max(maxTok, 1)
+	n := fit.PromptTokens(llm.Request{Model: model,
+		Messages: []llm.Message{{Role: llm.RoleUser, Content: RenderJudgePrompt(DefaultJudgePrompt, JudgeItem{}, structured)}}})
+	return n > budget/4
 }
 
 // AnswerOptions control Answers.

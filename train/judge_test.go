@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
+	"math/rand/v2"
 	"strings"
 	"sync"
 	"testing"
@@ -326,6 +328,248 @@ func TestJudgeBuiltinSchema(t *testing.T) {
 	for i := range again {
 		if again[i].Raw != vs[i].Raw {
 			t.Fatalf("item %d: %q then %q", i, vs[i].Raw, again[i].Raw)
+		}
+	}
+}
+
+// windowJudge is a judge backend with a small context window that counts
+// tokens as 4 bytes each and, like the built-in engine, refuses requests
+// whose prompt plus MaxTokens exceed the window. It records the prompts.
+type windowJudge struct {
+	fakeJudge
+	window  int
+	prompts map[string]string // item reference → prompt sent
+}
+
+func (w *windowJudge) ContextLength() int { return w.window }
+
+func (w *windowJudge) CountTokens(req llm.Request) (int, error) {
+	n := 1 // BOS
+	for _, m := range req.Messages {
+		n += (len(m.Content) + 3) / 4
+	}
+	if n+max(req.MaxTokens, 1) > w.window {
+		return 0, &llm.RequestError{Kind: llm.ErrContextLength, Param: "messages", Message: "too long"}
+	}
+	return n, nil
+}
+
+func (w *windowJudge) Generate(ctx context.Context, req llm.Request) (llm.Response, error) {
+	if _, err := w.CountTokens(req); err != nil {
+		return llm.Response{}, err
+	}
+	w.mu.Lock()
+	if w.prompts == nil {
+		w.prompts = map[string]string{}
+	}
+	p := req.Messages[0].Content
+	for _, ref := range []string{"REF-A", "REF-B", "REF-C"} {
+		if strings.Contains(p, ref) {
+			w.prompts[ref] = p
+		}
+	}
+	w.mu.Unlock()
+	return w.fakeJudge.Generate(ctx, req)
+}
+
+// wrapped hides a backend's methods behind Unwrap, as llm.Cached does.
+type wrapped struct{ llm.Backend }
+
+func (w wrapped) Unwrap() llm.Backend { return w.Backend }
+
+// prose returns n bytes of seeded words.
+func prose(seed uint64, n int) string {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	var b strings.Builder
+	for b.Len() < n {
+		fmt.Fprintf(&b, "w%d ", rng.IntN(1000))
+	}
+	return strings.TrimSpace(b.String()[:n])
+}
+
+// Prompts too long for the judge's window are shortened, longest field
+// first, with the marker, until they fit; only an item that cannot fit at
+// all fails, and without truncation the long items fail.
+func TestJudgeTruncatesToWindow(t *testing.T) {
+	long := prose(1, 6000)
+	cases := []struct {
+		name       string
+		window     int
+		maxTokens  int
+		noTruncate bool
+		unknown    bool // the backend does not tell its window
+		item       JudgeItem
+		truncated  bool
+		compact    bool
+		failure    string
+		clipped    []string // fields that must end in the marker
+		whole      []string // fields that must be sent whole
+	}{
+		{name: "fits", window: 1000, maxTokens: 100,
+			item:  JudgeItem{Instruction: "Name a colour.", Reference: "REF-A blue", Answer: "GOOD red"},
+			whole: []string{"Name a colour.", "REF-A blue", "GOOD red"}},
+		{name: "long answer", window: 1000, maxTokens: 100,
+			item:      JudgeItem{Instruction: "Tell a story.", Reference: "REF-A short story", Answer: "GOOD " + long},
+			truncated: true, clipped: []string{"GOOD w"}, whole: []string{"Tell a story.", "REF-A short story"}},
+		{name: "long reference and answer", window: 1000, maxTokens: 100,
+			item:      JudgeItem{Instruction: "Q", Context: prose(2, 300), Reference: "REF-B " + prose(3, 4000), Answer: "HALF " + long},
+			truncated: true, clipped: []string{"REF-B w", "HALF w"}},
+		{name: "small window, compact prompt", window: 300, maxTokens: 50,
+			item:      JudgeItem{Instruction: prose(4, 500), Reference: "REF-C " + prose(5, 800), Answer: "GOOD " + long},
+			truncated: true, compact: true, clipped: []string{"REF-C w", "GOOD w"}},
+		{name: "template too long", window: 40, maxTokens: 10,
+			item:    JudgeItem{Instruction: "Q", Reference: "REF-A", Answer: "GOOD"},
+			compact: true, failure: FailTooLong},
+		{name: "truncation off", window: 1000, maxTokens: 100, noTruncate: true,
+			item:    JudgeItem{Instruction: "Q", Reference: "REF-A", Answer: "GOOD " + long},
+			failure: FailTooLong},
+		{name: "window unknown", window: 1000, maxTokens: 100, unknown: true,
+			item:    JudgeItem{Instruction: "Q", Reference: "REF-A", Answer: "GOOD " + long},
+			failure: FailTooLong},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			w := &windowJudge{fakeJudge: fakeJudge{reply: textReply}, window: c.window}
+			var b llm.Backend = wrapped{w}
+			if c.unknown {
+				b = &fakeJudgeOnly{w}
+			}
+			j := &Judge{Backend: b, MaxTokens: c.maxTokens, NoTruncate: c.noTruncate, Seed: 7, Workers: 2}
+			items := []JudgeItem{c.item, {ID: "short", Instruction: "Q2", Reference: "R2", Answer: "bad"}}
+			items[0].ID = "x"
+			vs, st, err := j.Rate(context.Background(), items)
+			if err != nil {
+				t.Fatal(err)
+			}
+			v := vs[0]
+			if v.Failure != c.failure || v.Truncated != c.truncated {
+				t.Fatalf("verdict %+v, want failure %q, truncated %v", v, c.failure, c.truncated)
+			}
+			if c.name == "template too long" {
+				if st.Failures[FailTooLong] != 2 || st.Truncated != 0 || st.Compact != 0 {
+					t.Fatalf("stats %+v, want every item too long", st)
+				}
+				return
+			}
+			wantTrunc, wantFail := 0, 0
+			if c.truncated {
+				wantTrunc = 1
+			}
+			if c.failure != "" {
+				wantFail = 1
+			}
+			wantCompact := 0
+			if c.compact {
+				wantCompact = 2 - wantFail
+			}
+			if st.Truncated != wantTrunc || st.Failures[FailTooLong] != wantFail || st.Rated != 2-wantFail || st.Compact != wantCompact {
+				t.Fatalf("stats %+v, want %d truncated, %d too long, %d compact", st, wantTrunc, wantFail, wantCompact)
+			}
+			if vs[1].Truncated || vs[1].Failure != "" || vs[1].Rating != 2 {
+				t.Fatalf("the short item %+v", vs[1])
+			}
+			if c.failure != "" {
+				return
+			}
+			var p string
+			for _, ref := range []string{"REF-A", "REF-B", "REF-C"} {
+				if strings.Contains(c.item.Reference, ref) {
+					p = w.prompts[ref]
+				}
+			}
+			if n, err := w.CountTokens(llm.Request{MaxTokens: c.maxTokens, Messages: []llm.Message{{Content: p}}}); err != nil || n == 0 {
+				t.Fatalf("the prompt sent does not fit (%d tokens, %v):\n%s", n, err, p)
+			}
+			if got := strings.Contains(p, TruncationMarker); got != c.truncated {
+				t.Errorf("marker present %v, want %v", got, c.truncated)
+			}
+			if got := strings.HasPrefix(p, "Judge the answer against"); got != c.compact {
+				t.Errorf("compact prompt %v, want %v:\n%s", got, c.compact, p)
+			}
+			if !strings.Contains(p, "[[rating]]") {
+				t.Errorf("the prompt lost its rating format:\n%s", p)
+			}
+			for _, f := range c.clipped {
+				i := strings.Index(p, f)
+				if i < 0 {
+					t.Fatalf("prompt lacks %q:\n%s", f, p)
+				}
+				rest := p[i:]
+				if end := strings.Index(rest, "\n"); end >= 0 {
+					rest = rest[:end]
+				}
+				if !strings.HasSuffix(rest, TruncationMarker) {
+					t.Errorf("field %q… does not end in the marker: %q", f, rest)
+				}
+			}
+			for _, f := range c.whole {
+				if !strings.Contains(p, f+"\n") && !strings.HasSuffix(p, f) {
+					t.Errorf("field %q not sent whole:\n%s", f, p)
+				}
+			}
+		})
+	}
+}
+
+// fakeJudgeOnly exposes only the Backend methods of a windowJudge: a
+// backend that cannot tell its window nor count tokens.
+type fakeJudgeOnly struct{ w *windowJudge }
+
+func (f *fakeJudgeOnly) Generate(ctx context.Context, req llm.Request) (llm.Response, error) {
+	return f.w.Generate(ctx, req)
+}
+func (f *fakeJudgeOnly) Embed(ctx context.Context, r llm.EmbedRequest) (llm.EmbedResponse, error) {
+	return f.w.Embed(ctx, r)
+}
+func (f *fakeJudgeOnly) Models() []string { return f.w.Models() }
+
+// Longest first: the two long fields are cut to the same length while the
+// short ones stay whole, and the cap is the largest that fits.
+func TestFitItemLongestFirst(t *testing.T) {
+	w := &windowJudge{window: 500}
+	fit := llm.WindowOf(w, 0, 0)
+	it := JudgeItem{Instruction: "short question", Reference: prose(8, 3000), Answer: prose(9, 5000)}
+	build := func(it JudgeItem) llm.Request {
+		return llm.Request{MaxTokens: 100, Messages: []llm.Message{{Content: RenderJudgePrompt("", it, false)}}}
+	}
+	got, truncated, ok := fitItem(fit, it, build)
+	if !ok || !truncated || !fit.Fits(build(got)) {
+		t.Fatalf("fitItem: ok %v truncated %v", ok, truncated)
+	}
+	if got.Instruction != it.Instruction {
+		t.Errorf("the short field was cut: %q", got.Instruction)
+	}
+	r, a := len([]rune(got.Reference)), len([]rune(got.Answer))
+	if r < 100 || a-r > 20 || r-a > 20 {
+		t.Errorf("reference %d and answer %d runes: want both long fields cut to about the same length", r, a)
+	}
+	// One character more would not fit.
+	lim := max(r, a) - len([]rune(TruncationMarker))
+	if bigger, _ := clipItem(it, lim+6); fit.Fits(build(bigger)) {
+		t.Errorf("a longer cap (%d) fits too: the cap is not the largest", lim+6)
+	}
+}
+
+func TestClipField(t *testing.T) {
+	cases := []struct {
+		in    string
+		limit int
+		want  string
+		cut   bool
+	}{
+		{"short", 10, "short", false},
+		{"exactly10!", 10, "exactly10!", false},
+		{"one two three four five", 9, "one two" + TruncationMarker, true},
+		{"abcdefghijklmnop", 5, "abcde" + TruncationMarker, true},
+		{"héllo wörld ünïcode", 9, "héllo wör" + TruncationMarker, true},
+		{"日本語のテキストです", 4, "日本語の" + TruncationMarker, true},
+		{"anything", 0, TruncationMarker, true},
+		{"", 0, "", false},
+	}
+	for _, c := range cases {
+		got, cut := clipField(c.in, c.limit)
+		if got != c.want || cut != c.cut {
+			t.Errorf("clipField(%q, %d) = %q, %v; want %q, %v", c.in, c.limit, got, cut, c.want, c.cut)
 		}
 	}
 }
