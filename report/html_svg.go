@@ -30,13 +30,50 @@ func svgPx(v float64) string {
 
 func svgEsc(s string) string { return template.HTMLEscapeString(s) }
 
-// truncate shortens s to at most n characters, ending in an ellipsis.
+// svgTruncate shortens s to at most n characters with an ellipsis in the
+// middle, keeping both ends: configuration labels differ at their ends
+// ("…_demos-0_temperature-0.6").
 func svgTruncate(s string, n int) string {
 	if utf8.RuneCountInString(s) <= n {
 		return s
 	}
 	r := []rune(s)
-	return string(r[:n-1]) + "…"
+	head := (n - 1) * 2 / 5
+	return string(r[:head]) + "…" + string(r[len(r)-(n-1-head):])
+}
+
+// svgShortLabels drops the labels' longest common prefix that ends at a
+// separator ('_', '-', '/', ' ', ':') when what is left is still distinct
+// and non-empty, then shortens each to at most n characters.
+func svgShortLabels(labels []string, n int) []string {
+	out := append([]string(nil), labels...)
+	if len(labels) > 1 {
+		p := labels[0]
+		for _, l := range labels[1:] {
+			for !strings.HasPrefix(l, p) {
+				p = p[:len(p)-1]
+			}
+		}
+		if i := strings.LastIndexAny(p, "_-/ :"); i >= 0 {
+			p = p[:i+1]
+			seen := map[string]bool{}
+			ok := true
+			for _, l := range labels {
+				t := l[len(p):]
+				ok = ok && t != "" && !seen[t]
+				seen[t] = true
+			}
+			if ok {
+				for i, l := range labels {
+					out[i] = l[len(p):]
+				}
+			}
+		}
+	}
+	for i := range out {
+		out[i] = svgTruncate(out[i], n)
+	}
+	return out
 }
 
 // svgScale maps a data interval onto a pixel interval.
@@ -252,6 +289,11 @@ func scatterChart(id, title, desc, xlabel, ylabel string, pts []scatterPoint, fx
 			placed = append(placed, svgBox{cx - 5, cy - 5, cx + 5, cy + 5})
 		}
 	}
+	labels := make([]string, len(pts))
+	for i, p := range pts {
+		labels[i] = p.Label
+	}
+	labels = svgShortLabels(labels, 18)
 	for i, p := range pts {
 		if !finiteNum(p.X.Value) || !finiteNum(p.Y.Value) {
 			continue
@@ -266,8 +308,8 @@ func scatterChart(id, title, desc, xlabel, ylabel string, pts []scatterPoint, fx
 		}
 		fmt.Fprintf(&b, `<circle cx="%s" cy="%s" r="4.5" fill="%s" stroke="#fff" stroke-width="1"><title>%s: %s = %s, gain = %s</title></circle>`,
 			svgPx(cx), svgPx(cy), color, svgEsc(p.Label), svgEsc(xlabel), svgEsc(estimateText(p.X, fx)), svgEsc(estimateText(p.Y, fy)))
-		lx, ly, anchor := placeLabel(&placed, cx, cy, p.Label, width-right)
-		fmt.Fprintf(&b, `<text x="%s" y="%s" text-anchor="%s" fill="#222" font-size="11">%s</text>`, svgPx(lx), svgPx(ly), anchor, svgEsc(svgTruncate(p.Label, 18)))
+		lx, ly, anchor := placeLabel(&placed, cx, cy, labels[i], width-right)
+		fmt.Fprintf(&b, `<text x="%s" y="%s" text-anchor="%s" fill="#222" font-size="11">%s</text>`, svgPx(lx), svgPx(ly), anchor, svgEsc(labels[i]))
 	}
 	b.WriteString(`</svg>`)
 	return svgLines(b.String())
@@ -285,7 +327,7 @@ func (a svgBox) overlaps(b svgBox) bool {
 // edge), then above and below at growing distances, then the other side.
 // It records the label's box and returns its baseline and anchor.
 func placeLabel(placed *[]svgBox, cx, cy float64, label string, rightEdge float64) (x, y float64, anchor string) {
-	w := float64(utf8.RuneCountInString(svgTruncate(label, 18)))*5.9 + 2
+	w := float64(utf8.RuneCountInString(label))*5.9 + 2
 	sides := []string{"start", "end"}
 	if cx+7+w > rightEdge {
 		sides = []string{"end", "start"}
