@@ -16,7 +16,8 @@ const metricsFile = "metrics.json"
 
 // stageMeasure computes the selected estimators on S_gen, with S_anchor
 // and the real train split as references (the provenance pairing links
-// each synthetic record to the anchors its prompt showed).
+// each synthetic record to the anchors its prompt showed) and the real
+// held-out split as the divergences' reference (Lemma 3.1's D).
 func (r *Runner) stageMeasure(ctx context.Context, c *Configuration, dir string) error {
 	spec := c.Config.Measure
 	data, _, err := dataset.ReadFile(filepath.Join(dir, synthetic), dataset.ReadOptions{Schema: "record"})
@@ -28,6 +29,10 @@ func (r *Runner) stageMeasure(ctx context.Context, c *Configuration, dir string)
 		return err
 	}
 	trainSet, err := r.loadSplit(trainFile)
+	if err != nil {
+		return err
+	}
+	test, err := r.loadSplit(testFile)
 	if err != nil {
 		return err
 	}
@@ -43,7 +48,7 @@ func (r *Runner) stageMeasure(ctx context.Context, c *Configuration, dir string)
 		return fmt.Errorf("measure.embed: %w", err)
 	}
 	defer embed.Close(emb)
-	s := measure.Suite{Data: data, Anchors: anchors, Train: trainSet, Embedder: emb,
+	s := measure.Suite{Data: data, Anchors: anchors, Train: trainSet, Reference: test, ReferenceName: "test", Embedder: emb,
 		Metrics: strings.Join(spec.Metrics, ","), Pairing: spec.Pairing, Seed: c.Config.Seed,
 		Params: spec.Params, Progress: r.opt.Progress}
 	if spec.LLM != "" {

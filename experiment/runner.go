@@ -267,7 +267,8 @@ func (r *Runner) stageFingerprint(st string, c *Configuration) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		return fingerprint(st, u, cc.Seed, cc.Measure), nil
+		// v2: the divergences compare S_gen with the test split.
+		return fingerprint(st, u, cc.Seed, cc.Measure, "measure-v2"), nil
 	case StageTrain:
 		u, err := up(StageData, StageCurate)
 		if err != nil {

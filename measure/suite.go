@@ -25,7 +25,13 @@ import (
 type Suite struct {
 	Data    []dataset.Record // S_gen (required)
 	Anchors []dataset.Record // S_anchor: provenance pairing, ΔH, and the reference of divergences when Train is empty
-	Train   []dataset.Record // T: the paper's "HSIC with the train set" and the reference of divergences
+	Train   []dataset.Record // T: the paper's "HSIC with the train set" and the reference of divergences when Reference is empty
+	// Reference is the sample the divergences (mmd, c2st, knn-kl) compare
+	// S_gen with, e.g. the real held-out split (Lemma 3.1's D against
+	// D_gen); when empty they use Train, else Anchors. ReferenceName
+	// labels it in the settings ("reference" when empty).
+	Reference     []dataset.Record
+	ReferenceName string
 	// Embedder maps texts to vectors (required by embedding metrics). All
 	// texts (data, anchors, train) are embedded in one call so that
 	// batch-fitted embedders (LSA, SIF) put them in one space.
@@ -76,6 +82,7 @@ type Report struct {
 	N        int               `json:"n"`                // synthetic records
 	Anchors  int               `json:"anchors"`
 	Train    int               `json:"train"`
+	Ref      int               `json:"reference,omitempty"`
 	Embedder string            `json:"embedder,omitempty"`
 	Field    string            `json:"field"`
 	Seed     uint64            `json:"seed"`
@@ -261,10 +268,11 @@ func textsOf(recs []dataset.Record, field string) []string {
 // state is what the metrics of one run share.
 type state struct {
 	s                 *Suite
-	texts, refTexts   []string
+	texts             []string
 	x, a, t           [][]float64 // embeddings of data, anchors, train
-	ref               [][]float64
+	ref               [][]float64 // the divergences' reference sample
 	refName           string
+	pairName          string // what subsample pairs are drawn from
 	pairs             *Pairs
 	pairErr           error
 	th                tokenHashes
@@ -313,7 +321,7 @@ func Run(ctx context.Context, s Suite) (Report, error) {
 	} else if st.bopt.MaxN < 0 {
 		st.bopt.MaxN = 0
 	}
-	rep := Report{N: len(s.Data), Anchors: len(s.Anchors), Train: len(s.Train), Field: s.Field, Seed: s.Seed, Errors: map[string]string{}}
+	rep := Report{N: len(s.Data), Anchors: len(s.Anchors), Train: len(s.Train), Ref: len(s.Reference), Field: s.Field, Seed: s.Seed, Errors: map[string]string{}}
 	if rep.Field == "" {
 		rep.Field = "all"
 	}
@@ -371,7 +379,7 @@ func metricByName(n string) (SuiteMetric, bool) {
 
 func (st *state) embed(ctx context.Context, pr progress.Reporter) error {
 	s := st.s
-	all := append(append(slices.Clone(st.texts), textsOf(s.Anchors, s.Field)...), textsOf(s.Train, s.Field)...)
+	all := append(append(append(slices.Clone(st.texts), textsOf(s.Anchors, s.Field)...), textsOf(s.Train, s.Field)...), textsOf(s.Reference, s.Field)...)
 	pr.Start("embed", len(all))
 	v, err := s.Embedder.Embed(ctx, all)
 	pr.Add(len(all))
@@ -383,13 +391,18 @@ func (st *state) embed(ctx context.Context, pr progress.Reporter) error {
 		return fmt.Errorf("measure: %s returned %d vectors for %d texts", s.Embedder.ID(), len(v), len(all))
 	}
 	f := embed.Float64s(v)
-	n, na := len(s.Data), len(s.Anchors)
-	st.x, st.a, st.t = f[:n], f[n:n+na], f[n+na:]
+	n, na, nt := len(s.Data), len(s.Anchors), len(s.Train)
+	st.x, st.a, st.t = f[:n], f[n:n+na], f[n+na:n+na+nt]
 	switch {
+	case len(s.Reference) > 0:
+		st.ref, st.refName = f[n+na+nt:], s.ReferenceName
+		if st.refName == "" {
+			st.refName = "reference"
+		}
 	case len(st.t) > 0:
-		st.ref, st.refName, st.refTexts = st.t, "train", textsOf(s.Train, s.Field)
+		st.ref, st.refName = st.t, "train"
 	case len(st.a) > 0:
-		st.ref, st.refName, st.refTexts = st.a, "anchors", textsOf(s.Anchors, s.Field)
+		st.ref, st.refName = st.a, "anchors"
 	}
 	return nil
 }
@@ -443,7 +456,7 @@ func (st *state) getPairs() (*Pairs, error) {
 		p, err = PairBySubsample(st.x, other, 0, s.Seed)
 		if err == nil {
 			p.MissingDemos = -1 // not applicable
-			st.refName = name
+			st.pairName = name
 		}
 	default:
 		err = fmt.Errorf("unknown pairing %q (want %s or %s)", mode, PairProvenance, PairSubsample)
@@ -461,7 +474,7 @@ func (st *state) pairSettings(p *Pairs) map[string]any {
 	if p.Mode == PairSubsample {
 		delete(set, "missing_demo_ids")
 		delete(set, "unmatched")
-		set["paired_with"] = st.refName
+		set["paired_with"] = st.pairName
 		set["pairing_seed"] = st.s.Seed
 	}
 	return set
@@ -704,7 +717,7 @@ func (st *state) run(ctx context.Context, name string) (Result, error) {
 		})
 	case "mmd", "c2st", "knn-kl":
 		if len(st.ref) == 0 {
-			return Result{}, fmt.Errorf("%s needs a reference sample (--train or --anchors)", name)
+			return Result{}, fmt.Errorf("%s needs a reference sample (--reference, --train or --anchors)", name)
 		}
 		x, _ := subsample(st.x, st.maxPairs, seed^0x88)
 		y, _ := subsample(st.ref, st.maxPairs, seed^0x99)

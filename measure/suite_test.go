@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/ggmi-dev/ggmi/dataset"
+	"github.com/ggmi-dev/ggmi/embed"
 	"github.com/ggmi-dev/ggmi/llm"
 )
 
@@ -222,6 +223,46 @@ func TestRunSuite(t *testing.T) {
 	}
 	if r := rep.Metrics[0]; r.Settings["pairing"] != PairSubsample || r.Settings["paired_with"] != "train" || r.N != 60 {
 		t.Errorf("subsample pairing: N %d settings %v", r.N, r.Settings)
+	}
+}
+
+// A Reference sample takes over the divergences (and only them), is
+// named in their settings and in the report, and gives the values the
+// estimators give on it directly; the pairing keeps using Train.
+func TestRunReference(t *testing.T) {
+	data, anchors, train := suiteData(3)
+	_, _, test := suiteData(4)
+	s := Suite{Data: data, Anchors: anchors, Train: train, Reference: test, ReferenceName: "test",
+		Embedder: hashEmbedder{16}, Metrics: "mmd,knn-kl,hsic", Pairing: PairSubsample, Seed: 2, Bootstrap: -1}
+	rep, err := Run(context.Background(), s)
+	if err != nil || len(rep.Errors) > 0 {
+		t.Fatal(err, rep.Errors)
+	}
+	if rep.Ref != len(test) {
+		t.Errorf("report counts %d reference records, want %d", rep.Ref, len(test))
+	}
+	x, _ := hashEmbedder{16}.Embed(context.Background(), textsOf(data, ""))
+	y, _ := hashEmbedder{16}.Embed(context.Background(), textsOf(test, ""))
+	xd, _ := dedupRows(embed.Float64s(x))
+	yd, _ := dedupRows(embed.Float64s(y))
+	want, err := KLDivergence(xd, yd, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rep.Metrics {
+		switch r.Name {
+		case "mmd", "knn-kl":
+			if r.Settings["reference"] != "test" {
+				t.Errorf("%s reference %v, want test", r.Name, r.Settings["reference"])
+			}
+		case "hsic":
+			if r.Settings["paired_with"] != "train" {
+				t.Errorf("hsic paired with %v, want train", r.Settings["paired_with"])
+			}
+		}
+		if r.Name == "knn-kl" {
+			near(t, "knn-kl against the reference", r.Value, want.Value, 1e-9)
+		}
 	}
 }
 

@@ -100,8 +100,12 @@ func MeasureMarkdown(w io.Writer, title string, rep measure.Report) error {
 	if title != "" {
 		fmt.Fprintf(&b, "# %s\n\n", title)
 	}
-	fmt.Fprintf(&b, "%d synthetic records, %d anchors, %d train records; field %s; embedder %s; seed %d.\n\n",
-		rep.N, rep.Anchors, rep.Train, rep.Field, msOrDash(rep.Embedder), rep.Seed)
+	ref := ""
+	if rep.Ref > 0 {
+		ref = fmt.Sprintf(", %d reference records", rep.Ref)
+	}
+	fmt.Fprintf(&b, "%d synthetic records, %d anchors, %d train records%s; field %s; embedder %s; seed %d.\n\n",
+		rep.N, rep.Anchors, rep.Train, ref, rep.Field, msOrDash(rep.Embedder), rep.Seed)
 	b.WriteString("| metric | value | 95% CI | n | settings |\n| --- | ---: | --- | ---: | --- |\n")
 	for _, r := range rep.Metrics {
 		fmt.Fprintf(&b, "| %s | %s | %s | %d | %s |\n", msCell(r.Name), msValue(r.Value), msCI(r.CI95), r.N, msCell(msSettings(r.Settings)))

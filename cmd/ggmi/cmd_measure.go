@@ -21,8 +21,10 @@ import (
 
 type measureOptions struct {
 	anchors, train        string
+	reference             string
 	schema, anchorsSchema string
 	trainSchema           string
+	referenceSchema       string
 	skipInvalid           bool
 	embed                 string
 	cache                 string
@@ -53,7 +55,8 @@ the reverse-bottleneck theory and the diversity literature, each with its settin
   entropy, delta-h           k-NN entropy of S_gen; ΔH = H(S_anchor) − H(S_gen)
   se                         semantic entropy, offline approximation (cosine clusters)
   ngram, self-rep, compression, kmeans-entropy, self-bleu, homogenization, vendi
-  mmd, c2st, knn-kl          S_gen against --train (or --anchors)
+  mmd, c2st, knn-kl          S_gen against --reference (e.g. the real test split), else
+                             --train, else --anchors
 
 All texts are embedded together with --embed: lsa (built in), glove:PATH (SIF over static
 vectors), builtin:PATH (the built-in engine's hidden states) or http(s)://HOST/v1#MODEL (an
@@ -69,10 +72,12 @@ Writes metrics.json and metrics.md into --out and prints the table (JSON with --
 	}
 	f := c.Flags()
 	f.StringVar(&o.anchors, "anchors", "", "anchor records S_anchor (provenance pairing, ΔH, reference of divergences)")
-	f.StringVar(&o.train, "train", "", "training set T (the paper's HSIC with the train set; reference of divergences)")
+	f.StringVar(&o.train, "train", "", "training set T (the paper's HSIC with the train set; reference of divergences without --reference)")
 	f.StringVar(&o.schema, "schema", "auto", "schema of DATA: auto, record, alpaca, dolly, self-instruct, gsm8k, chat, sharegpt, mt-bench")
 	f.StringVar(&o.anchorsSchema, "anchors-schema", "auto", "schema of --anchors")
 	f.StringVar(&o.trainSchema, "train-schema", "auto", "schema of --train")
+	f.StringVar(&o.reference, "reference", "", "real sample the divergences compare S_gen with, e.g. the held-out test split (default: --train, else --anchors)")
+	f.StringVar(&o.referenceSchema, "reference-schema", "auto", "schema of --reference")
 	f.BoolVar(&o.skipInvalid, "skip-invalid", false, "skip and count malformed rows instead of failing")
 	f.StringVar(&o.embed, "embed", "lsa", "embedder: lsa, glove:PATH, builtin:PATH or http(s)://HOST/v1#MODEL")
 	f.StringVar(&o.cache, "cache", os.Getenv("GGMI_CACHE"), "embedding cache directory (default $GGMI_CACHE; empty: no cache)")
@@ -95,6 +100,7 @@ type measureInputs struct {
 	Data    []string             `json:"data"`
 	Anchors string               `json:"anchors,omitempty"`
 	Train   string               `json:"train,omitempty"`
+	Ref     string               `json:"reference,omitempty"`
 	Reads   []dataset.ReadReport `json:"reads"`
 	Metrics string               `json:"metrics"`
 	Pairing string               `json:"pairing"`
@@ -181,7 +187,7 @@ func runMeasure(cmd *cobra.Command, g *globals, o *measureOptions, data []string
 	if _, err := measure.SelectMetrics(o.metrics, o.llmSpec != ""); err != nil {
 		return userErr("--metrics: %v", err)
 	}
-	in := measureInputs{Data: data, Anchors: o.anchors, Train: o.train, Metrics: o.metrics, Pairing: o.pairing, Version: version}
+	in := measureInputs{Data: data, Anchors: o.anchors, Train: o.train, Ref: o.reference, Metrics: o.metrics, Pairing: o.pairing, Version: version}
 	read := func(path, schema string) ([]dataset.Record, error) {
 		recs, rep, err := dataset.ReadFile(path, dataset.ReadOptions{Schema: schema, SkipInvalid: o.skipInvalid})
 		if err != nil {
@@ -201,7 +207,7 @@ func runMeasure(cmd *cobra.Command, g *globals, o *measureOptions, data []string
 		}
 		recs = append(recs, r...)
 	}
-	var anchors, train []dataset.Record
+	var anchors, train, ref []dataset.Record
 	if o.anchors != "" {
 		if anchors, err = read(o.anchors, o.anchorsSchema); err != nil {
 			return err
@@ -212,12 +218,17 @@ func runMeasure(cmd *cobra.Command, g *globals, o *measureOptions, data []string
 			return err
 		}
 	}
+	if o.reference != "" {
+		if ref, err = read(o.reference, o.referenceSchema); err != nil {
+			return err
+		}
+	}
 	emb, err := embed.Open(o.embed, embed.SpecOptions{Seed: o.seed, Workers: o.workers, CacheDir: cacheSub(o.cache)})
 	if err != nil {
 		return userErr("--embed: %v", err)
 	}
 	defer embed.Close(emb)
-	s := measure.Suite{Data: recs, Anchors: anchors, Train: train, Embedder: emb, Metrics: o.metrics, Field: o.field,
+	s := measure.Suite{Data: recs, Anchors: anchors, Train: train, Reference: ref, ReferenceName: "reference", Embedder: emb, Metrics: o.metrics, Field: o.field,
 		Pairing: pairing, Seed: o.seed, Bootstrap: o.bootstrap, MaxPairs: o.maxPairs, Params: params, Workers: o.workers,
 		Progress: newReporter(g.stderr, g.quiet)}
 	if o.bootstrap == 0 {

@@ -151,3 +151,32 @@ func TestMeasureGSM8KTrainPairing(t *testing.T) {
 		t.Errorf("table:\n%s", stdout)
 	}
 }
+
+// --reference takes over the divergences: the MT-bench questions as the
+// held-out sample the self-instruct instructions are compared with.
+func TestMeasureReference(t *testing.T) {
+	data := sharedData(t, "self-instruct", "user_oriented_instructions.jsonl")
+	anchors := sharedData(t, "self-instruct", "seed_tasks.jsonl")
+	ref := sharedData(t, "mt-bench", "question.jsonl")
+	out := t.TempDir()
+	code, stdout, stderr := runCLI("measure", data, "--schema", "self-instruct", "--anchors", anchors, "--anchors-schema", "self-instruct",
+		"--reference", ref, "--reference-schema", "mt-bench", "--metrics", "mmd,knn-kl", "--bootstrap", "0", "--out", out, "-q")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	f := readMetrics(t, out)
+	if len(f.Metrics) != 2 || f.Inputs.Ref != ref {
+		t.Fatalf("%d metrics, inputs %+v, errors %v", len(f.Metrics), f.Inputs, f.Errors)
+	}
+	for _, r := range f.Metrics {
+		if r.Settings["reference"] != "reference" || (r.Name == "mmd" && r.N != 252+80) {
+			t.Errorf("%s: N %d settings %v", r.Name, r.N, r.Settings)
+		}
+	}
+	if !strings.Contains(stdout, "80 reference records") {
+		t.Errorf("table:\n%s", stdout)
+	}
+	if code, _, stderr := runCLI("measure", data, "--reference", filepath.Join(t.TempDir(), "missing.jsonl"), "--out", t.TempDir(), "-q"); code != 2 {
+		t.Errorf("missing reference: exit %d: %s", code, stderr)
+	}
+}
