@@ -17,8 +17,6 @@ import (
 
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
-	"github.com/openai/openai-go/v3/packages/param"
-	"github.com/openai/openai-go/v3/shared"
 )
 
 // DefaultAPIKeyEnv is the environment variable OpenAI reads the API key
@@ -71,6 +69,7 @@ type OpenAI struct {
 	// only the variable named by APIKeyEnv is ever read.
 	chatSvc openai.ChatService
 	comp    openai.CompletionService
+	client  openai.Client
 	emb     openai.EmbeddingService
 	opt     OpenAIOptions
 	baseURL string // redacted, for String and Identity
@@ -138,6 +137,9 @@ func NewOpenAI(opt OpenAIOptions) (*OpenAI, error) {
 		opts = append(opts, option.WithAPIKey(key))
 	}
 	b.chatSvc = openai.NewChatService(opts...)
+	// Only the options above (NewClient would add the OPENAI_* environment
+	// defaults, and ggmi reads nothing but APIKeyEnv).
+	b.client = openai.Client{Options: opts}
 	b.comp = openai.NewCompletionService(opts...)
 	b.emb = openai.NewEmbeddingService(opts...)
 	return b, nil
@@ -201,50 +203,16 @@ func (b *OpenAI) modelOf(req Request) string {
 
 func (b *OpenAI) chat(ctx context.Context, req Request) (Response, error) {
 	const op = "chat completion"
-	p := openai.ChatCompletionNewParams{Model: shared.ChatModel(b.modelOf(req))}
-	msgs := req.Messages
-	if len(msgs) == 0 {
-		msgs = []Message{{Role: RoleUser, Content: req.Prompt}}
-	}
-	for _, m := range msgs {
-		switch m.Role {
-		case RoleSystem, "developer":
-			p.Messages = append(p.Messages, openai.SystemMessage(m.Content))
-		case RoleUser:
-			p.Messages = append(p.Messages, openai.UserMessage(m.Content))
-		case RoleAssistant:
-			p.Messages = append(p.Messages, openai.AssistantMessage(m.Content))
-		default:
-			return Response{}, b.fail(ctx, op, nil, &RequestError{Kind: ErrInvalidRequest, Param: "messages", Message: fmt.Sprintf("unknown role %q", m.Role)})
-		}
-	}
-	sp := samplingOf(req)
-	p.N, p.Seed, p.Temperature, p.TopP, p.MaxTokens = sp.n, sp.seed, sp.temperature, sp.topP, sp.maxTokens
-	if len(req.Stop) > 0 {
-		p.Stop = openai.ChatCompletionNewParamsStopUnion{OfStringArray: req.Stop}
-	}
-	if req.LogProbs || req.TopLogProbs > 0 {
-		p.Logprobs = param.NewOpt(true)
-		if req.TopLogProbs > 0 {
-			p.TopLogprobs = param.NewOpt(int64(req.TopLogProbs))
-		}
-	}
-	rf, err := responseFormatOf(req.Format)
+	body, err := b.requestBody(req, true)
 	if err != nil {
 		return Response{}, b.fail(ctx, op, nil, err)
 	}
-	p.ResponseFormat = rf
-	opts := b.extraOpts(req)
 	var hr *http.Response
-	opts = append(opts, option.WithResponseInto(&hr))
 	if req.OnDelta != nil {
-		p.StreamOptions = openai.ChatCompletionStreamOptionsParam{IncludeUsage: param.NewOpt(true)}
-		return b.chatStream(ctx, req, p, opts)
+		return b.chatStream(ctx, req, body, &hr)
 	}
-	// The answer is decoded here rather than by the SDK (whose reflective
-	// decoder costs more CPU than the rest of the request).
-	var raw []byte
-	if _, err := b.chatSvc.Completions.New(ctx, p, append(opts, option.WithResponseBodyInto(&raw))...); err != nil {
+	raw, err := b.post(ctx, "chat/completions", body, &hr)
+	if err != nil {
 		return Response{}, b.fail(ctx, op, hr, err)
 	}
 	var c wireChat
@@ -265,12 +233,20 @@ func (b *OpenAI) chat(ctx context.Context, req Request) (Response, error) {
 	return resp, nil
 }
 
+// post sends a non-streamed request body to path through the SDK's
+// client and returns the answer's bytes (decoded by the caller: the
+// SDK's reflective decoder costs more CPU than the rest of the request).
+func (b *OpenAI) post(ctx context.Context, path string, body []byte, hr **http.Response) ([]byte, error) {
+	var raw []byte
+	err := b.client.Post(ctx, path, body, &raw, option.WithResponseInto(hr))
+	return raw, err
+}
+
 // chatStream runs a streamed chat completion, delivering deltas.
-func (b *OpenAI) chatStream(ctx context.Context, req Request, p openai.ChatCompletionNewParams, opts []option.RequestOption) (Response, error) {
+func (b *OpenAI) chatStream(ctx context.Context, req Request, body []byte, hrp **http.Response) (Response, error) {
 	const op = "chat completion"
-	var hr *http.Response
-	opts = append(opts, option.WithResponseInto(&hr))
-	s := b.chatSvc.Completions.NewStreaming(ctx, p, opts...)
+	s := b.chatSvc.Completions.NewStreaming(ctx, openai.ChatCompletionNewParams{},
+		option.WithRequestBody("application/json", body), option.WithResponseInto(hrp))
 	defer s.Close()
 	resp := Response{Model: b.modelOf(req)}
 	texts := map[int]*Choice{}
@@ -301,73 +277,27 @@ func (b *OpenAI) chatStream(ctx context.Context, req Request, p openai.ChatCompl
 		}
 	}
 	if err := s.Err(); err != nil {
-		return Response{}, b.fail(ctx, op, hr, err)
+		return Response{}, b.fail(ctx, op, *hrp, err)
 	}
 	if err := collect(&resp, texts); err != nil {
-		return Response{}, b.fail(ctx, op, hr, err)
+		return Response{}, b.fail(ctx, op, *hrp, err)
 	}
 	if err := checkChoices(&resp, req); err != nil {
-		return Response{}, b.fail(ctx, op, hr, err)
+		return Response{}, b.fail(ctx, op, *hrp, err)
 	}
 	return resp, nil
 }
 
-// sampling holds the parameters the chat and completion endpoints share,
-// as optional fields (an unset field is not sent).
-type sampling struct {
-	n, seed, maxTokens param.Opt[int64]
-	temperature, topP  param.Opt[float64]
-}
-
-func samplingOf(req Request) sampling {
-	var sp sampling
-	if req.N > 1 {
-		sp.n = param.NewOpt(int64(req.N))
-	}
-	if req.Seed != nil {
-		sp.seed = param.NewOpt(int64(*req.Seed))
-	}
-	sp.temperature = param.NewOpt(req.Temperature)
-	if req.TopP > 0 && req.TopP < 1 {
-		sp.topP = param.NewOpt(req.TopP)
-	}
-	if req.MaxTokens > 0 {
-		sp.maxTokens = param.NewOpt(int64(req.MaxTokens))
-	}
-	return sp
-}
-
 func (b *OpenAI) completion(ctx context.Context, req Request) (Response, error) {
 	const op = "completion"
-	p := openai.CompletionNewParams{
-		Model:  openai.CompletionNewParamsModel(b.modelOf(req)),
-		Prompt: openai.CompletionNewParamsPromptUnion{OfString: param.NewOpt(req.Prompt)},
-	}
-	sp := samplingOf(req)
-	p.N, p.Seed, p.Temperature, p.TopP, p.MaxTokens = sp.n, sp.seed, sp.temperature, sp.topP, sp.maxTokens
-	if len(req.Stop) > 0 {
-		p.Stop = openai.CompletionNewParamsStopUnion{OfStringArray: req.Stop}
-	}
-	if req.LogProbs || req.TopLogProbs > 0 {
-		// The legacy endpoint's logprobs is the number of alternatives
-		// (0 returns only the chosen tokens').
-		p.Logprobs = param.NewOpt(int64(min(req.TopLogProbs, 5)))
-	}
-	rf, err := responseFormatOf(req.Format)
+	body, err := b.requestBody(req, false)
 	if err != nil {
 		return Response{}, b.fail(ctx, op, nil, err)
 	}
-	opts := b.extraOpts(req)
-	if rf.OfJSONSchema != nil || rf.OfJSONObject != nil {
-		// OpenAI's legacy endpoint has no response_format, but vLLM,
-		// llama.cpp and ggmi serve read it there too.
-		opts = append(opts, option.WithJSONSet("response_format", rf))
-	}
 	var hr *http.Response
-	opts = append(opts, option.WithResponseInto(&hr))
 	if req.OnDelta != nil {
-		p.StreamOptions = openai.ChatCompletionStreamOptionsParam{IncludeUsage: param.NewOpt(true)}
-		s := b.comp.NewStreaming(ctx, p, opts...)
+		s := b.comp.NewStreaming(ctx, openai.CompletionNewParams{},
+			option.WithRequestBody("application/json", body), option.WithResponseInto(&hr))
 		defer s.Close()
 		resp := Response{Model: b.modelOf(req)}
 		texts := map[int]*Choice{}
@@ -408,8 +338,8 @@ func (b *OpenAI) completion(ctx context.Context, req Request) (Response, error) 
 		}
 		return resp, nil
 	}
-	var raw []byte
-	if _, err := b.comp.New(ctx, p, append(opts, option.WithResponseBodyInto(&raw))...); err != nil {
+	raw, err := b.post(ctx, "completions", body, &hr)
+	if err != nil {
 		return Response{}, b.fail(ctx, op, hr, err)
 	}
 	var c wireCompletion
@@ -430,46 +360,130 @@ func (b *OpenAI) completion(ctx context.Context, req Request) (Response, error) 
 	return resp, nil
 }
 
-// responseFormatOf returns OpenAI's response_format for f (none for nil
-// or free text).
-func responseFormatOf(f *ResponseFormat) (openai.ChatCompletionNewParamsResponseFormatUnion, error) {
-	var none openai.ChatCompletionNewParamsResponseFormatUnion
-	typ, name, raw, strict := "", "", json.RawMessage(nil), false
-	if f != nil {
-		typ, name, raw, strict = f.Type, f.Name, f.Schema, f.Strict
-	}
-	switch typ {
-	case "", FormatText:
-		return none, nil
-	case FormatJSONObject:
-		return openai.ChatCompletionNewParamsResponseFormatUnion{OfJSONObject: &shared.ResponseFormatJSONObjectParam{}}, nil
-	case FormatJSONSchema:
-	default:
-		return none, &RequestError{Kind: ErrInvalidRequest, Param: "response_format", Message: fmt.Sprintf("unsupported response format type %q", typ)}
-	}
-	if name == "" {
-		name = "response"
-	}
-	js := shared.ResponseFormatJSONSchemaJSONSchemaParam{Name: name}
-	if len(raw) > 0 && string(raw) != "null" {
-		var schema any
-		if err := json.Unmarshal(raw, &schema); err != nil {
-			return none, &RequestError{Kind: ErrInvalidRequest, Param: "response_format", Message: "JSON schema is not valid JSON: " + err.Error()}
-		}
-		js.Schema = schema
-	}
-	if strict {
-		js.Strict = param.NewOpt(true)
-	}
-	return openai.ChatCompletionNewParamsResponseFormatUnion{OfJSONSchema: &shared.ResponseFormatJSONSchemaParam{JSONSchema: js}}, nil
+// wireRequest is the body of a chat or completion request. ggmi encodes
+// it (encoding/json) and the SDK's client sends the bytes with its
+// authentication, middleware and error handling: the SDK's reflective
+// parameter encoder costs more CPU than the rest of the request
+// (bench/client.sh).
+type wireRequest struct {
+	Model          string             `json:"model"`
+	Messages       []wireMessage      `json:"messages,omitempty"`
+	Prompt         *string            `json:"prompt,omitempty"`
+	MaxTokens      int                `json:"max_tokens,omitempty"`
+	Temperature    float64            `json:"temperature"`
+	TopP           float64            `json:"top_p,omitempty"`
+	N              int                `json:"n,omitempty"`
+	Seed           *int64             `json:"seed,omitempty"`
+	Stop           []string           `json:"stop,omitempty"`
+	Logprobs       any                `json:"logprobs,omitempty"` // chat: true; completions: alternatives per token
+	TopLogprobs    int                `json:"top_logprobs,omitempty"`
+	ResponseFormat *wireFormat        `json:"response_format,omitempty"`
+	IgnoreEOS      bool               `json:"ignore_eos,omitempty"` // vLLM's and ggmi serve's extension
+	Stream         bool               `json:"stream,omitempty"`
+	StreamOptions  *wireStreamOptions `json:"stream_options,omitempty"`
 }
 
-// extraOpts returns per-request options for fields openai-go lacks.
-func (b *OpenAI) extraOpts(req Request) []option.RequestOption {
-	if req.IgnoreEOS {
-		return []option.RequestOption{option.WithJSONSet("ignore_eos", true)}
+type wireMessage struct {
+	Role    string `json:"role"`
+	Content string `json:"content"`
+}
+
+type wireFormat struct {
+	Type       string          `json:"type"`
+	JSONSchema *wireJSONSchema `json:"json_schema,omitempty"`
+}
+
+type wireJSONSchema struct {
+	Name   string          `json:"name"`
+	Schema json.RawMessage `json:"schema,omitempty"`
+	Strict bool            `json:"strict,omitempty"`
+}
+
+type wireStreamOptions struct {
+	IncludeUsage bool `json:"include_usage"`
+}
+
+// requestBody encodes req for /chat/completions (chat) or /completions:
+// top_p only inside (0, 1), n only above 1, logprobs as the endpoint
+// expects, response_format on both endpoints (OpenAI's legacy endpoint has
+// none, but vLLM, llama.cpp and ggmi serve read it there too), and
+// streaming with usage when req.OnDelta is set.
+func (b *OpenAI) requestBody(req Request, chat bool) ([]byte, error) {
+	w := wireRequest{Model: b.modelOf(req), MaxTokens: max(req.MaxTokens, 0), Temperature: req.Temperature, Stop: req.Stop, IgnoreEOS: req.IgnoreEOS}
+	if chat {
+		msgs := req.Messages
+		if len(msgs) == 0 {
+			msgs = []Message{{Role: RoleUser, Content: req.Prompt}}
+		}
+		w.Messages = make([]wireMessage, len(msgs))
+		for i, m := range msgs {
+			switch m.Role {
+			case RoleSystem, "developer":
+				w.Messages[i] = wireMessage{RoleSystem, m.Content}
+			case RoleUser, RoleAssistant:
+				w.Messages[i] = wireMessage{string(m.Role), m.Content}
+			default:
+				return nil, &RequestError{Kind: ErrInvalidRequest, Param: "messages", Message: fmt.Sprintf("unknown role %q", m.Role)}
+			}
+		}
+		if req.LogProbs || req.TopLogProbs > 0 {
+			w.Logprobs, w.TopLogprobs = true, max(req.TopLogProbs, 0)
+		}
+	} else {
+		w.Prompt = &req.Prompt
+		if req.LogProbs || req.TopLogProbs > 0 {
+			// The legacy endpoint's logprobs is the number of alternatives
+			// (0 returns only the chosen tokens').
+			w.Logprobs = min(max(req.TopLogProbs, 0), 5)
+		}
 	}
-	return nil
+	if req.TopP > 0 && req.TopP < 1 {
+		w.TopP = req.TopP
+	}
+	if req.N > 1 {
+		w.N = req.N
+	}
+	if req.Seed != nil {
+		s := int64(*req.Seed)
+		w.Seed = &s
+	}
+	rf, err := responseFormatOf(req.Format)
+	if err != nil {
+		return nil, err
+	}
+	w.ResponseFormat = rf
+	if req.OnDelta != nil {
+		w.Stream, w.StreamOptions = true, &wireStreamOptions{IncludeUsage: true}
+	}
+	return json.Marshal(w)
+}
+
+// responseFormatOf returns OpenAI's response_format for f (none for nil
+// or free text).
+func responseFormatOf(f *ResponseFormat) (*wireFormat, error) {
+	if f == nil {
+		return nil, nil
+	}
+	switch f.Type {
+	case "", FormatText:
+		return nil, nil
+	case FormatJSONObject:
+		return &wireFormat{Type: FormatJSONObject}, nil
+	case FormatJSONSchema:
+	default:
+		return nil, &RequestError{Kind: ErrInvalidRequest, Param: "response_format", Message: fmt.Sprintf("unsupported response format type %q", f.Type)}
+	}
+	js := &wireJSONSchema{Name: f.Name, Strict: f.Strict}
+	if js.Name == "" {
+		js.Name = "response"
+	}
+	if len(f.Schema) > 0 && string(f.Schema) != "null" {
+		if !json.Valid(f.Schema) {
+			return nil, &RequestError{Kind: ErrInvalidRequest, Param: "response_format", Message: "JSON schema is not valid JSON"}
+		}
+		js.Schema = f.Schema
+	}
+	return &wireFormat{Type: FormatJSONSchema, JSONSchema: js}, nil
 }
 
 // Embed implements Backend over /embeddings.
