@@ -431,47 +431,35 @@ func cosineGramPrimal(x [][]float64) (*mat.SymDense, error) {
 const gramLanes = 8
 
 // cosineGramDual is the d×d matrix XᵀX/n of the unit rows of x (n > d).
-// Rows are taken in blocks small enough that their transposed, normalised
-// copy stays in cache; each block adds its column inner products (four at
-// a time) to its lane's partial sum.
+// Rows are normalised in blocks small enough to stay in cache (stored
+// row-major with the width padded to a multiple of 8 with zeros), and
+// each block adds its UᵀU to its lane's partial sum tile by tile, upper
+// triangle only: 4 × 8 at a time, each tile's sums in registers over
+// the block's rows.
 func cosineGramDual(x [][]float64) (*mat.SymDense, error) {
 	n, d := len(x), len(x[0])
-	blk := max(16, min(512, 16384/d))
+	ds := (d + 7) &^ 7
+	blk := max(16, min(1024, 32768/ds))
 	nb := (n + blk - 1) / blk
 	lanes := min(gramLanes, nb)
-	slab := make([]float64, lanes*d*d) // the lanes' partial sums
+	slab := make([]float64, lanes*ds*ds) // the lanes' partial sums, row-major with stride ds
 	errs := make([]error, lanes)
 	errRow := make([]int, lanes)
-	work := func(lane int, t [][]float64) {
-		a := slab[lane*d*d : (lane+1)*d*d]
-		var out [8]float64
+	work := func(lane int, u []float64) {
+		a := slab[lane*ds*ds : (lane+1)*ds*ds]
 		for b := lane; b < nb; b += lanes {
 			r0, r1 := b*blk, min((b+1)*blk, n)
-			m := r1 - r0
 			for i := r0; i < r1; i++ {
 				s, err := unitScale(x[i], i)
 				if err != nil {
 					errs[lane], errRow[lane] = err, i
 					return
 				}
-				for j, v := range x[i] {
-					t[j][i-r0] = v * s
-				}
+				floats.ScaleTo(u[(i-r0)*ds:(i-r0)*ds+d], s, x[i])
 			}
-			for c := 0; c < d; c += 2 {
-				c1 := min(c+1, d-1) // an odd last column is paired with itself
-				t0, t1 := t[c][:m], t[c1][:m]
-				for a0 := 0; a0 <= c1; a0 += 4 {
-					a1 := min(a0+4, c1+1)
-					dot4x2(t[a0:a1], t0, t1, &out)
-					for r := a0; r < min(a1, c+1); r++ {
-						a[r*d+c] += out[r-a0]
-					}
-					if c1 > c {
-						for r := a0; r < a1; r++ {
-							a[r*d+c1] += out[4+r-a0]
-						}
-					}
+			for p0 := 0; p0 < d; p0 += 4 {
+				for q0 := p0 &^ 7; q0 < d; q0 += 8 {
+					syrkTile(u, ds, r1-r0, p0, q0, a)
 				}
 			}
 		}
@@ -482,13 +470,9 @@ func cosineGramDual(x [][]float64) (*mat.SymDense, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			t := make([][]float64, d) // a block's unit rows, transposed
-			buf := make([]float64, d*blk)
-			for j := range t {
-				t[j] = buf[j*blk : (j+1)*blk]
-			}
+			u := make([]float64, blk*ds) // a block's unit rows; the padding stays zero
 			for l := int(next.Add(1)) - 1; l < lanes; l = int(next.Add(1)) - 1 {
-				work(l, t)
+				work(l, u)
 			}
 		}()
 	}
@@ -507,7 +491,7 @@ func cosineGramDual(x [][]float64) (*mat.SymDense, error) {
 		for c := r; c < d; c++ {
 			var s float64
 			for l := range lanes {
-				s += slab[l*d*d+r*d+c]
+				s += slab[l*ds*ds+r*ds+c]
 			}
 			raw.Data[r*raw.Stride+c] = s * inv
 		}

@@ -13,6 +13,9 @@ func dotAVX2(a, b []float64) float64
 
 var haveAVX2FMA = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
+// haveAVX512 selects the 8-lane dot4x2 kernel.
+var haveAVX512 = haveAVX2FMA && cpu.X86.HasAVX512F
+
 // dotFast is the inner product of a and b[:len(a)]: AVX2/FMA assembly when
 // the CPU has it, gonum's SSE2 kernel otherwise. The summation order is
 // fixed for a given CPU, so results do not depend on goroutines.
@@ -58,29 +61,32 @@ func dot4(a [][]float64, b []float64, out *[4]float64) {
 	}
 }
 
-// dot4x2AVX2 sets out[r] = a_r·b0 and out[4+r] = a_r·b1 over n elements.
+// syrk4x8AVX512 adds a 4×8 tile of UᵀU to acc (see dot_amd64.s).
 //
 //go:noescape
-func dot4x2AVX2(a0, a1, a2, a3, b0, b1 *float64, n int, out *[8]float64)
+func syrk4x8AVX512(p, q *float64, stride, m int, acc *float64, accStride int)
 
-// dot4x2 sets out[r] = a[r]·b0 and out[4+r] = a[r]·b1 for the up to four
-// rows a (every row at least len(b0) long, len(b1) = len(b0)); missing rows
-// give 0. As in dot4, a product's summation order does not depend on its
-// slot.
-func dot4x2(a [][]float64, b0, b1 []float64, out *[8]float64) {
-	n := len(b0)
-	if !haveAVX2FMA || n == 0 || len(a) == 0 {
-		dot4x2Go(a, b0, b1, out)
+// syrk4x8AVX2 adds a 4×8 tile of UᵀU to acc (see dot_amd64.s).
+//
+//go:noescape
+func syrk4x8AVX2(p, q *float64, stride, m int, acc *float64, accStride int)
+
+// syrkTile adds acc[(p0+k)·ds + q0 + j] += Σ_{i<m} u[i·ds+p0+k]·u[i·ds+q0+j]
+// for k < 4 and j < 8: a tile of UᵀU for the row-major m×ds matrix u, its
+// sums held in registers over the rows. Every index touched must lie
+// inside u and acc.
+func syrkTile(u []float64, ds, m, p0, q0 int, acc []float64) {
+	if m <= 0 {
 		return
 	}
-	p := [4]*float64{&a[0][0], &a[0][0], &a[0][0], &a[0][0]}
-	for r := 1; r < len(a) && r < 4; r++ {
-		p[r] = &a[r][0]
-	}
-	_ = a[min(len(a), 4)-1][n-1] // bounds: every row holds n values
-	_ = b1[n-1]
-	dot4x2AVX2(p[0], p[1], p[2], p[3], &b0[0], &b1[0], n, out)
-	for r := len(a); r < 4; r++ {
-		out[r], out[4+r] = 0, 0
+	_ = u[(m-1)*ds+max(p0+3, q0+7)] // bounds of the last row
+	_ = acc[(p0+3)*ds+q0+7]         // and of the tile
+	switch {
+	case haveAVX512:
+		syrk4x8AVX512(&u[p0], &u[q0], ds*8, m, &acc[p0*ds+q0], ds*8)
+	case haveAVX2FMA:
+		syrk4x8AVX2(&u[p0], &u[q0], ds*8, m, &acc[p0*ds+q0], ds*8)
+	default:
+		syrkTileGo(u, ds, m, p0, q0, acc)
 	}
 }

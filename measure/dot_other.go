@@ -17,6 +17,7 @@ func dot4(a [][]float64, b []float64, out *[4]float64) {
 	}
 }
 
-// dot4x2 sets out[r] = a[r]·b0 and out[4+r] = a[r]·b1 for the up to four
-// rows a; missing rows give 0.
-func dot4x2(a [][]float64, b0, b1 []float64, out *[8]float64) { dot4x2Go(a, b0, b1, out) }
+// syrkTile adds a 4×8 tile of UᵀU to acc (see the amd64 version).
+func syrkTile(u []float64, ds, m, p0, q0 int, acc []float64) {
+	syrkTileGo(u, ds, m, p0, q0, acc)
+}

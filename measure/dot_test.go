@@ -57,38 +57,40 @@ func TestDot4(t *testing.T) {
 	}
 }
 
-// dot4x2 gives each row's product with both vectors (vector body and
-// scalar tail), the same value in every slot and as the portable version
-// to rounding, and zero for missing rows.
-func TestDot4x2(t *testing.T) {
+// syrkTile adds the 4×8 tile of UᵀU to the accumulators with every
+// kernel this CPU has (AVX-512, AVX2, portable), equal to the sums
+// computed directly, for block heights with and without remainders.
+func TestSyrkTile(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 3))
-	for _, n := range []int{1, 2, 3, 4, 5, 8, 17, 100, 103} {
-		rows := make([][]float64, 6)
-		for r := range rows {
-			rows[r] = make([]float64, n)
-			for k := range rows[r] {
-				rows[r][k] = rng.NormFloat64()
-			}
+	const ds = 48
+	for _, m := range []int{1, 2, 3, 7, 34} {
+		u := make([]float64, m*ds)
+		for i := range u {
+			u[i] = rng.NormFloat64()
 		}
-		b0, b1 := rows[4], rows[5]
-		var out, again, portable [8]float64
-		dot4x2(rows[:4], b0, b1, &out)
-		dot4x2Go(rows[:4], b0, b1, &portable)
-		for r := range 4 {
-			var w0, w1 float64
-			for k := range n {
-				w0 += rows[r][k] * b0[k]
-				w1 += rows[r][k] * b1[k]
+		for _, pq := range [][2]int{{0, 0}, {4, 8}, {12, 32}, {44, 40}} {
+			p0, q0 := pq[0], pq[1]
+			start := make([]float64, ds*ds)
+			for i := range start {
+				start[i] = float64(i % 7)
 			}
-			near(t, "dot4x2 b0", out[r], w0, 1e-12)
-			near(t, "dot4x2 b1", out[4+r], w1, 1e-12)
-			near(t, "portable b0", portable[r], w0, 1e-12)
-			near(t, "portable b1", portable[4+r], w1, 1e-12)
-		}
-		dot4x2([][]float64{rows[3], rows[1], rows[0]}, b0, b1, &again)
-		if again[0] != out[3] || again[1] != out[1] || again[2] != out[0] || again[3] != 0 ||
-			again[4] != out[7] || again[5] != out[5] || again[6] != out[4] || again[7] != 0 {
-			t.Errorf("n %d: slot-dependent or missing rows not zero: %v vs %v", n, again, out)
+			want := append([]float64(nil), start...)
+			for k := range 4 {
+				for j := range 8 {
+					for i := range m {
+						want[(p0+k)*ds+q0+j] += u[i*ds+p0+k] * u[i*ds+q0+j]
+					}
+				}
+			}
+			for _, kern := range syrkKernels() {
+				got := append([]float64(nil), start...)
+				kern.fn(u, ds, m, p0, q0, got)
+				for i := range got {
+					if math.Abs(got[i]-want[i]) > 1e-12*(1+math.Abs(want[i])) {
+						t.Fatalf("%s m %d tile (%d, %d): acc[%d] = %v, want %v", kern.name, m, p0, q0, i, got[i], want[i])
+					}
+				}
+			}
 		}
 	}
 }
