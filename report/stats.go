@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"sort"
 
+	"github.com/ggmi-dev/ggmi/sim"
 	"gonum.org/v1/gonum/stat"
 )
 
@@ -26,7 +27,7 @@ func Spearman(x, y []float64) (float64, error) {
 }
 
 func spearman(x, y []float64) (float64, error) {
-	rx, ry := averageRanks(x), averageRanks(y)
+	rx, ry := sim.Ranks(x), sim.Ranks(y)
 	mx, my := stat.Mean(rx, nil), stat.Mean(ry, nil)
 	var sxy, sxx, syy float64
 	for i := range rx {
@@ -97,27 +98,4 @@ func checkPairs(x, y []float64, minN int) error {
 		}
 	}
 	return nil
-}
-
-// averageRanks returns the 1-based ranks of v, tied values sharing the mean
-// of the ranks they span.
-func averageRanks(v []float64) []float64 {
-	idx := make([]int, len(v))
-	for i := range idx {
-		idx[i] = i
-	}
-	sort.SliceStable(idx, func(a, b int) bool { return v[idx[a]] < v[idx[b]] })
-	r := make([]float64, len(v))
-	for i := 0; i < len(idx); {
-		j := i
-		for j+1 < len(idx) && v[idx[j+1]] == v[idx[i]] {
-			j++
-		}
-		mean := float64(i+j)/2 + 1
-		for q := i; q <= j; q++ {
-			r[idx[q]] = mean
-		}
-		i = j + 1
-	}
-	return r
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"math"
 	"testing"
+
+	"github.com/ggmi-dev/ggmi/sim"
 )
 
 // Spearman's ρ against values computed by hand: without ties
@@ -46,7 +48,7 @@ func TestSpearmanHandComputed(t *testing.T) {
 }
 
 func TestAverageRanks(t *testing.T) {
-	got := averageRanks([]float64{10, 30, 20, 30, 10, 30})
+	got := sim.Ranks([]float64{10, 30, 20, 30, 10, 30})
 	want := []float64{1.5, 5, 3, 5, 1.5, 5}
 	for i := range want {
 		if got[i] != want[i] {

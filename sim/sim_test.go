@@ -377,7 +377,7 @@ func TestSummarizeByHand(t *testing.T) {
 }
 
 func TestRanksAndTrend(t *testing.T) {
-	r := ranks([]float64{10, 20, 20, 5})
+	r := Ranks([]float64{10, 20, 20, 5})
 	want := []float64{2, 3.5, 3.5, 1}
 	for i := range r {
 		if r[i] != want[i] {

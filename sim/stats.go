@@ -239,7 +239,7 @@ func fitTrend(xs, ys []float64) Trend {
 		return beta
 	}
 	t.Slope = slope(xs, ys)
-	t.Spearman = stat.Correlation(ranks(xs), ranks(ys), nil)
+	t.Spearman = stat.Correlation(Ranks(xs), Ranks(ys), nil)
 	// Group indices by x to resample within each value.
 	groups := map[float64][]int{}
 	var keys []float64
@@ -294,8 +294,9 @@ func verdict(t Trend) string {
 	return "inconclusive"
 }
 
-// ranks returns the 1-based ranks of v, ties sharing their mean rank.
-func ranks(v []float64) []float64 {
+// Ranks returns the 1-based ranks of v, ties sharing their mean rank (the
+// ranks of Spearman's ρ).
+func Ranks(v []float64) []float64 {
 	idx := make([]int, len(v))
 	for i := range idx {
 		idx[i] = i
