@@ -244,39 +244,63 @@ func (b *OpenAI) post(ctx context.Context, path string, body []byte, hr **http.R
 
 // chatStream runs a streamed chat completion, delivering deltas.
 func (b *OpenAI) chatStream(ctx context.Context, req Request, body []byte, hrp **http.Response) (Response, error) {
-	const op = "chat completion"
 	s := b.chatSvc.Completions.NewStreaming(ctx, openai.ChatCompletionNewParams{},
 		option.WithRequestBody("application/json", body), option.WithResponseInto(hrp))
 	defer s.Close()
+	return b.readStream(ctx, "chat completion", req, hrp, func() (streamChunk, bool) {
+		if !s.Next() {
+			return streamChunk{}, false
+		}
+		c := s.Current()
+		out := streamChunk{model: c.Model, usage: Usage{PromptTokens: int(c.Usage.PromptTokens), CompletionTokens: int(c.Usage.CompletionTokens)}}
+		for _, ch := range c.Choices {
+			out.deltas = append(out.deltas, Delta{Index: int(ch.Index), Text: ch.Delta.Content,
+				LogProbs: chatLogProbs(ch.Logprobs.Content), FinishReason: ch.FinishReason})
+		}
+		return out, true
+	}, s.Err)
+}
+
+// streamChunk is what one event of a streamed answer brings.
+type streamChunk struct {
+	model  string
+	usage  Usage
+	deltas []Delta
+}
+
+// readStream gathers a streamed answer, event by event from next (false
+// at the end; streamErr tells why), handing every delta to req.OnDelta.
+func (b *OpenAI) readStream(ctx context.Context, op string, req Request, hrp **http.Response, next func() (streamChunk, bool), streamErr func() error) (Response, error) {
 	resp := Response{Model: b.modelOf(req)}
 	texts := map[int]*Choice{}
-	for s.Next() {
-		c := s.Current()
-		if c.Model != "" {
-			resp.Model = c.Model
+	for {
+		c, ok := next()
+		if !ok {
+			break
 		}
-		if c.Usage.PromptTokens > 0 || c.Usage.CompletionTokens > 0 {
-			resp.Usage = Usage{PromptTokens: int(c.Usage.PromptTokens), CompletionTokens: int(c.Usage.CompletionTokens)}
+		if c.model != "" {
+			resp.Model = c.model
 		}
-		for _, ch := range c.Choices {
-			i := int(ch.Index)
-			cur := texts[i]
+		if c.usage.PromptTokens > 0 || c.usage.CompletionTokens > 0 {
+			resp.Usage = c.usage
+		}
+		for _, d := range c.deltas {
+			cur := texts[d.Index]
 			if cur == nil {
-				cur = &Choice{Index: i}
-				texts[i] = cur
+				cur = &Choice{Index: d.Index}
+				texts[d.Index] = cur
 			}
-			lp := chatLogProbs(ch.Logprobs.Content)
-			cur.Text += ch.Delta.Content
-			cur.LogProbs = append(cur.LogProbs, lp...)
-			if ch.FinishReason != "" {
-				cur.FinishReason = ch.FinishReason
+			cur.Text += d.Text
+			cur.LogProbs = append(cur.LogProbs, d.LogProbs...)
+			if d.FinishReason != "" {
+				cur.FinishReason = d.FinishReason
 			}
-			if err := req.OnDelta(Delta{Index: i, Text: ch.Delta.Content, LogProbs: lp, FinishReason: ch.FinishReason}); err != nil {
+			if err := req.OnDelta(d); err != nil {
 				return Response{}, err
 			}
 		}
 	}
-	if err := s.Err(); err != nil {
+	if err := streamErr(); err != nil {
 		return Response{}, b.fail(ctx, op, *hrp, err)
 	}
 	if err := collect(&resp, texts); err != nil {
@@ -299,44 +323,18 @@ func (b *OpenAI) completion(ctx context.Context, req Request) (Response, error) 
 		s := b.comp.NewStreaming(ctx, openai.CompletionNewParams{},
 			option.WithRequestBody("application/json", body), option.WithResponseInto(&hr))
 		defer s.Close()
-		resp := Response{Model: b.modelOf(req)}
-		texts := map[int]*Choice{}
-		for s.Next() {
+		return b.readStream(ctx, op, req, &hr, func() (streamChunk, bool) {
+			if !s.Next() {
+				return streamChunk{}, false
+			}
 			c := s.Current()
-			if c.Model != "" {
-				resp.Model = c.Model
-			}
-			if c.Usage.PromptTokens > 0 || c.Usage.CompletionTokens > 0 {
-				resp.Usage = Usage{PromptTokens: int(c.Usage.PromptTokens), CompletionTokens: int(c.Usage.CompletionTokens)}
-			}
+			out := streamChunk{model: c.Model, usage: Usage{PromptTokens: int(c.Usage.PromptTokens), CompletionTokens: int(c.Usage.CompletionTokens)}}
 			for _, ch := range c.Choices {
-				i := int(ch.Index)
-				cur := texts[i]
-				if cur == nil {
-					cur = &Choice{Index: i}
-					texts[i] = cur
-				}
-				lp := completionLogProbs(ch.Logprobs)
-				cur.Text += ch.Text
-				cur.LogProbs = append(cur.LogProbs, lp...)
-				if ch.FinishReason != "" {
-					cur.FinishReason = string(ch.FinishReason)
-				}
-				if err := req.OnDelta(Delta{Index: i, Text: ch.Text, LogProbs: lp, FinishReason: string(ch.FinishReason)}); err != nil {
-					return Response{}, err
-				}
+				out.deltas = append(out.deltas, Delta{Index: int(ch.Index), Text: ch.Text,
+					LogProbs: completionLogProbs(ch.Logprobs), FinishReason: string(ch.FinishReason)})
 			}
-		}
-		if err := s.Err(); err != nil {
-			return Response{}, b.fail(ctx, op, hr, err)
-		}
-		if err := collect(&resp, texts); err != nil {
-			return Response{}, b.fail(ctx, op, hr, err)
-		}
-		if err := checkChoices(&resp, req); err != nil {
-			return Response{}, b.fail(ctx, op, hr, err)
-		}
-		return resp, nil
+			return out, true
+		}, s.Err)
 	}
 	raw, err := b.post(ctx, "completions", body, &hr)
 	if err != nil {
