@@ -30,11 +30,21 @@ type WriteOptions struct {
 // MarshalLine encodes a record as one JSON line ending in '\n' (HTML
 // characters are not escaped).
 func MarshalLine(r Record) ([]byte, error) {
+	b, err := EncodeLine(r)
+	if err != nil {
+		return nil, fmt.Errorf("encode record %s: %w", r.ID, err)
+	}
+	return b, nil
+}
+
+// EncodeLine encodes any value as one JSON line ending in '\n' (HTML
+// characters are not escaped).
+func EncodeLine(v any) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(r); err != nil {
-		return nil, fmt.Errorf("encode record %s: %w", r.ID, err)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
 	}
 	return buf.Bytes(), nil
 }
@@ -216,6 +226,17 @@ func (w *JSONLWriter) Write(r Record) error {
 	b, err := MarshalLine(r)
 	if err != nil {
 		return fmt.Errorf("append %s: %w", w.path, err)
+	}
+	return w.WriteLines(b)
+}
+
+// WriteLines appends b, whole lines already encoded, with a single write
+// call (then fsync when the writer syncs): a group of lines lands
+// together or, if the process dies, as a torn last line that readers
+// skip.
+func (w *JSONLWriter) WriteLines(b []byte) error {
+	if len(b) == 0 {
+		return nil
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()

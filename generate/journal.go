@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sync"
 	"time"
 
 	"github.com/ggmi-dev/ggmi/dataset"
@@ -45,66 +44,8 @@ func (u usageJSON) usage() llm.Usage {
 	return llm.Usage{PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens}
 }
 
-// appender appends groups of whole lines to a file opened with O_APPEND:
-// one write call per group, then fsync. It is safe for concurrent use.
-type appender struct {
-	mu   sync.Mutex
-	f    *os.File
-	path string
-}
-
-func openAppender(path string) (*appender, error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, err)
-	}
-	return &appender{f: f, path: path}, nil
-}
-
-// append writes b (whole lines) and syncs the file.
-func (a *appender) append(b []byte) error {
-	if len(b) == 0 {
-		return nil
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	n, err := a.f.Write(b)
-	if err == nil && n != len(b) {
-		err = io.ErrShortWrite
-	}
-	if err != nil {
-		return fmt.Errorf("append %s: %w", a.path, err)
-	}
-	if err := a.f.Sync(); err != nil {
-		return fmt.Errorf("append %s: fsync: %w", a.path, err)
-	}
-	return nil
-}
-
-func (a *appender) close() error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.f == nil {
-		return nil
-	}
-	err := a.f.Close()
-	a.f = nil
-	if err != nil {
-		return fmt.Errorf("close %s: %w", a.path, err)
-	}
-	return nil
-}
-
 // jsonLine encodes v as one JSON line (HTML characters not escaped).
-func jsonLine(v any) ([]byte, error) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return b.Bytes(), nil
-}
+func jsonLine(v any) ([]byte, error) { return dataset.EncodeLine(v) }
 
 // readLines calls fn for every complete line of path (a last line without
 // its newline is torn and skipped). A missing file has no lines.

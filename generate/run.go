@@ -205,7 +205,7 @@ type runner struct {
 	format   *llm.ResponseFormat // the run's format setting (nil: free text)
 	noFormat atomic.Bool         // the endpoint refused the format
 
-	records, rejects, journal *appender
+	records, rejects, journal *dataset.JSONLWriter // appended in whole groups of lines, synced
 	commitMu                  sync.Mutex
 
 	mu        sync.Mutex
@@ -580,13 +580,13 @@ func (r *runner) restore() (int, error) {
 			return 0, fmt.Errorf("generate: %w", err)
 		}
 	}
-	if r.records, err = openAppender(filepath.Join(dir, FileSynthetic)); err != nil {
+	if r.records, err = dataset.OpenJSONL(filepath.Join(dir, FileSynthetic), true); err != nil {
 		return 0, fmt.Errorf("generate: %w", err)
 	}
-	if r.rejects, err = openAppender(filepath.Join(dir, FileRejects)); err != nil {
+	if r.rejects, err = dataset.OpenJSONL(filepath.Join(dir, FileRejects), true); err != nil {
 		return 0, fmt.Errorf("generate: %w", err)
 	}
-	if r.journal, err = openAppender(filepath.Join(dir, FileJournal)); err != nil {
+	if r.journal, err = dataset.OpenJSONL(filepath.Join(dir, FileJournal), true); err != nil {
 		return 0, fmt.Errorf("generate: %w", err)
 	}
 	r.stats.Total = len(r.prompts) * r.samples
@@ -596,9 +596,9 @@ func (r *runner) restore() (int, error) {
 }
 
 func (r *runner) closeFiles() {
-	for _, a := range []*appender{r.records, r.rejects, r.journal} {
+	for _, a := range []*dataset.JSONLWriter{r.records, r.rejects, r.journal} {
 		if a != nil {
-			_ = a.close()
+			_ = a.Close()
 		}
 	}
 }
@@ -717,13 +717,13 @@ func (r *runner) do(ctx context.Context, j job) error {
 	// proves that the lines of its request are on disk.
 	r.commitMu.Lock()
 	defer r.commitMu.Unlock()
-	if err := r.records.append(rb); err != nil {
+	if err := r.records.WriteLines(rb); err != nil {
 		return &fatalError{err}
 	}
-	if err := r.rejects.append(jb); err != nil {
+	if err := r.rejects.WriteLines(jb); err != nil {
 		return &fatalError{err}
 	}
-	if err := r.journal.append(line); err != nil {
+	if err := r.journal.WriteLines(line); err != nil {
 		return &fatalError{err}
 	}
 	r.mu.Lock()
