@@ -1,3 +1,5 @@
+//go:build !purego
+
 package measure
 
 // syrkKernels lists syrkTile's code paths that this CPU can run, for
