@@ -425,6 +425,24 @@ func cosineGramPrimal(x [][]float64) (*mat.SymDense, error) {
 	return k, nil
 }
 
+// floatPool recycles the large scratch slices of cosineGramDual, which
+// the bootstrap calls hundreds of times: fresh memory would be faulted in
+// page by page on every call.
+var floatPool sync.Pool
+
+// getFloats returns a zeroed slice of n float64s.
+func getFloats(n int) []float64 {
+	if p, ok := floatPool.Get().(*[]float64); ok && cap(*p) >= n {
+		s := (*p)[:n]
+		clear(s)
+		return s
+	}
+	return make([]float64, n)
+}
+
+// putFloats gives s back to the pool.
+func putFloats(s []float64) { floatPool.Put(&s) }
+
 // gramLanes is the number of partial sums the dual Gram matrix is split
 // into; blocks of rows go to lanes in turn and the lanes are added in
 // order, so the result does not depend on the number of goroutines.
@@ -442,7 +460,8 @@ func cosineGramDual(x [][]float64) (*mat.SymDense, error) {
 	blk := max(16, min(1024, 32768/ds))
 	nb := (n + blk - 1) / blk
 	lanes := min(gramLanes, nb)
-	slab := make([]float64, lanes*ds*ds) // the lanes' partial sums, row-major with stride ds
+	slab := getFloats(lanes * ds * ds) // the lanes' partial sums, row-major with stride ds
+	defer putFloats(slab)
 	errs := make([]error, lanes)
 	errRow := make([]int, lanes)
 	work := func(lane int, u []float64) {
@@ -470,7 +489,8 @@ func cosineGramDual(x [][]float64) (*mat.SymDense, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			u := make([]float64, blk*ds) // a block's unit rows; the padding stays zero
+			u := getFloats(blk * ds) // a block's unit rows; the padding stays zero
+			defer putFloats(u)
 			for l := int(next.Add(1)) - 1; l < lanes; l = int(next.Add(1)) - 1 {
 				work(l, u)
 			}
