@@ -112,6 +112,22 @@ func TestRunEndToEnd(t *testing.T) {
 			t.Errorf("%s: gain %+v, want a finite value", rc.ID, rc.Gain)
 		}
 	}
+	// The baseline holds a student on S_anchor alone; each configuration's
+	// gap to it is the per-seed difference of held-out losses.
+	anchor := r.anchorStudent()
+	if anchor == nil || anchor.Summary == nil || len(anchor.Summary.Runs) != 1 || anchor.Summary.Runs[0].TrainRecords == 0 {
+		t.Fatalf("baseline S_anchor student %+v", anchor)
+	}
+	for i, rc := range res.Report.Configurations {
+		var sf StudentsFile
+		if err := readJSON(filepath.Join(r.ConfigDir(confs[i].ID), studentsFile), &sf); err != nil {
+			t.Fatal(err)
+		}
+		want := anchor.Summary.Runs[0].Test.Mean - sf.Mixes[0].Summary.Runs[0].Test.Mean
+		if g := rc.Downstream.AnchorGap; g == nil || g.Value != want {
+			t.Errorf("%s: gap to the S_anchor student %+v, want %v", rc.ID, g, want)
+		}
+	}
 
 	// The judge rated some answers of every configuration and of the
 	// baseline within 1..10.
@@ -142,7 +158,13 @@ func TestRunEndToEnd(t *testing.T) {
 	if err := readJSON(filepath.Join(dir, "baseline", "judge.json"), &ptr); err != nil {
 		t.Fatal(err)
 	}
-	judged(filepath.Join(ptr.Dir, judgeFile))
+	cols := map[string]bool{}
+	for _, v := range judged(filepath.Join(ptr.Dir, judgeFile)).Verdicts {
+		cols[v.Config] = true
+	}
+	if !cols[colBase] || !cols[colReal] || !cols[colAnchors] {
+		t.Errorf("baseline judged %v, want base, real and anchors", cols)
+	}
 	if res.Ratings == nil || len(res.Ratings.Configs) < len(confs) {
 		t.Errorf("results.json ratings %+v, want every configuration", res.Ratings)
 	}

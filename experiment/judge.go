@@ -26,8 +26,9 @@ const judgeFile = "judge.json"
 
 // Configuration names of the baseline's columns in the rating table.
 const (
-	colBase = "base"
-	colReal = "real"
+	colBase    = "base"
+	colReal    = "real"
+	colAnchors = "anchors"
 )
 
 // judgeVersion changes when the judge rates the same answers differently
@@ -186,6 +187,9 @@ func (r *Runner) mixItems(ctx context.Context, s *studentSetup, sf StudentsFile,
 
 // mixColumn names a mix in the rating table.
 func mixColumn(mr MixResult) string {
+	if mr.Source == sourceAnchors {
+		return colAnchors
+	}
 	if mr.Synthetic == 0 {
 		return colReal
 	}

@@ -72,6 +72,7 @@ func (r *Runner) stageReport(ctx context.Context, _ *Configuration, _ string) er
 		}
 	}
 
+	anchorStudent := r.anchorStudent()
 	expected := map[string]int{}
 	var allVerdicts []train.Verdict
 	var columns []string
@@ -98,6 +99,9 @@ func (r *Runner) stageReport(ctx context.Context, _ *Configuration, _ string) er
 				rc.Downstream.GeneralizationGap = interval(mx.Gap)
 				if mx.Summary != nil {
 					rc.Downstream.Perplexity = interval(mx.Summary.TestPPL)
+				}
+				if anchorStudent != nil {
+					rc.Downstream.AnchorGap = interval(pairedDiff(*anchorStudent, mx))
 				}
 				if sf.BaseTestLoss > 0 && !math.IsNaN(mx.TestLoss.Mean) {
 					b := sf.BaseTestLoss
@@ -142,7 +146,7 @@ func (r *Runner) stageReport(ctx context.Context, _ *Configuration, _ string) er
 	if base := r.baselineVerdicts(); len(base) > 0 || len(allVerdicts) > 0 {
 		cols := []string{colBase}
 		cols = append(cols, columns...)
-		cols = append(cols, colReal)
+		cols = append(cols, colAnchors, colReal)
 		t := train.BuildRatingTable(append(base, allVerdicts...), cols)
 		res.Ratings = &t
 	}
@@ -167,6 +171,59 @@ func (r *Runner) stageReport(ctx context.Context, _ *Configuration, _ string) er
 		return err
 	}
 	return writeJSON(filepath.Join(r.dir, "results.json"), res)
+}
+
+// anchorStudent returns the baseline's students on S_anchor, if trained.
+func (r *Runner) anchorStudent() *MixResult {
+	var cur struct{ Dir string }
+	if readJSON(filepath.Join(r.dir, "baseline", "current.json"), &cur) != nil {
+		return nil
+	}
+	var sf StudentsFile
+	if readJSON(filepath.Join(cur.Dir, studentsFile), &sf) != nil {
+		return nil
+	}
+	for i := range sf.Mixes {
+		if sf.Mixes[i].Source == sourceAnchors {
+			return &sf.Mixes[i]
+		}
+	}
+	return nil
+}
+
+// seedLosses maps each seed of a mix's students to its held-out loss.
+func seedLosses(m MixResult) map[uint64]float64 {
+	out := map[uint64]float64{}
+	if m.Summary != nil {
+		for _, run := range m.Summary.Runs {
+			out[run.Seed] = run.Test.Mean
+		}
+	}
+	for _, ex := range m.External {
+		if ex.Eval.EvalLoss != nil {
+			out[ex.Seed] = *ex.Eval.EvalLoss
+		}
+	}
+	return out
+}
+
+// pairedDiff is loss(a) − loss(b) over the seeds both students share,
+// with the t-interval of the per-seed differences (the students of one
+// seed share that seed's randomness).
+func pairedDiff(a, b MixResult) train.Interval {
+	la, lb := seedLosses(a), seedLosses(b)
+	seeds := make([]uint64, 0, len(la))
+	for s := range la {
+		if _, ok := lb[s]; ok {
+			seeds = append(seeds, s)
+		}
+	}
+	slices.Sort(seeds)
+	d := make([]float64, len(seeds))
+	for i, s := range seeds {
+		d[i] = la[s] - lb[s]
+	}
+	return train.MeanCI(d)
 }
 
 // baselineVerdicts returns the judge's verdicts on the base model and the
@@ -234,9 +291,9 @@ func summaryText(rep report.Report, t *train.RatingTable) string {
 // markdown renders the report's tables as Markdown.
 func markdown(rep report.Report, t *train.RatingTable) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "# %s\n\n%s\n\n## Configurations\n\n| configuration | gain | test loss | gap | judge |\n|---|---|---|---|---|\n", rep.Title, rep.Summary)
+	fmt.Fprintf(&b, "# %s\n\n%s\n\n## Configurations\n\n| configuration | gain | test loss | gap | vs S_anchor | judge |\n|---|---|---|---|---|---|\n", rep.Title, rep.Summary)
 	for _, c := range rep.Configurations {
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", c.ID, est(c.Gain), est(c.Downstream.TestLoss), est(c.Downstream.GeneralizationGap), est(c.Downstream.JudgeRating))
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", c.ID, est(c.Gain), est(c.Downstream.TestLoss), est(c.Downstream.GeneralizationGap), est(c.Downstream.AnchorGap), est(c.Downstream.JudgeRating))
 	}
 	b.WriteString("\n## Predictors (Spearman ρ with the gain, bootstrap 95% interval)\n\n| metric | ρ | 95% interval | n | expected | verdict |\n|---|---|---|---|---|---|\n")
 	for _, p := range rep.Predictors {

@@ -28,7 +28,11 @@ type StudentsFile struct {
 
 // MixResult is the students of one mix.
 type MixResult struct {
-	Mix       string  `json:"mix"`
+	Mix string `json:"mix"`
+	// Source is the real data of the mix: "train" (the train split, the
+	// default when empty) or "anchors" (S_anchor alone: the student the
+	// paper's KL Gap compares with the one trained on S_gen).
+	Source    string  `json:"source,omitempty"`
 	Real      float64 `json:"real"`
 	Synthetic float64 `json:"synthetic"`
 	// Summary aggregates the built-in students over seeds.
@@ -54,12 +58,13 @@ const studentsFile = "students/students.json"
 
 // studentSetup is what every student of a run shares.
 type studentSetup struct {
-	spec  *StudentSpec
-	base  *llama.Model // nil with an external trainer
-	tmpl  train.PromptTemplate
-	real  []dataset.Record
-	test  []dataset.Record
-	seeds []uint64
+	spec    *StudentSpec
+	base    *llama.Model // nil with an external trainer
+	tmpl    train.PromptTemplate
+	real    []dataset.Record
+	anchors []dataset.Record
+	test    []dataset.Record
+	seeds   []uint64
 }
 
 var baseModels sync.Map // path → *llama.Model, loaded once per process
@@ -86,6 +91,9 @@ func (r *Runner) studentSetup(spec *StudentSpec, seed uint64) (*studentSetup, er
 		return nil, err
 	}
 	if s.test, err = r.loadSplit(testFile); err != nil {
+		return nil, err
+	}
+	if s.anchors, err = r.loadSplit(anchorsFile); err != nil {
 		return nil, err
 	}
 	name := spec.Template
@@ -118,13 +126,24 @@ func (s *studentSetup) options(out string, r *Runner) train.Options {
 	return o
 }
 
-// trainMix trains the students of one mix over the seeds, into dir.
-func (r *Runner) trainMix(ctx context.Context, s *studentSetup, mix string, syn []dataset.Record, dir string) (MixResult, error) {
+// Sources of a mix's real data (MixResult.Source).
+const (
+	sourceTrain   = "train"
+	sourceAnchors = "anchors"
+)
+
+// trainMix trains the students of one mix over the seeds, into dir; the
+// real part comes from source (the train split or S_anchor).
+func (r *Runner) trainMix(ctx context.Context, s *studentSetup, mix, source string, syn []dataset.Record, dir string) (MixResult, error) {
 	re, sy, err := ParseMix(mix)
 	if err != nil {
 		return MixResult{}, err
 	}
 	res := MixResult{Mix: mix, Real: re, Synthetic: sy}
+	real, sub := s.real, "mix-"+strings.ReplaceAll(mix, ":", "-")
+	if source == sourceAnchors {
+		res.Source, real, sub = sourceAnchors, s.anchors, "anchors"
+	}
 	mo := &train.MixOptions{Real: re, Synthetic: sy, Budget: s.spec.Tokens}
 	if s.base != nil {
 		mo.Count = s.tmpl.TokenCounter(s.base.Tokenizer)
@@ -132,7 +151,7 @@ func (r *Runner) trainMix(ctx context.Context, s *studentSetup, mix string, syn 
 	if sy == 0 {
 		syn = nil
 	}
-	mixDir := filepath.Join(dir, "students", "mix-"+strings.ReplaceAll(mix, ":", "-"))
+	mixDir := filepath.Join(dir, "students", sub)
 	if err := os.MkdirAll(mixDir, 0o755); err != nil {
 		return res, err
 	}
@@ -141,7 +160,7 @@ func (r *Runner) trainMix(ctx context.Context, s *studentSetup, mix string, syn 
 		for _, seed := range s.seeds {
 			m := *mo
 			m.Seed = seed
-			recs, _, err := train.Mix(s.real, syn, m)
+			recs, _, err := train.Mix(real, syn, m)
 			if err != nil {
 				return res, fmt.Errorf("mix %s: %w", mix, err)
 			}
@@ -169,7 +188,7 @@ func (r *Runner) trainMix(ctx context.Context, s *studentSetup, mix string, syn 
 		res.TestLoss, res.Gap = train.MeanCI(losses), train.MeanCI(gaps)
 		return res, nil
 	}
-	cfg := train.Configuration{Name: mix, Real: s.real, Synthetic: syn, Mix: mo}
+	cfg := train.Configuration{Name: mix, Real: real, Synthetic: syn, Mix: mo}
 	sum, err := train.RunSeeds(ctx, s.options(filepath.Join(mixDir, "student.gguf"), r), cfg, s.test, s.seeds)
 	if err != nil {
 		return res, fmt.Errorf("mix %s: %w", mix, err)
@@ -202,7 +221,7 @@ func (r *Runner) stageTrain(ctx context.Context, c *Configuration, dir string) e
 		if _, sy, _ := ParseMix(mix); sy == 0 {
 			continue
 		}
-		res, err := r.trainMix(ctx, s, mix, syn, dir)
+		res, err := r.trainMix(ctx, s, mix, sourceTrain, syn, dir)
 		if err != nil {
 			return err
 		}
@@ -232,8 +251,9 @@ func mixesOf(spec *StudentSpec) []string {
 var baselineMu sync.Mutex
 
 // baseline trains the real-only students (every mix without synthetic
-// data) and evaluates the untrained base model, once per run and
-// students section: the result is kept under baseline/ by fingerprint.
+// data, and one on S_anchor alone) and evaluates the untrained base
+// model, once per run and students section: the result is kept under
+// baseline/ by fingerprint.
 func (r *Runner) baseline(ctx context.Context, s *studentSetup) (StudentsFile, error) {
 	baselineMu.Lock()
 	defer baselineMu.Unlock()
@@ -251,12 +271,19 @@ func (r *Runner) baseline(ctx context.Context, s *studentSetup) (StudentsFile, e
 		if _, sy, _ := ParseMix(mix); sy != 0 {
 			continue
 		}
-		res, err := r.trainMix(ctx, s, mix, nil, dir)
+		res, err := r.trainMix(ctx, s, mix, sourceTrain, nil, dir)
 		if err != nil {
 			return out, fmt.Errorf("baseline: %w", err)
 		}
 		out.Mixes = append(out.Mixes, res)
 	}
+	// The student on S_anchor alone, which each configuration's S_gen
+	// student is compared with (the text analogue of the KL Gap).
+	res, err := r.trainMix(ctx, s, "1:0", sourceAnchors, nil, dir)
+	if err != nil {
+		return out, fmt.Errorf("baseline: S_anchor student: %w", err)
+	}
+	out.Mixes = append(out.Mixes, res)
 	if s.base != nil {
 		l, err := train.Evaluate(ctx, s.base, s.test, train.EvalOptions{Template: s.tmpl})
 		if err != nil {

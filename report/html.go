@@ -166,6 +166,7 @@ var downstreamQuantities = []struct {
 	{"test loss", "mean cross-entropy of the student on the held-out test split (nats per token)", func(d Downstream) *Estimate { return d.TestLoss }},
 	{"perplexity", "exp of the test loss", func(d Downstream) *Estimate { return d.Perplexity }},
 	{"generalization gap", "test loss minus training loss", func(d Downstream) *Estimate { return d.GeneralizationGap }},
+	{"gap to the S_anchor student", "test loss of the student trained on S_anchor alone minus this student's, paired by seed (the text analogue of the KL Gap; positive: S_gen taught more)", func(d Downstream) *Estimate { return d.AnchorGap }},
 	{"judge rating", "mean rating of the student's answers by the judge", func(d Downstream) *Estimate { return d.JudgeRating }},
 }
 

@@ -116,7 +116,11 @@ type Downstream struct {
 	TestLoss          *Estimate `json:"test_loss,omitempty"`
 	Perplexity        *Estimate `json:"perplexity,omitempty"`
 	GeneralizationGap *Estimate `json:"generalization_gap,omitempty"` // test loss − train loss
-	JudgeRating       *Estimate `json:"judge_rating,omitempty"`       // mean judge rating
+	// AnchorGap is the test loss of the student trained on S_anchor alone
+	// minus this one's: the text analogue of the KL Gap (gt-model
+	// direction); positive when S_gen taught more than the anchors.
+	AnchorGap   *Estimate `json:"anchor_gap,omitempty"`
+	JudgeRating *Estimate `json:"judge_rating,omitempty"` // mean judge rating
 }
 
 // Predictor is how well one metric predicts the measured gain across

@@ -70,6 +70,7 @@ func htmlFixture(t *testing.T) Report {
 			Downstream: Downstream{
 				TestLoss:          Est(w.loss, w.loss-0.03, w.loss+0.03),
 				GeneralizationGap: Est(w.gap, w.gap-0.02, w.gap+0.02),
+				AnchorGap:         Est(w.gain-0.1, w.gain-0.2, w.gain),
 				JudgeRating:       Est(w.judge, w.judge-0.2, w.judge+0.2),
 			},
 			Gain: Est(w.gain, w.gainLo, w.gainHigh),
@@ -319,7 +320,7 @@ func TestWriteHTMLSelfContained(t *testing.T) {
 	// One bar chart per metric and downstream quantity, one scatter plot
 	// per predictor, and the GMM figure.
 	metrics := 6    // hsic, se, ksg, ΔH, n-gram, vendi
-	downstream := 4 // loss, perplexity, gap, judge
+	downstream := 5 // loss, perplexity, gap, gap to the S_anchor student, judge
 	if want := metrics + downstream + len(r.Predictors) + 1; figures != want {
 		t.Errorf("%d figures, want %d", figures, want)
 	}
