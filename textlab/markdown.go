@@ -5,6 +5,8 @@ import (
 	"io"
 	"math"
 	"strings"
+
+	"github.com/ggmi-dev/ggmi/sim"
 )
 
 // paperArrow is Fig. 4's direction of the KL Gap for a swept variable.
@@ -37,9 +39,10 @@ func plain(f Float) string {
 func interval(ci [2]Float) string { return "[" + num(ci[0]) + ", " + num(ci[1]) + "]" }
 
 // WriteMarkdown writes the report section of a result: settings, the
-// trend verdicts next to the paper's Fig. 4, the gap per sweep value, and
+// trend verdicts next to the paper's Fig. 4 (and, when lab is not nil, next
+// to a GMM lab run's), the gap per sweep value, and
 // how to read it.
-func WriteMarkdown(w io.Writer, res *Result) error {
+func WriteMarkdown(w io.Writer, res *Result, lab *sim.Summary) error {
 	var b strings.Builder
 	o := res.Options
 	fmt.Fprintf(&b, "## Text lab: the K / J / L experiment with text sources\n\n")
@@ -91,6 +94,63 @@ func WriteMarkdown(w io.Writer, res *Result) error {
 			num(p.GapK.Mean), num(p.GapJ.Mean))
 	}
 	fmt.Fprintf(&b, "\nLosses are in nats per token; `loss base` is stories260K before fine-tuning.\n")
+	if lab != nil {
+		writeLabComparison(&b, res, lab)
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// labColumns are the GMM lab's KL Gap columns shown next to the text gap:
+// the exact estimator in the direction the text gap estimates, then in the
+// paper's, then the paper's own histogram estimator.
+var labColumns = []struct{ column, label string }{
+	{"gap_mc_gt-model", "GMM lab, exact KL, gt-model (the text gap's direction)"},
+	{"gap_mc_model-gt", "GMM lab, exact KL, model-gt (the paper's)"},
+	{"gap_hist_model-gt", "GMM lab, reference histogram, model-gt"},
+}
+
+// writeLabComparison puts the text gap's trends next to a GMM lab run's.
+func writeLabComparison(b *strings.Builder, res *Result, lab *sim.Summary) {
+	find := func(sweep, column string) (sim.Trend, bool) {
+		for _, t := range lab.Trends {
+			if t.Sweep == sweep && t.Column == column {
+				return t, true
+			}
+		}
+		return sim.Trend{}, false
+	}
+	fmt.Fprintf(b, "\n### Next to the GMM lab\n\n")
+	fmt.Fprintf(b, "Trend verdicts with the slope's 95%% bootstrap interval; the GMM lab run has %d rounds per value, dimension %d, seed %d.\n\n",
+		lab.Rounds, lab.Config.Dim, lab.Seed)
+	fmt.Fprintf(b, "| sweep | paper | text gap |")
+	var cols []string
+	for _, c := range labColumns {
+		for _, sw := range []string{"K", "J", "L"} {
+			if _, ok := find(sw, c.column); ok {
+				cols = append(cols, c.column)
+				fmt.Fprintf(b, " %s |", c.label)
+				break
+			}
+		}
+	}
+	fmt.Fprintf(b, "\n|%s\n", strings.Repeat(" --- |", 3+len(cols)))
+	cell := func(verdict string, slope float64, ci [2]float64) string {
+		return fmt.Sprintf("%s %s [%s, %s]", verdict, num(Float(slope)), num(Float(ci[0])), num(Float(ci[1])))
+	}
+	for _, t := range res.Trends {
+		if t.Column != "gap" {
+			continue
+		}
+		fmt.Fprintf(b, "| %s | %s | %s |", t.Sweep, paperArrow(t.Sweep), cell(t.Verdict, float64(t.Slope), [2]float64{float64(t.SlopeCI[0]), float64(t.SlopeCI[1])}))
+		for _, c := range cols {
+			if lt, ok := find(t.Sweep, c); ok {
+				fmt.Fprintf(b, " %s |", cell(lt.Verdict, lt.Slope, lt.SlopeCI))
+			} else {
+				fmt.Fprintf(b, " – |")
+			}
+		}
+		b.WriteString("\n")
+	}
+	fmt.Fprintf(b, "\nThe slopes are in different units (nats per token against nats), so compare verdicts and signs, not sizes.\n")
 }

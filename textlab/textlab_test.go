@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/ggmi-dev/ggmi/sim"
 	"math"
 	"os"
 	"path/filepath"
@@ -481,13 +482,45 @@ func TestTextlabQuickRun(t *testing.T) {
 		t.Fatalf("result does not read back: %v", err)
 	}
 	var md bytes.Buffer
-	if err := WriteMarkdown(&md, a); err != nil {
+	if err := WriteMarkdown(&md, a, nil); err != nil {
 		t.Fatal(err)
 	}
 	for _, s := range []string{"## Text lab", "### Trends", "| gap | K | ↓ |", "| gap | J | ↑ |", "| gap | L | ↓ |", "Sign: gap = held-out loss"} {
 		if !strings.Contains(md.String(), s) {
 			t.Fatalf("report lacks %q:\n%s", s, md.String())
 		}
+	}
+	if strings.Contains(md.String(), "Next to the GMM lab") {
+		t.Error("comparison written without a GMM lab run")
+	}
+	// Next to a GMM lab run: one row per sweep, the lab's verdicts and
+	// slopes in the columns it has (here the exact estimator only).
+	lab := &sim.Summary{Rounds: 100, Seed: 1, Config: sim.Config{Dim: 2}, Trends: []sim.Trend{
+		{Sweep: "K", Column: "gap_mc_gt-model", Slope: -3.682, SlopeCI: [2]float64{-4.771, -2.717}, Verdict: "holds"},
+		{Sweep: "J", Column: "gap_mc_gt-model", Slope: 0.449, SlopeCI: [2]float64{-5.974, 6.644}, Verdict: "inconclusive"},
+		{Sweep: "K", Column: "gap_mc_model-gt", Slope: 0.579, SlopeCI: [2]float64{0.489, 0.676}, Verdict: "reversed"},
+		{Sweep: "K", Column: "delta_h", Slope: 1, Verdict: "no claim"},
+	}}
+	md.Reset()
+	if err := WriteMarkdown(&md, a, lab); err != nil {
+		t.Fatal(err)
+	}
+	var k Trend
+	for _, tr := range a.Trends {
+		if tr.Sweep == "K" && tr.Column == "gap" {
+			k = tr
+		}
+	}
+	wantK := fmt.Sprintf("| K | ↓ | %s %s %s | holds -3.682 [-4.771, -2.717] | reversed +0.579 [+0.489, +0.676] |",
+		k.Verdict, num(k.Slope), interval(k.SlopeCI))
+	for _, s := range []string{"### Next to the GMM lab", "100 rounds per value, dimension 2, seed 1", wantK,
+		"| inconclusive +0.449 [-5.974, +6.644] | – |", "GMM lab, exact KL, gt-model", "GMM lab, exact KL, model-gt (the paper's) |\n"} {
+		if !strings.Contains(md.String(), s) {
+			t.Errorf("comparison lacks %q:\n%s", s, md.String())
+		}
+	}
+	if strings.Contains(md.String(), "reference histogram") {
+		t.Error("a column the lab run does not have is shown")
 	}
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -10,12 +11,14 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ggmi-dev/ggmi/sim"
 	"github.com/ggmi-dev/ggmi/textlab"
 )
 
 type textlabOptions struct {
 	shared  string
 	out     string
+	gmmLab  string
 	quick   bool
 	seeds   int
 	steps   int
@@ -49,6 +52,7 @@ Writes result.json and textlab.md into --out.`,
 	f := c.Flags()
 	f.StringVar(&o.shared, "shared", "../shared", "shared folder holding data/ and models/stories260K/")
 	f.StringVar(&o.out, "out", "runs/textlab", "output directory ('' to write nothing)")
+	f.StringVar(&o.gmmLab, "gmm-lab", "runs/gmm-lab", "GMM lab run (ggmi simulate --out) whose trends textlab.md shows next to the text gap's ('' or absent: none)")
 	f.BoolVar(&o.quick, "quick", false, "the small test configuration (seconds instead of minutes)")
 	f.IntVar(&o.seeds, "seeds", 0, fmt.Sprintf("worlds per sweep value (0: the preset's, %d by default)", d.Seeds))
 	f.IntVar(&o.steps, "steps", 0, fmt.Sprintf("training steps of each student (0: the preset's, %d by default)", d.StudentSteps))
@@ -87,6 +91,10 @@ func (o *textlabOptions) options() (textlab.Options, error) {
 }
 
 func runTextlab(cmd *cobra.Command, g *globals, o *textlabOptions) error {
+	lab, err := readLab(o.gmmLab)
+	if err != nil {
+		return usageError{err}
+	}
 	opt, err := o.options()
 	if err != nil {
 		return usageError{err}
@@ -108,7 +116,7 @@ func runTextlab(cmd *cobra.Command, g *globals, o *textlabOptions) error {
 			return fmt.Errorf("textlab: %w", err)
 		}
 		var md bytes.Buffer
-		if err := textlab.WriteMarkdown(&md, res); err != nil {
+		if err := textlab.WriteMarkdown(&md, res, lab); err != nil {
 			return fmt.Errorf("textlab: report: %w", err)
 		}
 		if err := os.WriteFile(filepath.Join(o.out, "textlab.md"), md.Bytes(), 0o644); err != nil {
@@ -145,4 +153,25 @@ func signed(f textlab.Float) string {
 		return "n/a"
 	}
 	return fmt.Sprintf("%+.4f", v)
+}
+
+// readLab reads the summary of a GMM lab run; an empty or absent
+// directory gives none.
+func readLab(dir string) (*sim.Summary, error) {
+	if dir == "" {
+		return nil, nil
+	}
+	f, err := os.Open(filepath.Join(dir, "summary.json"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("--gmm-lab: %w", err)
+	}
+	defer f.Close()
+	s, err := sim.ReadSummaryJSON(f)
+	if err != nil {
+		return nil, fmt.Errorf("--gmm-lab %s: %w", dir, err)
+	}
+	return s, nil
 }

@@ -11,6 +11,10 @@ import (
 )
 
 func TestTextlabBadArguments(t *testing.T) {
+	badLab := t.TempDir()
+	if err := os.WriteFile(filepath.Join(badLab, "summary.json"), []byte("{"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		args []string
 		want string
@@ -20,6 +24,7 @@ func TestTextlabBadArguments(t *testing.T) {
 		{[]string{"textlab", "--shared", filepath.Join(t.TempDir(), "absent"), "--quick"}, "is missing"},
 		{[]string{"textlab", "--workers", "-1", "--quick"}, "workers must be at least 0"},
 		{[]string{"textlab", "extra"}, "unknown command"},
+		{[]string{"textlab", "--gmm-lab", badLab, "--quick"}, "--gmm-lab " + badLab},
 	}
 	for _, c := range cases {
 		code, _, stderr := runCLI(c.args...)
@@ -36,8 +41,12 @@ func TestTextlabQuickCLI(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(shared, "models", "stories260K", "stories260K.bin")); err != nil {
 		t.Skipf("shared model absent (%v); CI has it beside the repository", err)
 	}
+	lab := t.TempDir()
+	if code, _, stderr := runCLI("simulate", "--sweep", "K", "--from", "2", "--to", "4", "--rounds", "4", "--mc-samples", "200", "--out", lab, "-q"); code != 0 {
+		t.Fatalf("simulate: exit %d: %s", code, stderr)
+	}
 	out := t.TempDir()
-	code, stdout, stderr := runCLI("textlab", "--shared", shared, "--out", out, "--quick", "--json", "-q")
+	code, stdout, stderr := runCLI("textlab", "--shared", shared, "--out", out, "--quick", "--gmm-lab", lab, "--json", "-q")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -53,7 +62,7 @@ func TestTextlabQuickCLI(t *testing.T) {
 		t.Fatalf("result.json differs from stdout (%v)", err)
 	}
 	md, err := os.ReadFile(filepath.Join(out, "textlab.md"))
-	if err != nil || !strings.Contains(string(md), "## Text lab") {
+	if err != nil || !strings.Contains(string(md), "## Text lab") || !strings.Contains(string(md), "### Next to the GMM lab") {
 		t.Fatalf("textlab.md: %v\n%s", err, md)
 	}
 }
