@@ -274,7 +274,8 @@ func (r *Runner) stageFingerprint(st string, c *Configuration) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		return fingerprint(st, u, cc.Students), nil
+		// v2: the shared baseline adds the student on S_anchor.
+		return fingerprint(st, u, cc.Students, "train-v2"), nil
 	case StageJudge:
 		u, err := up(StageTrain)
 		if err != nil {

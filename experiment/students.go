@@ -261,7 +261,8 @@ func (r *Runner) baseline(ctx context.Context, s *studentSetup) (StudentsFile, e
 	if err != nil {
 		return StudentsFile{}, err
 	}
-	dir := filepath.Join(r.dir, "baseline", fingerprint("baseline", dfp, s.spec, s.seeds))
+	// v2: the baseline includes the student on S_anchor.
+	dir := filepath.Join(r.dir, "baseline", fingerprint("baseline-v2", dfp, s.spec, s.seeds))
 	path := filepath.Join(dir, studentsFile)
 	var out StudentsFile
 	if readJSON(path, &out) == nil {
