@@ -202,10 +202,15 @@ func barChart(id, title, desc string, rows []barRow, color string, f numFmt) tem
 		fmt.Fprintf(&b, `<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s"/>`, svgPx(xp), svgPx(top-4), svgPx(xp), svgPx(plotBottom), stroke)
 		fmt.Fprintf(&b, `<text x="%s" y="%s" text-anchor="middle" fill="#444" font-size="11">%s</text>`, svgPx(xp), svgPx(plotBottom+16), svgEsc(tickLabel(t, ticks)))
 	}
+	short := make([]string, len(rows))
+	for i, r := range rows {
+		short[i] = r.Label
+	}
+	short = svgShortLabels(short, 22)
 	for i, r := range rows {
 		cy := top + rowH*(float64(i)+0.5)
 		fmt.Fprintf(&b, `<text x="%s" y="%s" text-anchor="end" dominant-baseline="middle" fill="#222">%s<title>%s</title></text>`,
-			svgPx(left-8), svgPx(cy), svgEsc(svgTruncate(r.Label, 22)), svgEsc(r.Label))
+			svgPx(left-8), svgPx(cy), svgEsc(short[i]), svgEsc(r.Label))
 		v := r.Est.Value
 		if !finiteNum(v) {
 			fmt.Fprintf(&b, `<text x="%s" y="%s" dominant-baseline="middle" fill="#777">not measured</text>`, svgPx(x.at(0)+4), svgPx(cy))
