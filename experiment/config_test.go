@@ -1,6 +1,7 @@
 package experiment
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -183,5 +184,29 @@ func TestParseShard(t *testing.T) {
 	}
 	if len(owned) != 3 || owned[0] != 1 || owned[1] != 4 || owned[2] != 7 {
 		t.Errorf("shard 1/3 owns %v", owned)
+	}
+}
+
+// Every example experiment parses strictly and expands its sweep.
+func TestExamplesLoad(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("..", "examples", "*.yaml"))
+	if err != nil || len(files) < 2 {
+		t.Fatalf("examples: %v %v", files, err)
+	}
+	want := map[string]int{"app-g-dolly.yaml": 3, "offline.yaml": 6}
+	for _, f := range files {
+		c, err := Load(f)
+		if err != nil {
+			t.Errorf("%s: %v", f, err)
+			continue
+		}
+		confs, err := c.Configurations()
+		if err != nil {
+			t.Errorf("%s: %v", f, err)
+			continue
+		}
+		if n, ok := want[filepath.Base(f)]; ok && len(confs) != n {
+			t.Errorf("%s: %d configurations, want %d", f, len(confs), n)
+		}
 	}
 }
