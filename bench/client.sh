@@ -1,20 +1,24 @@
 #!/usr/bin/env bash
 # Client throughput of the llm package against a local server with a fixed
 # 50 ms latency at concurrency 64 (ideal 1280 req/s), next to bare net/http
-# on the same server: runs both benchmarks alternately COUNT times (7 by
+# on the same server: runs the benchmarks alternately COUNT times (7 by
 # default) and prints the median ratio to the ideal and the median CPU per
-# request (client and server together) of each.
+# request (client and server together) of each. The client runs twice per
+# round: with Go's default garbage-collector target and with the one
+# `ggmi generate` sets (GOGC=400, cmd/ggmi/cmd_generate.go).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/ensure-go.sh
 count="${1:-7}"
 out="$(mktemp)"
-trap 'rm -f "$out"' EXIT
+trap 'rm -f "$out" "$out.test"' EXIT
 go test -c -o "$out.test" ./llm/ >/dev/null
 for _ in $(seq "$count"); do
-	"$out.test" -test.run xxx -test.bench 'ClientThroughput|RawHTTPThroughput' -test.count 1 | grep -E '^Benchmark' | tee -a "$out"
+	"$out.test" -test.run xxx -test.bench 'RawHTTPThroughput' -test.count 1 | grep -E '^Benchmark' | tee -a "$out"
+	"$out.test" -test.run xxx -test.bench 'ClientThroughput' -test.count 1 | grep -E '^Benchmark' | tee -a "$out"
+	GOGC=400 "$out.test" -test.run xxx -test.bench 'ClientThroughput' -test.count 1 | grep -E '^Benchmark' |
+		sed 's/^BenchmarkClientThroughput/BenchmarkClientThroughput(GOGC=400,as-ggmi-generate)/' | tee -a "$out"
 done
-rm -f "$out.test"
 awk 'function median(s,   n, v, i, j, t) {
 		n = split(substr(s, 2), v, " ")
 		for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (v[j] + 0 < v[i] + 0) { t = v[i]; v[i] = v[j]; v[j] = t }

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"runtime"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"sync"
@@ -545,5 +546,28 @@ func TestGenerateProgressBar(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("bar lacks %q:\n%q", want, out)
 		}
+	}
+}
+
+// ggmi generate raises the collector's target unless GOGC says otherwise.
+func TestGenerateGCPercent(t *testing.T) {
+	if os.Getenv("GOGC") != "" {
+		t.Skip("GOGC is set; ggmi generate keeps it")
+	}
+	prev := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(prev)
+	m := newCountingModel(t, 0)
+	if code, _, stderr := runCLI(genArgs(m.model(), "", "--dry-run", "--target", "4", "--per-prompt", "2")...); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if got := debug.SetGCPercent(100); got != generateGCPercent {
+		t.Errorf("GC percent %d while generating, want %d", got, generateGCPercent)
+	}
+	t.Setenv("GOGC", "150")
+	if code, _, stderr := runCLI(genArgs(m.model(), "", "--dry-run", "--target", "4", "--per-prompt", "2")...); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Errorf("GC percent %d with GOGC set, want it left alone (100)", got)
 	}
 }
