@@ -74,6 +74,7 @@ func (r *Runner) stageReport(ctx context.Context, _ *Configuration, _ string) er
 
 	anchorStudent := r.anchorStudent()
 	expected := map[string]int{}
+	notes := map[string]map[string]int{} // metric → note → configurations
 	var allVerdicts []train.Verdict
 	var columns []string
 	for _, c := range r.confs {
@@ -87,6 +88,12 @@ func (r *Runner) stageReport(ctx context.Context, _ *Configuration, _ string) er
 			for _, res := range mr.Metrics {
 				rc.Metrics = append(rc.Metrics, report.MetricFromResult(res))
 				expected[res.Name] = expectedSign(res.Name, res.Settings)
+				if note, _ := res.Settings["note"].(string); note != "" {
+					if notes[res.Name] == nil {
+						notes[res.Name] = map[string]int{}
+					}
+					notes[res.Name][note]++
+				}
 			}
 		}
 		var sf StudentsFile
@@ -134,7 +141,14 @@ func (r *Runner) stageReport(ctx context.Context, _ *Configuration, _ string) er
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		rep.Metrics = append(rep.Metrics, report.MetricInfo{Name: n, Expected: expected[n]})
+		info := report.MetricInfo{Name: n, Expected: expected[n]}
+		var ns []string
+		for note, k := range notes[n] {
+			ns = append(ns, fmt.Sprintf("in %d of %d configurations, %s", k, len(r.confs), note))
+		}
+		sort.Strings(ns)
+		info.Note = strings.Join(ns, "; ")
+		rep.Metrics = append(rep.Metrics, info)
 	}
 	preds, err := report.Predict(rep, names, 1000, r.cfg.Seed)
 	if err != nil {
@@ -298,6 +312,11 @@ func markdown(rep report.Report, t *train.RatingTable) string {
 	b.WriteString("\n## Predictors (Spearman ρ with the gain, bootstrap 95% interval)\n\n| metric | ρ | 95% interval | n | expected | verdict |\n|---|---|---|---|---|---|\n")
 	for _, p := range rep.Predictors {
 		fmt.Fprintf(&b, "| %s | %.3f | [%.3f, %.3f] | %d | %+d | %s |\n", p.Metric, p.Rho.Value, p.Rho.CI95[0], p.Rho.CI95[1], p.Rho.N, p.Expected, p.Verdict)
+	}
+	for _, m := range rep.Metrics {
+		if m.Note != "" {
+			fmt.Fprintf(&b, "\nNote on %s: %s.\n", m.Name, m.Note)
+		}
 	}
 	if t != nil && len(t.Configs) > 0 {
 		b.WriteString("\n## Judge ratings (Table 1 form: softmax over columns of the mean rating)\n\n| row |")

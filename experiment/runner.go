@@ -267,8 +267,9 @@ func (r *Runner) stageFingerprint(st string, c *Configuration) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		// v2: the divergences compare S_gen with the test split.
-		return fingerprint(st, u, cc.Seed, cc.Measure, "measure-v2"), nil
+		// v2: the divergences compare S_gen with the test split; v3: the
+		// offline semantic entropy is per prompt.
+		return fingerprint(st, u, cc.Seed, cc.Measure, "measure-v3"), nil
 	case StageTrain:
 		u, err := up(StageData, StageCurate)
 		if err != nil {

@@ -103,7 +103,7 @@ var suiteMetrics = []SuiteMetric{
 	{"ksg", []string{"ksg-mi", "mi"}, "pairs", "KSG mutual information (nats) on pairs"},
 	{"entropy", []string{"knn-entropy", "kl-entropy"}, "embeddings", "Kozachenko–Leonenko k-NN entropy of S_gen (nats)"},
 	{"delta-h", []string{"dh"}, "anchors", "ΔH = H(S_anchor) − H(S_gen), k-NN entropies (nats)"},
-	{"se", []string{"semantic-entropy-cosine", "semantic-entropy"}, "embeddings", "semantic entropy, offline cosine approximation"},
+	{"se", []string{"semantic-entropy-cosine", "semantic-entropy"}, "embeddings", "semantic entropy, offline cosine approximation, per prompt when records name their prompt"},
 	{"ngram", []string{"ngram-diversity"}, "texts", "unique/total n-grams, mean over n = 1..4"},
 	{"self-rep", []string{"self-repetition"}, "texts", "self-repetition (4-grams)"},
 	{"compression", []string{"compression-ratio", "gzip"}, "texts", "gzip compression ratio"},
@@ -368,6 +368,55 @@ func Run(ctx context.Context, s Suite) (Report, error) {
 	return rep, nil
 }
 
+// promptGroups returns the indices of the records of each prompt (by
+// provenance prompt ID, in order of first appearance) that produced at
+// least two records; nil without prompt IDs.
+func (st *state) promptGroups() [][]int {
+	var order []string
+	members := map[string][]int{}
+	for i, r := range st.s.Data {
+		id := r.Provenance.PromptID
+		if id == "" {
+			continue
+		}
+		if _, ok := members[id]; !ok {
+			order = append(order, id)
+		}
+		members[id] = append(members[id], i)
+	}
+	var out [][]int
+	for _, id := range order {
+		if len(members[id]) >= 2 {
+			out = append(out, members[id])
+		}
+	}
+	return out
+}
+
+// groupedCosineSE is the offline semantic entropy per prompt (NOTES §4:
+// the answers to one question are clustered), averaged over the prompts
+// with at least two records, with a Student-t interval over prompts. A
+// whole-set entropy would grow with the number of records, whatever
+// their meaning.
+func (st *state) groupedCosineSE(groups [][]int, thr float64, seed uint64) (Result, error) {
+	vals := make([]float64, len(groups))
+	n, nc := 0, 0
+	for g, idx := range groups {
+		x, _ := subsample(pickRows(st.x, idx), st.maxPairs, seed^uint64(g))
+		r, err := SemanticEntropyCosine(x, thr, nil)
+		if err != nil {
+			return Result{}, fmt.Errorf("prompt group %d: %w", g, err)
+		}
+		vals[g] = r.Value
+		n += len(x)
+		nc += r.Settings["n_clusters"].(int)
+	}
+	return Result{Name: "se", Value: meanOf(vals), CI95: tCI95(vals), N: n, Settings: map[string]any{
+		"threshold": thr, "approximation": "cosine similarity ≥ threshold stands in for bidirectional entailment",
+		"grouping": "prompt", "groups": len(groups), "mean_group_size": float64(n) / float64(len(groups)),
+		"mean_clusters": float64(nc) / float64(len(groups)), "ci": "Student t over prompts", "weighted": false}}, nil
+}
+
 func metricByName(n string) (SuiteMetric, bool) {
 	for _, m := range suiteMetrics {
 		if m.Name == n {
@@ -616,8 +665,11 @@ func (st *state) run(ctx context.Context, name string) (Result, error) {
 			"h_anchor": ha.Value, "h_gen": hg.Value, "n_anchor": ha.N, "estimator": "knn-entropy", "k": ha.Settings["k"],
 			"unit": "nats", "ci": "estimators' half-widths added in quadrature (independent samples)"}}, nil
 	case "se":
-		x, _ := subsample(st.x, st.maxPairs, seed^0x55)
 		thr := st.param(name, "threshold", 0.9)
+		if groups := st.promptGroups(); len(groups) >= 2 && st.param(name, "grouped", 1) != 0 {
+			return st.groupedCosineSE(groups, thr, seed)
+		}
+		x, _ := subsample(st.x, st.maxPairs, seed^0x55)
 		r, err := SemanticEntropyCosine(x, thr, nil)
 		if err != nil {
 			return Result{}, err
@@ -625,6 +677,10 @@ func (st *state) run(ctx context.Context, name string) (Result, error) {
 		c := r.Settings["clusters"].([]int)
 		delete(r.Settings, "clusters")
 		r.Settings["approximation"] = "cosine similarity ≥ threshold stands in for bidirectional entailment"
+		r.Settings["grouping"] = "whole set"
+		if r.Settings["n_clusters"] == len(c) && len(c) > 1 {
+			r.Settings["note"] = "every text is a cluster of its own: the value is log n and reflects only the sample size (lower the threshold, or use se-llm)"
+		}
 		r, err = st.withBootstrap(r, []int{len(c)}, func(ix [][]int) (float64, error) {
 			return DiscreteSE(pickRows(c, ix[0]))
 		})

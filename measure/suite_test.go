@@ -357,3 +357,79 @@ func TestRunErrors(t *testing.T) {
 		t.Error("cancelled: no error")
 	}
 }
+
+// tableEmbedder embeds each text as the vector the table gives it.
+type tableEmbedder map[string][]float32
+
+func (tableEmbedder) ID() string { return "table" }
+
+func (t tableEmbedder) Embed(_ context.Context, texts []string) ([][]float32, error) {
+	out := make([][]float32, len(texts))
+	for i, s := range texts {
+		v, ok := t[s]
+		if !ok {
+			return nil, fmt.Errorf("no vector for %q", s)
+		}
+		out[i] = v
+	}
+	return out, nil
+}
+
+// The offline semantic entropy is computed per prompt when the records
+// name their prompt: prompt a's four answers mean the same (0 nats), b's
+// four differ (log 4), c's form two pairs (log 2), and d's single record
+// is left out; without prompt IDs the whole set is clustered once.
+func TestRunSemanticEntropyPerPrompt(t *testing.T) {
+	emb := tableEmbedder{}
+	var data []dataset.Record
+	add := func(prompt, text string, v ...float32) {
+		emb[text] = v
+		data = append(data, dataset.Record{ID: text, Instruction: text, Provenance: dataset.Provenance{PromptID: prompt}})
+	}
+	for i := range 4 {
+		add("a", fmt.Sprintf("a%d", i), 1, 0, 0, 0)
+	}
+	for i := range 4 {
+		v := make([]float32, 4)
+		v[i] = 1
+		add("b", fmt.Sprintf("b%d", i), v...)
+	}
+	add("c", "c0", 0, 1, 0, 0)
+	add("c", "c1", 0, 1, 0, 0)
+	add("c", "c2", 0, 0, 1, 0)
+	add("c", "c3", 0, 0, 1, 0)
+	add("d", "d0", 0, 0, 0, 1)
+	run := func(data []dataset.Record) Result {
+		rep, err := Run(context.Background(), Suite{Data: data, Embedder: emb, Metrics: "se", Seed: 1, Bootstrap: -1})
+		if err != nil || len(rep.Metrics) != 1 {
+			t.Fatalf("%v %v", err, rep.Errors)
+		}
+		return rep.Metrics[0]
+	}
+	r := run(data)
+	near(t, "per-prompt SE", r.Value, (0+math.Log(4)+math.Log(2))/3, 1e-12)
+	if r.Settings["grouping"] != "prompt" || r.Settings["groups"] != 3 || r.N != 12 {
+		t.Errorf("settings %v, N %d", r.Settings, r.N)
+	}
+	for i := range data {
+		data[i].Provenance.PromptID = ""
+	}
+	// One set, clustered by direction: e1 holds a0..a3 and b0 (5 of 13),
+	// e2 b1, c0, c1 (3), e3 b2, c2, c3 (3), e4 b3, d0 (2).
+	r = run(data)
+	p := []float64{5.0 / 13, 3.0 / 13, 3.0 / 13, 2.0 / 13}
+	var want float64
+	for _, q := range p {
+		want -= q * math.Log(q)
+	}
+	near(t, "whole-set SE", r.Value, want, 1e-12)
+	if r.Settings["grouping"] != "whole set" || r.Settings["note"] != nil {
+		t.Errorf("settings %v", r.Settings)
+	}
+	// Four distinct answers: log 4, and a note that it measures only n.
+	r = run(data[4:8])
+	near(t, "all singletons", r.Value, math.Log(4), 1e-12)
+	if note, _ := r.Settings["note"].(string); !strings.Contains(note, "log n") {
+		t.Errorf("no note on singleton clusters: %v", r.Settings)
+	}
+}

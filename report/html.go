@@ -111,6 +111,7 @@ type htmlFigure struct {
 
 type htmlPredictor struct {
 	Metric, Label, Doc string
+	Note               string
 	Rho, CI            string
 	N                  int
 	Expected           string
@@ -324,7 +325,7 @@ func buildView(r Report) (*htmlView, error) {
 	// Predictors: the Spearman table and a scatter plot per predictor.
 	for _, p := range r.Predictors {
 		info := r.metricInfo(p.Metric)
-		hp := htmlPredictor{Metric: p.Metric, Label: info.Label, Doc: info.Doc, Rho: "–", CI: "–", N: p.Rho.N, Expected: signWord(p.Expected), Verdict: p.Verdict, Class: verdictClass(p.Verdict)}
+		hp := htmlPredictor{Metric: p.Metric, Label: info.Label, Doc: info.Doc, Note: info.Note, Rho: "–", CI: "–", N: p.Rho.N, Expected: signWord(p.Expected), Verdict: p.Verdict, Class: verdictClass(p.Verdict)}
 		if finiteNum(p.Rho.Value) {
 			hp.Rho = signed(p.Rho.Value)
 		}

@@ -61,6 +61,9 @@ type MetricInfo struct {
 	Label    string `json:"label,omitempty"`
 	Doc      string `json:"doc,omitempty"`
 	Expected int    `json:"expected,omitempty"`
+	// Note is a caveat about this run's values, shown under the metric's
+	// row of the predictors table (e.g. an estimator that degenerated).
+	Note string `json:"note,omitempty"`
 }
 
 // GainInfo names the measured gain a configuration's predictors are

@@ -38,6 +38,7 @@ figure{margin:0;padding:10px 12px;border:1px solid var(--line);border-radius:6px
 figure.wide{grid-column:1/-1}
 figure svg{display:block;max-width:100%;height:auto;margin:0 auto}
 figcaption{font-size:13px;color:var(--muted);margin-top:6px}
+.note{font-weight:400;font-size:.85em;color:#8a4b00;max-width:32em}
 .verdict{font-weight:600;padding:1px 7px;border-radius:3px;white-space:nowrap}
 .v-agrees,.v-holds{background:#e2f3e5;color:#14632b}
 .v-opposite,.v-reversed{background:#fbe4e4;color:#9b1c1c}
@@ -100,7 +101,7 @@ a{color:inherit;text-decoration:none}
 <caption>Spearman's ρ between each predictor and {{.GainLabel}}.</caption>
 <thead><tr><th scope="col">predictor</th><th scope="col" class="num">ρ</th><th scope="col" class="num">95% interval</th><th scope="col" class="num">configurations</th><th scope="col">expected sign</th><th scope="col">verdict</th></tr></thead>
 <tbody>
-{{range .Predictors}}<tr><th scope="row">{{if .Doc}}<abbr title="{{.Doc}}">{{.Label}}</abbr>{{else}}{{.Label}}{{end}} <code>{{.Metric}}</code></th><td class="num">{{.Rho}}</td><td class="num">{{.CI}}</td><td class="num">{{.N}}</td><td>{{.Expected}}</td><td><span class="verdict {{.Class}}">{{.Verdict}}</span></td></tr>
+{{range .Predictors}}<tr><th scope="row">{{if .Doc}}<abbr title="{{.Doc}}">{{.Label}}</abbr>{{else}}{{.Label}}{{end}} <code>{{.Metric}}</code>{{if .Note}}<div class="note">{{.Note}}</div>{{end}}</th><td class="num">{{.Rho}}</td><td class="num">{{.CI}}</td><td class="num">{{.N}}</td><td>{{.Expected}}</td><td><span class="verdict {{.Class}}">{{.Verdict}}</span></td></tr>
 {{end}}</tbody>
 </table></div>
 <div class="figs">

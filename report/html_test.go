@@ -617,3 +617,17 @@ func TestGMMSectionOfLab(t *testing.T) {
 		t.Error("a nil summary was accepted")
 	}
 }
+
+// A metric's note is shown under its predictor row, escaped.
+func TestWriteHTMLMetricNote(t *testing.T) {
+	r := htmlFixture(t)
+	for i := range r.Metrics {
+		if r.Metrics[i].Name == "hsic" {
+			r.Metrics[i].Note = "in 2 of 3 configurations, every text <alone>"
+		}
+	}
+	page := renderHTML(t, r)
+	if !strings.Contains(page, `<div class="note">in 2 of 3 configurations, every text &lt;alone&gt;</div>`) {
+		t.Error("the note is missing from the predictors table")
+	}
+}
