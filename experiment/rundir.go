@@ -173,10 +173,15 @@ func done(dir, stage, fp string) bool {
 
 // Merge copies the configuration directories of shard run directories into
 // dst (a configuration present in several is taken from the one whose
-// stages are furthest along) and returns the configurations merged.
+// stages are furthest along) and returns the configurations merged. The
+// shared baseline (the real-only and S_anchor students and their judging)
+// is copied too when dst lacks it, with its pointers rewritten to dst.
 func Merge(dst string, shards ...string) ([]string, error) {
 	var merged []string
 	for _, src := range shards {
+		if err := mergeBaseline(dst, src); err != nil {
+			return merged, fmt.Errorf("merge %s: baseline: %w", src, err)
+		}
 		entries, err := os.ReadDir(filepath.Join(src, "configs"))
 		if err != nil {
 			return merged, fmt.Errorf("merge %s: %w", src, err)
@@ -203,6 +208,52 @@ func Merge(dst string, shards ...string) ([]string, error) {
 		}
 	}
 	return merged, nil
+}
+
+// mergeBaseline copies the baseline directories of src that dst lacks and
+// sets dst's pointers (current.json, judge.json) from src's when dst has
+// none.
+func mergeBaseline(dst, src string) error {
+	entries, err := os.ReadDir(filepath.Join(src, "baseline"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		from, to := filepath.Join(src, "baseline", e.Name()), filepath.Join(dst, "baseline", e.Name())
+		if !e.IsDir() || filepath.Clean(from) == filepath.Clean(to) {
+			continue
+		}
+		if _, err := os.Stat(to); err == nil {
+			continue
+		}
+		if err := copyTree(from, to); err != nil {
+			return err
+		}
+	}
+	for _, name := range []string{"current.json", "judge.json"} {
+		var ptr struct{ Dir string }
+		if readJSON(filepath.Join(dst, "baseline", name), &ptr) == nil {
+			continue
+		}
+		if readJSON(filepath.Join(src, "baseline", name), &ptr) != nil || ptr.Dir == "" {
+			continue
+		}
+		// The pointer names baseline/<fingerprint>[/judge-…] under src.
+		rel, err := filepath.Rel(filepath.Join(src, "baseline"), ptr.Dir)
+		if err != nil || strings.HasPrefix(rel, "..") {
+			rel = filepath.Base(ptr.Dir)
+			if name == "judge.json" {
+				rel = filepath.Join(filepath.Base(filepath.Dir(ptr.Dir)), filepath.Base(ptr.Dir))
+			}
+		}
+		if err := writeJSON(filepath.Join(dst, "baseline", name), map[string]string{"dir": filepath.Join(dst, "baseline", rel)}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func stagesDone(dir string) int {

@@ -265,3 +265,52 @@ func TestShardsAndMerge(t *testing.T) {
 		t.Errorf("after merge: %v", cn.calls)
 	}
 }
+
+// Merge brings the shared baseline along when the destination lacks it,
+// pointing its pointers at the copies, and keeps the destination's own.
+func TestMergeBaseline(t *testing.T) {
+	root := t.TempDir()
+	shard := filepath.Join(root, "mnt", "shard0") // mounted elsewhere than where it ran
+	ran := filepath.Join("/somewhere", "runs", "x")
+	for _, f := range []struct{ path, body string }{
+		{"configs/c1/.stages/generate.json", `{"fingerprint":"f"}`},
+		{"baseline/abc/students/students.json", `{"base_test_loss":5}`},
+		{"baseline/abc/judge-j1/judge.json", `{"verdicts":[]}`},
+		{"baseline/current.json", `{"dir":"` + filepath.Join(ran, "baseline", "abc") + `"}`},
+		{"baseline/judge.json", `{"dir":"` + filepath.Join(ran, "baseline", "abc", "judge-j1") + `"}`},
+	} {
+		p := filepath.Join(shard, f.path)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(f.body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dst := filepath.Join(root, "merged")
+	if _, err := Merge(dst, shard); err != nil {
+		t.Fatal(err)
+	}
+	var sf StudentsFile
+	if err := readJSON(filepath.Join(dst, "baseline", "abc", studentsFile), &sf); err != nil || sf.BaseTestLoss != 5 {
+		t.Fatalf("baseline not copied: %v %+v", err, sf)
+	}
+	for name, want := range map[string]string{"current.json": filepath.Join(dst, "baseline", "abc"), "judge.json": filepath.Join(dst, "baseline", "abc", "judge-j1")} {
+		var ptr struct{ Dir string }
+		if err := readJSON(filepath.Join(dst, "baseline", name), &ptr); err != nil || ptr.Dir != want {
+			t.Errorf("%s points at %q (%v), want %q", name, ptr.Dir, err, want)
+		}
+	}
+	// A destination with its own baseline keeps it.
+	own := filepath.Join(root, "own")
+	if err := writeJSON(filepath.Join(own, "baseline", "current.json"), map[string]string{"dir": "mine"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Merge(own, shard); err != nil {
+		t.Fatal(err)
+	}
+	var ptr struct{ Dir string }
+	if err := readJSON(filepath.Join(own, "baseline", "current.json"), &ptr); err != nil || ptr.Dir != "mine" {
+		t.Errorf("destination's pointer replaced: %q %v", ptr.Dir, err)
+	}
+}
