@@ -187,14 +187,21 @@ func (r *Runner) stageReport(ctx context.Context, _ *Configuration, _ string) er
 	return writeJSON(filepath.Join(r.dir, "results.json"), res)
 }
 
+// readBaseline reads file from the baseline directory that the pointer
+// baseline/<pointer> names (current.json: the students; judge.json: their
+// judging) into v.
+func (r *Runner) readBaseline(pointer, file string, v any) error {
+	var ptr struct{ Dir string }
+	if err := readJSON(filepath.Join(r.dir, "baseline", pointer), &ptr); err != nil {
+		return err
+	}
+	return readJSON(filepath.Join(ptr.Dir, file), v)
+}
+
 // anchorStudent returns the baseline's students on S_anchor, if trained.
 func (r *Runner) anchorStudent() *MixResult {
-	var cur struct{ Dir string }
-	if readJSON(filepath.Join(r.dir, "baseline", "current.json"), &cur) != nil {
-		return nil
-	}
 	var sf StudentsFile
-	if readJSON(filepath.Join(cur.Dir, studentsFile), &sf) != nil {
+	if r.readBaseline("current.json", studentsFile, &sf) != nil {
 		return nil
 	}
 	for i := range sf.Mixes {
@@ -243,12 +250,8 @@ func pairedDiff(a, b MixResult) train.Interval {
 // baselineVerdicts returns the judge's verdicts on the base model and the
 // real-only students, if rated.
 func (r *Runner) baselineVerdicts() []train.Verdict {
-	var ptr struct{ Dir string }
-	if readJSON(filepath.Join(r.dir, "baseline", "judge.json"), &ptr) != nil {
-		return nil
-	}
 	var jf JudgeFile
-	if readJSON(filepath.Join(ptr.Dir, judgeFile), &jf) != nil {
+	if r.readBaseline("judge.json", judgeFile, &jf) != nil {
 		return nil
 	}
 	return jf.Verdicts
