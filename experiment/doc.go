@@ -5,7 +5,9 @@
 // proxies, entropies, divergences; the diversity paper's measures), and the
 // downstream validation of App. G.1.4–G.2: students trained on the data,
 // evaluated on the real held-out split and judged, with the paper's
-// softmax-normalised table.
+// softmax-normalised table. Each configuration's student is also compared
+// with one trained on S_anchor alone (the same seeds): the difference of
+// held-out losses is the text analogue of the KL Gap of App. B.
 //
 // The paper leaves open whether its quantities predict the downstream
 // result; the report stage answers it for the configurations of an
@@ -22,10 +24,11 @@
 //	  configs/<id>/          one directory per configuration:
 //	    gen/                 prompts, raw cache, synthetic.jsonl, rejects.jsonl
 //	    data/                synthetic.jsonl (after ε), removed.jsonl
-//	    metrics.json         every estimator's Result
+//	    metrics.json         every estimator's Result (divergences against the test split)
 //	    students/            per mix and seed: eval.json
 //	    judge.json
-//	  baseline/              students on real data only, and the untrained base
+//	  baseline/              students on real data only (the train split's mixes and
+//	                         S_anchor alone), their judging, and the untrained base
 //	  report.html report.md results.json
 //
 // Every stage records a fingerprint of its inputs when it completes; a
@@ -33,5 +36,5 @@
 // others (generation never repeats a request whose answer is in the cache).
 // Shards split the per-configuration work between machines (--shard i/N;
 // a Kubernetes indexed job passes its JOB_COMPLETION_INDEX); Merge joins
-// the shards' run directories before the report.
+// the shards' run directories (and the shared baseline) before the report.
 package experiment

@@ -58,6 +58,12 @@
 // (distinct n-grams, compression, Vendi, kernel sums) are biased by the
 // repeated rows of the classical bootstrap. O(n²) estimators run on seeded
 // subsamples (Suite.MaxPairs, Suite.MaxTextPairs), stated in Settings.
+// The divergences compare S_gen with Suite.Reference (e.g. the real
+// held-out split), else the training set, else the anchors. The offline
+// semantic entropy is taken per prompt (dataset.Provenance.PromptID, the
+// answers to one question, as Farquhar et al. cluster them) when at least
+// two prompts produced two records or more, and over the whole set
+// otherwise; Settings["note"] says when every text is its own cluster.
 // Metrics that need a generative model (LLM entailment, the Cluster-agent)
 // plug in with [RegisterLLM] and run when Suite.LLM is set. Result encodes
 // to JSON with non-finite numbers as null.
