@@ -4,20 +4,16 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/ggmi-dev/ggmi/dataset"
+	"github.com/ggmi-dev/ggmi/internal/testshared"
 )
 
 func dataPath(t testing.TB, parts ...string) string {
 	t.Helper()
-	p := filepath.Join(append([]string{"..", "..", "shared", "data"}, parts...)...)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("real data %s not available (%v): skipping", p, err)
-	}
+	p := testshared.Path(t, append([]string{"data"}, parts...)...)
 	return p
 }
 

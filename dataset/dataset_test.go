@@ -14,16 +14,15 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ggmi-dev/ggmi/internal/testshared"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
 func dataPath(t testing.TB, parts ...string) string {
 	t.Helper()
-	p := filepath.Join(append([]string{"..", "..", "shared", "data"}, parts...)...)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("real data %s not available (%v): skipping", p, err)
-	}
+	p := testshared.Path(t, append([]string{"data"}, parts...)...)
 	return p
 }
 

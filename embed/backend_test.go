@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ggmi-dev/ggmi/internal/testshared"
 	"github.com/ggmi-dev/ggmi/llama"
 	"github.com/ggmi-dev/ggmi/llm"
 	"github.com/ggmi-dev/ggmi/serve"
@@ -17,12 +18,7 @@ import (
 // sharedModel returns the stories260K model file beside the repository,
 // skipping the test when the shared folder is absent.
 func sharedModel(t *testing.T) string {
-	t.Helper()
-	p := filepath.Join("..", "..", "shared", "models", "stories260K", "stories260K.bin")
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("skipping: %s is absent (the shared stories260K model)", p)
-	}
-	return p
+	return testshared.StoriesPath(t)
 }
 
 var engineTexts = []string{

@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"gonum.org/v1/gonum/mat"
+
+	"github.com/ggmi-dev/ggmi/internal/testshared"
 )
 
 // knownSpectrum returns U·diag(s)·Vᵀ with random orthonormal U, V.
@@ -188,10 +190,7 @@ func TestReadVectorsAndSIF(t *testing.T) {
 }
 
 func TestGloVeFile(t *testing.T) {
-	path := filepath.Join("..", "..", "shared", "embeddings", "glove-100d-top40k.txt.gz")
-	if _, err := os.Stat(path); err != nil {
-		t.Skipf("skipping: %s is absent (the shared GloVe vectors)", path)
-	}
+	path := testshared.Path(t, "embeddings", "glove-100d-top40k.txt.gz")
 	v, err := LoadVectors(path)
 	if err != nil {
 		t.Fatal(err)

@@ -9,18 +9,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ggmi-dev/ggmi/internal/testshared"
 	"github.com/ggmi-dev/ggmi/report"
 )
 
 // sharedFile returns a file of the shared folder beside the repository
 // (../shared from the module root), skipping the test when it is absent.
 func sharedFile(t *testing.T, parts ...string) string {
-	t.Helper()
-	p := filepath.Join(append([]string{"..", "..", "shared"}, parts...)...)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("shared file %s is absent (%v); the test needs ../shared beside the repository", p, err)
-	}
-	return p
+	return testshared.Path(t, parts...)
 }
 
 // finite reports whether an estimate is present with a finite value.

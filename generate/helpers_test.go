@@ -17,31 +17,16 @@ import (
 	"time"
 
 	"github.com/ggmi-dev/ggmi/dataset"
+	"github.com/ggmi-dev/ggmi/internal/testshared"
 	"github.com/ggmi-dev/ggmi/llama"
 	"github.com/ggmi-dev/ggmi/llm"
 	"github.com/ggmi-dev/ggmi/serve"
 	"github.com/ggmi-dev/ggmi/synth"
 )
 
-var (
-	storiesOnce sync.Once
-	stories     *llama.Model
-	storiesErr  error
-)
-
-// loadStories loads the stories260K reference model once per test binary,
-// skipping the test when the shared folder is absent.
+// loadStories is the shared stories260K model (the test skips without ../shared).
 func loadStories(t testing.TB) *llama.Model {
-	t.Helper()
-	path := filepath.Join("..", "..", "shared", "models", "stories260K", "stories260K.bin")
-	if _, err := os.Stat(path); err != nil {
-		t.Skipf("reference model %s not available (the tests need ../shared): %v", path, err)
-	}
-	storiesOnce.Do(func() { stories, storiesErr = llama.Load(path) })
-	if storiesErr != nil {
-		t.Fatal(storiesErr)
-	}
-	return stories
+	return testshared.Stories(t)
 }
 
 // servedStories serves the built-in engine over stories260K through the

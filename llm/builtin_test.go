@@ -4,35 +4,18 @@ import (
 	"context"
 	"errors"
 	"math"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/ggmi-dev/ggmi/internal/testshared"
 	"github.com/ggmi-dev/ggmi/llama"
 )
 
-var (
-	modelOnce sync.Once
-	model     *llama.Model
-	modelErr  error
-)
-
-// loadModel loads the stories260K reference model once per test binary,
-// skipping the test when the shared folder is absent.
+// loadModel is the shared stories260K model (the test skips without ../shared).
 func loadModel(t testing.TB) *llama.Model {
-	t.Helper()
-	path := filepath.Join("..", "..", "shared", "models", "stories260K", "stories260K.bin")
-	if _, err := os.Stat(path); err != nil {
-		t.Skipf("reference model %s not available (the tests need ../shared): %v", path, err)
-	}
-	modelOnce.Do(func() { model, modelErr = llama.Load(path) })
-	if modelErr != nil {
-		t.Fatal(modelErr)
-	}
-	return model
+	return testshared.Stories(t)
 }
 
 func newBuiltin(t testing.TB, workers int) *Builtin {

@@ -6,37 +6,20 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/ggmi-dev/ggmi/internal/testshared"
 	"github.com/ggmi-dev/ggmi/llama"
 	"github.com/ggmi-dev/ggmi/llm"
 	"github.com/ggmi-dev/ggmi/serve"
 )
 
-var (
-	extModelOnce sync.Once
-	extModel     *llama.Model
-	extModelErr  error
-)
-
-// loadStories loads the stories260K reference model once per test binary,
-// skipping the test when the shared folder is absent.
+// loadStories is the shared stories260K model (the test skips without ../shared).
 func loadStories(t testing.TB) *llama.Model {
-	t.Helper()
-	path := filepath.Join("..", "..", "shared", "models", "stories260K", "stories260K.bin")
-	if _, err := os.Stat(path); err != nil {
-		t.Skipf("reference model %s not available (the tests need ../shared): %v", path, err)
-	}
-	extModelOnce.Do(func() { extModel, extModelErr = llama.Load(path) })
-	if extModelErr != nil {
-		t.Fatal(extModelErr)
-	}
-	return extModel
+	return testshared.Stories(t)
 }
 
 // builtinServer starts the built-in backend behind the project's

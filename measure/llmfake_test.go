@@ -4,14 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/ggmi-dev/ggmi/internal/testshared"
 	"github.com/ggmi-dev/ggmi/llama"
 	"github.com/ggmi-dev/ggmi/llm"
 )
@@ -197,25 +196,9 @@ func intsJSON(v []int) string {
 	return "[" + strings.Join(s, ",") + "]"
 }
 
-var (
-	llmModelOnce sync.Once
-	llmModel     *llama.Model
-	llmModelErr  error
-)
-
-// llmTestModel loads the stories260K reference model once per test binary,
-// skipping the test when the shared folder is absent.
+// llmTestModel is the shared stories260K model (the test skips without ../shared).
 func llmTestModel(t testing.TB) *llama.Model {
-	t.Helper()
-	path := filepath.Join("..", "..", "shared", "models", "stories260K", "stories260K.bin")
-	if _, err := os.Stat(path); err != nil {
-		t.Skipf("reference model %s not available (the test needs ../shared): %v", path, err)
-	}
-	llmModelOnce.Do(func() { llmModel, llmModelErr = llama.Load(path) })
-	if llmModelErr != nil {
-		t.Fatal(llmModelErr)
-	}
-	return llmModel
+	return testshared.Stories(t)
 }
 
 // recordingLLM records every answer of the backend it wraps (and unwraps

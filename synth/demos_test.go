@@ -5,23 +5,19 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math"
-	"os"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/ggmi-dev/ggmi/dataset"
+	"github.com/ggmi-dev/ggmi/internal/testshared"
 )
 
 // seedTasks reads the self-instruct seed tasks from ../shared, or skips.
 func seedTasks(t *testing.T) []dataset.Record {
 	t.Helper()
-	path := filepath.Join("..", "..", "shared", "data", "self-instruct", "seed_tasks.jsonl")
-	if _, err := os.Stat(path); err != nil {
-		t.Skipf("self-instruct seed tasks not available at %s (%v); skipping the test on real anchors", path, err)
-	}
+	path := testshared.Path(t, "data", "self-instruct", "seed_tasks.jsonl")
 	recs, _, err := dataset.ReadFile(path, dataset.ReadOptions{Schema: "self-instruct", FirstInstanceOnly: true})
 	if err != nil {
 		t.Fatal(err)

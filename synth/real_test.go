@@ -4,24 +4,20 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
+	"github.com/ggmi-dev/ggmi/internal/testshared"
 	"github.com/ggmi-dev/ggmi/llama"
 )
 
 // generateStory returns real text from the built-in engine, or skips.
 func generateStory(t *testing.T, prompt string, seed uint64) string {
 	t.Helper()
-	path := filepath.Join("..", "..", "shared", "models", "stories260K", "stories260K.bin")
-	if _, err := os.Stat(path); err != nil {
-		t.Skipf("stories260K not available at %s (%v); skipping the test on real model output", path, err)
-	}
+	path := testshared.StoriesPath(t)
 	m, err := llama.Load(path)
 	if err != nil {
 		t.Fatal(err)

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"github.com/ggmi-dev/ggmi/sim"
 	"math"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strconv"
@@ -16,19 +15,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ggmi-dev/ggmi/internal/testshared"
 	"github.com/ggmi-dev/ggmi/llama"
 )
 
 // sharedDir returns the shared folder beside the repository, skipping the
 // test when it is absent.
 func sharedDir(t testing.TB) string {
-	t.Helper()
-	dir := filepath.Join("..", "..", "shared")
-	for _, p := range []string{filepath.Join(dir, "data"), filepath.Join(dir, "models", "stories260K", "stories260K.bin")} {
-		if _, err := os.Stat(p); err != nil {
-			t.Skipf("shared folder %s not available (the test needs ../shared): %v", dir, err)
-		}
-	}
+	dir := testshared.Path(t)
+	testshared.Path(t, "data")
+	testshared.StoriesPath(t)
 	return dir
 }
 

@@ -2,56 +2,28 @@ package train
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
-	"sync"
 	"testing"
 
 	"github.com/ggmi-dev/ggmi/dataset"
+	"github.com/ggmi-dev/ggmi/internal/testshared"
 	"github.com/ggmi-dev/ggmi/llama"
 )
 
 // sharedModelPath returns the stories260K checkpoint of the shared folder
 // beside the repository, skipping the test when it is absent.
 func sharedModelPath(t testing.TB) string {
-	t.Helper()
-	path := filepath.Join("..", "..", "shared", "models", "stories260K", "stories260K.bin")
-	if _, err := os.Stat(path); err != nil {
-		t.Skipf("reference model %s not available (the test needs ../shared): %v", path, err)
-	}
-	return path
+	return testshared.StoriesPath(t)
 }
 
 // sharedData returns a file of the shared data folder beside the
 // repository, skipping the test when it is absent.
 func sharedData(t testing.TB, parts ...string) string {
-	t.Helper()
-	path := filepath.Join(append([]string{"..", "..", "shared", "data"}, parts...)...)
-	if _, err := os.Stat(path); err != nil {
-		t.Skipf("shared data %s not available (the test needs ../shared): %v", path, err)
-	}
-	return path
+	return testshared.Path(t, append([]string{"data"}, parts...)...)
 }
 
-var (
-	storiesOnce  sync.Once
-	storiesModel *llama.Model
-	storiesErr   error
-)
-
-// stories260K loads the shared stories260K model once per test binary.
-// Callers must not modify it.
+// stories260K is the shared stories260K model; callers must not modify it.
 func stories260K(t testing.TB) *llama.Model {
-	t.Helper()
-	path := sharedModelPath(t)
-	storiesOnce.Do(func() { storiesModel, storiesErr = llama.Load(path) })
-	if storiesErr != nil {
-		t.Fatal(storiesErr)
-	}
-	if storiesModel.Tokenizer == nil {
-		t.Fatal("stories260K loaded without its tokenizer")
-	}
-	return storiesModel
+	return testshared.Stories(t)
 }
 
 // byteTokenizer is a tokenizer of 259 tokens (<unk>, <s>, </s> and the 256

@@ -25,6 +25,7 @@ import (
 
 	"github.com/ggmi-dev/ggmi/dataset"
 	"github.com/ggmi-dev/ggmi/generate"
+	"github.com/ggmi-dev/ggmi/internal/testshared"
 	"github.com/ggmi-dev/ggmi/llm"
 )
 
@@ -464,10 +465,7 @@ func TestGenerateKeyNeverWritten(t *testing.T) {
 // TestGenerateBuiltin runs the command on the built-in engine (builtin:PATH)
 // in completion mode.
 func TestGenerateBuiltin(t *testing.T) {
-	model := filepath.Join("..", "..", "..", "shared", "models", "stories260K", "stories260K.bin")
-	if _, err := os.Stat(model); err != nil {
-		t.Skipf("reference model %s not available (the test needs ../shared): %v", model, err)
-	}
+	model := testshared.StoriesPath(t)
 	out := t.TempDir()
 	code, stdout, stderr := runCLI(genArgs("builtin:"+model, out, "--target", "6", "--per-prompt", "2", "--mode", "completion", "--max-tokens", "80", "--workers", "2", "--json", "-q")...)
 	if code != 0 {

@@ -6,14 +6,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ggmi-dev/ggmi/internal/testshared"
 )
 
 func sharedData(t *testing.T, parts ...string) string {
 	t.Helper()
-	p := filepath.Join(append([]string{"..", "..", "..", "shared", "data"}, parts...)...)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("shared data %s is absent (%v); CI has it beside the repository", p, err)
-	}
+	p := testshared.Path(t, append([]string{"data"}, parts...)...)
 	return p
 }
 

@@ -5,13 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ggmi-dev/ggmi/internal/testshared"
 )
 
 func TestServeBadArguments(t *testing.T) {
@@ -67,10 +68,7 @@ func (l *lockedBuffer) String() string {
 // TestServeCommand starts `ggmi serve` on a free port, asks it for a chat
 // completion and stops it through its context (what SIGINT does).
 func TestServeCommand(t *testing.T) {
-	model := filepath.Join("..", "..", "..", "shared", "models", "stories260K", "stories260K.bin")
-	if _, err := os.Stat(model); err != nil {
-		t.Skipf("reference model %s not available (the test needs ../shared): %v", model, err)
-	}
+	model := testshared.StoriesPath(t)
 	var out, errOut lockedBuffer
 	g := &globals{stdout: &out, stderr: &errOut}
 	root := newRootCmd(g)
