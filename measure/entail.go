@@ -198,18 +198,12 @@ func GroupedSemanticEntropy(texts, groups []string, entail EntailFunc, opt SEOpt
 	if opt.LogProbs != nil && len(opt.LogProbs) != len(texts) {
 		return Result{}, fmt.Errorf("measure: %d log-probabilities for %d texts", len(opt.LogProbs), len(texts))
 	}
-	var order []string
-	members := map[string][]int{}
-	for i := range texts {
-		g := ""
-		if groups != nil {
-			g = groups[i]
+	order, members := groupByLabel(len(texts), func(i int) string {
+		if groups == nil {
+			return ""
 		}
-		if _, ok := members[g]; !ok {
-			order = append(order, g)
-		}
-		members[g] = append(members[g], i)
-	}
+		return groups[i]
+	})
 	vals := make([]float64, len(order))
 	sizes := make([]int, len(order))
 	nClusters := make([]int, len(order))

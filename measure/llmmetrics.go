@@ -93,18 +93,12 @@ func init() {
 // capGroups keeps at most maxPer texts of each group (groups nil: one
 // group), chosen with the seed and kept in their original order.
 func capGroups(texts, groups []string, maxPer int, seed uint64) ([]string, []string) {
-	members := map[string][]int{}
-	var order []string
-	for i := range texts {
-		g := ""
-		if groups != nil {
-			g = groups[i]
+	order, members := groupByLabel(len(texts), func(i int) string {
+		if groups == nil {
+			return ""
 		}
-		if _, ok := members[g]; !ok {
-			order = append(order, g)
-		}
-		members[g] = append(members[g], i)
-	}
+		return groups[i]
+	})
 	keep := make([]bool, len(texts))
 	for gi, g := range order {
 		idx := members[g]

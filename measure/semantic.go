@@ -232,3 +232,17 @@ func seResult(name string, c []int, lp []float64, set map[string]any) (Result, e
 	set["clusters"], set["n_clusters"], set["weighted"] = c, nc, lp != nil
 	return Result{Name: name, Value: v, CI95: nanCI, N: len(c), Settings: set}, nil
 }
+
+// groupByLabel returns the distinct labels in order of first appearance
+// and the indices of each; label(i) gives the label of item i < n.
+func groupByLabel(n int, label func(i int) string) (order []string, members map[string][]int) {
+	members = map[string][]int{}
+	for i := range n {
+		g := label(i)
+		if _, ok := members[g]; !ok {
+			order = append(order, g)
+		}
+		members[g] = append(members[g], i)
+	}
+	return order, members
+}

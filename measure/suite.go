@@ -372,21 +372,10 @@ func Run(ctx context.Context, s Suite) (Report, error) {
 // provenance prompt ID, in order of first appearance) that produced at
 // least two records; nil without prompt IDs.
 func (st *state) promptGroups() [][]int {
-	var order []string
-	members := map[string][]int{}
-	for i, r := range st.s.Data {
-		id := r.Provenance.PromptID
-		if id == "" {
-			continue
-		}
-		if _, ok := members[id]; !ok {
-			order = append(order, id)
-		}
-		members[id] = append(members[id], i)
-	}
+	order, members := groupByLabel(len(st.s.Data), func(i int) string { return st.s.Data[i].Provenance.PromptID })
 	var out [][]int
 	for _, id := range order {
-		if len(members[id]) >= 2 {
+		if id != "" && len(members[id]) >= 2 {
 			out = append(out, members[id])
 		}
 	}
