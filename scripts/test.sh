@@ -1,20 +1,13 @@
 #!/usr/bin/env bash
-# The test command: formatting, vet, and every test of the module. CI runs
-# exactly this (.ci/run). Tests that need ../shared skip when it is absent.
+# The test command (README): every test of the module, and the portable
+# code paths of the packages with assembly kernels. Installs what it needs
+# (Go, Debian's chromium for the report's browser test). Tests that need
+# ../shared skip when it is absent. CI (.ci/run) runs gofmt -l and go vet,
+# then this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/ensure-go.sh
 . scripts/ensure-chromium.sh
 
-unformatted=$(gofmt -l $(find . -name '*.go' -not -path './runs/*'))
-if [ -n "$unformatted" ]; then
-	echo "gofmt -l: these files are not formatted:" >&2
-	echo "$unformatted" >&2
-	exit 1
-fi
-echo "gofmt -l: clean"
-go vet ./...
-echo "go vet: clean"
 go test -count=1 -timeout 30m ./...
-# The portable code paths of the packages with assembly kernels.
 go test -count=1 -timeout 30m -tags purego ./gmm ./llama ./measure
