@@ -91,3 +91,22 @@ func equalIDs(a, b []int) bool {
 func TestSharedReference(t *testing.T) {
 	checkRef(t, readRef(t, testshared.Path(t, "tokenizers", "reference_encodings.json")))
 }
+
+// TestReference checks the cases of testdata/reference_encodings.json
+// (made by testdata/make_reference.sh with the reference JavaScript
+// implementations): Unicode, emoji, CJK, whitespace runs, digits,
+// contractions, special-token strings.
+func TestReference(t *testing.T) {
+	checkRef(t, readRef(t, filepath.Join("testdata", "reference_encodings.json")))
+}
+
+// TestReferenceFile runs the check on a reference file given by
+// TOKENIZER_REFERENCE (a larger differential run, see
+// bench/tokenizer.sh).
+func TestReferenceFile(t *testing.T) {
+	p := os.Getenv("TOKENIZER_REFERENCE")
+	if p == "" {
+		t.Skip("TOKENIZER_REFERENCE is not set")
+	}
+	checkRef(t, readRef(t, p))
+}
