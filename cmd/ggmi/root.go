@@ -63,6 +63,7 @@ func newRootCmd(g *globals) *cobra.Command {
 	root.AddCommand(newTextlabCmd(g))
 	root.AddCommand(newGenerateCmd(g))
 	root.AddCommand(newRunCmd(g))
+	root.AddCommand(newTokenizeCmd(g))
 	return root
 }
 
