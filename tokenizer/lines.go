@@ -89,12 +89,9 @@ func DecodeLines(r io.Reader, w io.Writer, c Codec) error {
 				return fmt.Errorf("token id %d is outside the vocabulary of %d tokens", id, n)
 			}
 		}
-		b, err := json.Marshal(c.Decode(ids))
-		if err != nil {
-			return err
-		}
-		bw.Write(b)
-		return bw.WriteByte('\n')
+		enc := json.NewEncoder(bw)
+		enc.SetEscapeHTML(false)
+		return enc.Encode(c.Decode(ids))
 	})
 }
 
