@@ -533,25 +533,6 @@ func subsample[T any](x []T, m int, seed uint64) ([]T, []int) {
 	return pickRows(x, idx), idx
 }
 
-// dedupRows drops exact duplicate rows (k-NN estimators need distinct
-// points) and returns how many were dropped.
-func dedupRows(x [][]float64) ([][]float64, int) {
-	seen := make(map[string]bool, len(x))
-	out := x[:0:0]
-	for _, r := range x {
-		b := make([]byte, 0, 8*len(r))
-		for _, v := range r {
-			u := math.Float64bits(v)
-			b = append(b, byte(u), byte(u>>8), byte(u>>16), byte(u>>24), byte(u>>32), byte(u>>40), byte(u>>48), byte(u>>56))
-		}
-		if !seen[string(b)] {
-			seen[string(b)] = true
-			out = append(out, r)
-		}
-	}
-	return out, len(x) - len(out)
-}
-
 // withBootstrap adds a bootstrap CI to r (whose estimate is r.Value).
 func (st *state) withBootstrap(r Result, sizes []int, stat func(idx [][]int) (float64, error)) (Result, error) {
 	if r.Settings == nil {
