@@ -606,14 +606,14 @@ func (st *state) run(ctx context.Context, name string) (Result, error) {
 		x, y, dup := dedupPairs(x, y)
 		k := int(st.param(name, "k", 3))
 		pca := int(st.param(name, "pca_dim", 10))
-		r, err := KSG(x, y, KSGOptions{K: k, PCADim: pca})
+		r, err := KSG(x, y, KSGOptions{K: k, PCADim: pca, CI: st.knnCI(false)})
 		if err != nil {
 			return Result{}, err
 		}
 		for k, v := range st.pairSettings(p) {
 			r.Settings[k] = v
 		}
-		r.Settings["duplicates_removed"], r.Settings["ci"] = dup, "estimator (mean ± 1.96·sd/√N of per-point terms)"
+		r.Settings["duplicates_removed"] = dup
 		return r, nil
 	case "entropy":
 		return st.knnEntropy(st.x, seed^0x33)
@@ -761,10 +761,9 @@ func (st *state) run(ctx context.Context, name string) (Result, error) {
 			var dx, dy int
 			x, dx = dedupRows(x)
 			y, dy = dedupRows(y)
-			r, err = KLDivergence(x, y, int(st.param(name, "k", 3)))
+			r, err = KLDivergenceOpt(x, y, KNNKLOptions{K: int(st.param(name, "k", 3)), CI: st.knnCI(true)})
 			if err == nil {
 				r.Settings["duplicates_removed"] = dx + dy
-				r.Settings["ci"] = "estimator (approximate)"
 			}
 		}
 		if err != nil {
@@ -793,14 +792,25 @@ func (st *state) hashes() tokenHashes {
 	return st.th
 }
 
+// knnCI is the k-NN estimators' interval: half-sampling with the suite's
+// resample count (default 100; a negative Suite.Bootstrap selects the fast
+// per-point formula).
+func (st *state) knnCI(biasAware bool) KNNInterval {
+	b := st.s.Bootstrap
+	if b == 0 {
+		b = 100
+	}
+	return KNNInterval{Resamples: b, Seed: st.s.Seed ^ 0x4e4e, BiasAware: biasAware}
+}
+
 func (st *state) knnEntropy(x [][]float64, seed uint64) (Result, error) {
 	x, _ = subsample(x, st.maxPairs, seed)
 	x, dup := dedupRows(x)
-	r, err := KLEntropy(x, int(st.param("entropy", "k", 3)))
+	r, err := KLEntropyCI(x, int(st.param("entropy", "k", 3)), st.knnCI(true))
 	if err != nil {
 		return Result{}, err
 	}
-	r.Settings["duplicates_removed"], r.Settings["ci"] = dup, "estimator (approximate)"
+	r.Settings["duplicates_removed"] = dup
 	return r, nil
 }
 
