@@ -793,12 +793,13 @@ func (st *state) hashes() tokenHashes {
 }
 
 // knnCI is the k-NN estimators' interval: half-sampling with the suite's
-// resample count (default 100; a negative Suite.Bootstrap selects the fast
-// per-point formula).
+// resample count, at most 50 (each half-sample is a quarter of a full
+// O(n²) estimate); a negative Suite.Bootstrap selects the fast per-point
+// formula.
 func (st *state) knnCI(biasAware bool) KNNInterval {
 	b := st.s.Bootstrap
-	if b == 0 {
-		b = 100
+	if b == 0 || b > 50 {
+		b = 50
 	}
 	return KNNInterval{Resamples: b, Seed: st.s.Seed ^ 0x4e4e, BiasAware: biasAware}
 }
