@@ -435,8 +435,8 @@ func KLDivergence(x, y [][]float64, k int) (Result, error) {
 //   - "adaptive" (default; their bias-reduced estimator, eq. 17, with the
 //     neighbour counts chosen per point): ε_i = max(ρ_k(i), ν_k(i)),
 //     k_i = #{j ≠ i: ‖x_j − x_i‖ ≤ ε_i}, l_i = #{j: ‖y_j − x_i‖ ≤ ε_i},
-//     D̂ = (d/n)·Σ log(ν_{l_i}(i)/ρ_{k_i}(i)) + (1/n)·Σ [ψ(k_i) − ψ(l_i)]
-//   - log(m/(n−1)). Both densities are estimated on (nearly) the same
+//     D̂ = (d/n)·Σ log(ν_{l_i}(i)/ρ_{k_i}(i)) + (1/n)·Σ [ψ(k_i) − ψ(l_i)] +
+//     log(m/(n−1)). Both densities are estimated on (nearly) the same
 //     ball, so the bias from their variation inside it largely cancels.
 //
 // Exact duplicate rows within x or within y are dropped and counted in
