@@ -68,9 +68,9 @@ func TestCoverageTruths(t *testing.T) {
 	if v := VendiGaussianTruth([]float64{1, 1, 1}); math.Abs(v-3) > 1e-9 {
 		t.Errorf("isotropic Vendi truth %g, want 3", v)
 	}
-	big := gaussRows(rng, 20000, []float64{0, 0, 0}, []float64{1, 2, 4})
+	big := gaussRows(rng, 8000, []float64{0, 0, 0}, []float64{1, 2, 4})
 	vr, _ := Vendi(big)
-	if want := VendiGaussianTruth([]float64{1, 2, 4}); math.Abs(vr.Value-want) > 0.01 {
+	if want := VendiGaussianTruth([]float64{1, 2, 4}); math.Abs(vr.Value-want) > 0.02 {
 		t.Errorf("Vendi: sample %g, integral %g", vr.Value, want)
 	}
 }
