@@ -127,10 +127,14 @@ func TestMedianSigma2Exact(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 9))
 	for _, n := range []int{7, 8, 300, 2500} {
 		x := gauss(rng, n, 4, 0, 1)
+		sq := make([]float64, n)
+		for i, r := range x {
+			sq[i] = dotFast(r, r)
+		}
 		var d []float64
 		for a := range n {
 			for b := a + 1; b < n; b++ {
-				d = append(d, sqDist(x[a], x[b]))
+				d = append(d, pairSqDist(x, sq, a, b))
 			}
 		}
 		slices.Sort(d)

@@ -58,7 +58,7 @@ func MedianSigma2Rows(x [][]float64, seed uint64, maxRows int) float64 {
 }
 
 // medianPairSqDist returns the median (mean of the two middle values for an
-// even count) and the mean of ‖x_i − x_j‖² over pairs i < j. Up to 2·10⁶
+// even count) and the mean of ‖x_i − x_j‖² (pairSqDist) over pairs i < j. Up to 2·10⁶
 // pairs they are stored and sorted; above, a seeded sample of pairs brackets
 // the two middle ranks, one pass over all pairs counts the values below the
 // bracket and keeps those inside it, and the order statistics are selected
@@ -66,6 +66,11 @@ func MedianSigma2Rows(x [][]float64, seed uint64, maxRows int) float64 {
 // in the unlikely case it misses).
 func medianPairSqDist(x [][]float64, seed uint64) (float64, float64) {
 	n := len(x)
+	sq := make([]float64, n)
+	for i, r := range x {
+		sq[i] = dotFast(r, r)
+	}
+	dist := func(a, b int) float64 { return pairSqDist(x, sq, a, b) }
 	np := n * (n - 1) / 2
 	if np == 0 {
 		return 0, 0
@@ -76,7 +81,7 @@ func medianPairSqDist(x [][]float64, seed uint64) (float64, float64) {
 		var sum float64
 		for a := range n {
 			for b := a + 1; b < n; b++ {
-				v := sqDist(x[a], x[b])
+				v := dist(a, b)
 				d = append(d, v)
 				sum += v
 			}
@@ -94,7 +99,7 @@ func medianPairSqDist(x [][]float64, seed uint64) (float64, float64) {
 		if b >= a {
 			b++
 		}
-		s[i] = sqDist(x[a], x[b])
+		s[i] = dist(a, b)
 	}
 	slices.Sort(s)
 	for width := 0.01; ; width *= 4 {
@@ -111,7 +116,7 @@ func medianPairSqDist(x [][]float64, seed uint64) (float64, float64) {
 			var sm float64
 			var k []float64
 			for b := a + 1; b < n; b++ {
-				v := sqDist(x[a], x[b])
+				v := dist(a, b)
 				sm += v
 				if v < qlo {
 					c++
@@ -134,6 +139,13 @@ func medianPairSqDist(x [][]float64, seed uint64) (float64, float64) {
 			return 0.5 * (all[lo-nb] + all[hi-nb]), sum / float64(np)
 		}
 	}
+}
+
+// pairSqDist is ‖x_a − x_b‖² computed as Gram does, sq_a + sq_b − 2·x_a·x_b
+// clamped at 0 (sq the squared norms): the median heuristic sees the same
+// distances as the kernel.
+func pairSqDist(x [][]float64, sq []float64, a, b int) float64 {
+	return math.Max(sq[a]+sq[b]-2*dotFast(x[a], x[b]), 0)
 }
 
 // MaxGram is the largest sample for which an n×n kernel matrix is built
