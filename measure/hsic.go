@@ -35,6 +35,13 @@ func MedianSigma2(x [][]float64, seed uint64) float64 {
 	return MedianSigma2Rows(x, seed, 0)
 }
 
+func medianRows(r int) int {
+	if r <= 0 {
+		return DefaultMedianRows
+	}
+	return r
+}
+
 // MedianSigma2Rows is MedianSigma2 with the exact-up-to row count given
 // (0 means DefaultMedianRows).
 func MedianSigma2Rows(x [][]float64, seed uint64, maxRows int) float64 {
@@ -468,6 +475,9 @@ type RFFOptions struct {
 	SigmaX2  float64 // σ² of X's Gaussian kernel; 0 means the median heuristic
 	SigmaY2  float64
 	Seed     uint64
+	// MedianRows bounds the rows of the median heuristic's exact pass (0:
+	// DefaultMedianRows; a seeded subsample above).
+	MedianRows int
 }
 
 // HSICRFF approximates the biased Gaussian-kernel HSIC in O(m·D²) with
@@ -491,10 +501,10 @@ func HSICRFF(x, y [][]float64, opt RFFOptions) (Result, error) {
 	}
 	sx, sy := opt.SigmaX2, opt.SigmaY2
 	if sx == 0 {
-		sx = MedianSigma2(x, opt.Seed)
+		sx = MedianSigma2Rows(x, opt.Seed, opt.MedianRows)
 	}
 	if sy == 0 {
-		sy = MedianSigma2(y, opt.Seed+1)
+		sy = MedianSigma2Rows(y, opt.Seed+1, opt.MedianRows)
 	}
 	if !(sx > 0) || !(sy > 0) {
 		return Result{}, fmt.Errorf("measure: RFF σ² must be positive (got %g, %g)", sx, sy)
@@ -507,7 +517,7 @@ func HSICRFF(x, y [][]float64, opt RFFOptions) (Result, error) {
 	f := mat.Norm(&c, 2)
 	v := f * f / float64((n-1)*(n-1))
 	return Result{Name: "hsic-rff", Value: v, CI95: nanCI, N: n,
-		Settings: map[string]any{"features": D, "sigma2_x": sx, "sigma2_y": sy}}, nil
+		Settings: map[string]any{"features": D, "sigma2_x": sx, "sigma2_y": sy, "median_rows": medianRows(opt.MedianRows)}}, nil
 }
 
 // rffFeatures returns the column-centred n×D random Fourier features.

@@ -585,7 +585,7 @@ func (st *state) run(ctx context.Context, name string) (Result, error) {
 			return Result{}, err
 		}
 		D := int(st.param(name, "features", 100))
-		r, err := HSICRFF(p.X, p.Y, RFFOptions{Features: D, Seed: seed})
+		r, err := HSICRFF(p.X, p.Y, RFFOptions{Features: D, Seed: seed, MedianRows: int(st.param(name, "median_rows", DefaultMedianRows))})
 		if err != nil {
 			return Result{}, err
 		}
