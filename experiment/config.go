@@ -138,6 +138,15 @@ type CurationSpec struct {
 	// Decontaminate drops records sharing a 13-gram with the test split
 	// (default true).
 	Decontaminate *bool `yaml:"decontaminate,omitempty" json:"decontaminate,omitempty"`
+	// Filters lists the filters in the order they run (curate.FilterNames;
+	// all when empty, "none" for none), as `ggmi curate --filters`.
+	Filters []string `yaml:"filters,omitempty" json:"filters,omitempty"`
+	// KeywordsFile replaces the media-keyword list (one word or phrase per
+	// line; relative to the experiment file).
+	KeywordsFile string `yaml:"keywords_file,omitempty" json:"keywords_file,omitempty"`
+	// MinWords and MaxWords bound the instruction's words (3 and 150 when 0).
+	MinWords int `yaml:"min_words,omitempty" json:"min_words,omitempty"`
+	MaxWords int `yaml:"max_words,omitempty" json:"max_words,omitempty"`
 }
 
 // MeasureSpec selects estimators.

@@ -210,3 +210,28 @@ func TestExamplesLoad(t *testing.T) {
 		}
 	}
 }
+
+// The curation keys of `ggmi curate` parse, and a different filter list
+// changes the curate stage's fingerprint.
+func TestCurationSwitchesParse(t *testing.T) {
+	base := "name: x\nanchors: {path: a.jsonl}\ngeneration: {demos: 1, per_prompt: 2, target: 3}\ngenerators: [{id: g, model: builtin:m}]\n"
+	c, err := Parse(strings.NewReader(base+"curation: {filters: [length, exact-dedup], keywords_file: kw.txt, min_words: 2, max_words: 80, rouge: 0.6}\n"), "/data")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := c.Curation
+	if strings.Join(cs.Filters, ",") != "length,exact-dedup" || cs.KeywordsFile != "kw.txt" || cs.MinWords != 2 || cs.MaxWords != 80 || cs.Rouge != 0.6 {
+		t.Fatalf("curation %+v", cs)
+	}
+	if got := c.Resolve(cs.KeywordsFile); got != "/data/kw.txt" {
+		t.Errorf("keywords file resolves to %s", got)
+	}
+	other := cs
+	other.Filters = []string{"length"}
+	if fingerprint(cs) == fingerprint(other) {
+		t.Error("filter lists share a fingerprint")
+	}
+	if _, err := Parse(strings.NewReader(base+"curation: {filtres: [length]}\n"), "."); err == nil {
+		t.Error("a misspelt curation key is accepted")
+	}
+}

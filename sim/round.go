@@ -35,6 +35,9 @@ type Round struct {
 	// of D_gen, and ΔH = H(S_anchor) − H(S_gen), in nats.
 	HAnchor, HGen, DeltaH gmm.Estimate
 
+	// Lemma 3.1 checked with the bounded loss ℓ(x) = clip(−log π_gen(x), 0, C).
+	Lemma Lemma31
+
 	// Sizes and EM diagnostics.
 	AnchorN, SyntheticN     int
 	EMIterAnchor, EMIterGen int
@@ -102,6 +105,8 @@ func measure(w *World, rng *rand.Rand) Round {
 	r.KLGGen = gmm.MeanSE(gmm.KLTerms(lg, lgen))
 	r.GapGTModel = gmm.MeanSE(gmm.KLTerms(lgen, la)) // KL(G‖πa) − KL(G‖πgen), paired
 	r.TVGM = gmm.MeanSE(gmm.TVTerms(lg, lm))
+	c := cfg.lossCap()
+	rd := gmm.MeanSE(clippedLoss(lgen, c))
 
 	// H(S_anchor).
 	w.AnchorDist.SampleInto(rng, x, nil)
@@ -110,9 +115,13 @@ func measure(w *World, rng *rand.Rand) Round {
 	// D_gen = M restricted to {log g > threshold}, renormalised.
 	w.M.SampleInto(rng, x, nil)
 	lmm := w.M.LogProbs(x, l1)
+	lossM := clippedLoss(pg.LogProbs(x, l3), c)
+	var rdgen gmm.Estimate
+	var keptLoss []float64
 	if math.IsInf(w.LogGThreshold, -1) {
 		r.TVMGen = gmm.Estimate{Value: 0, SE: 0, N: n}
 		r.HGen = gmm.MeanSE(gmm.EntropyTerms(lmm))
+		rdgen = gmm.MeanSE(lossM)
 	} else {
 		lgm := w.G.LogProbs(x, l2)
 		rejected := make([]float64, n)
@@ -120,6 +129,7 @@ func measure(w *World, rng *rand.Rand) Round {
 		for i := range n {
 			if lgm[i] > w.LogGThreshold {
 				kept = append(kept, -lmm[i])
+				keptLoss = append(keptLoss, lossM[i])
 			} else {
 				rejected[i] = 1
 			}
@@ -136,6 +146,11 @@ func measure(w *World, rng *rand.Rand) Round {
 		}
 	}
 	r.DeltaH = diffEstimate(r.HAnchor, r.HGen)
+	if !math.IsInf(w.LogGThreshold, -1) {
+		rdgen = gmm.MeanSE(keptLoss) // self-normalised over the accepted draws of M
+	}
+	rhat := gmm.MeanSE(clippedLoss(pg.LogProbs(w.Synthetic, nil), c)).Value
+	r.Lemma = CheckLemma31(c, rd, rdgen, rhat, r.TVGM, r.TVMGen)
 
 	if cfg.has(Hist) || cfg.has(HistShared) {
 		histRound(w, rng, &r)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -22,6 +23,10 @@ type curateOptions struct {
 	testSchema    string
 	rouge         float64
 	near          float64
+	filters       []string
+	keywordsFile  string
+	minWords      int
+	maxWords      int
 	out           string
 	json          bool
 }
@@ -54,6 +59,10 @@ in meta) and curation.json (per-filter counts and reasons).`,
 	f.StringVar(&o.testSchema, "test-schema", "auto", "schema of the evaluation split")
 	f.Float64Var(&o.rouge, "rouge", 0.7, "ROUGE-L F1 threshold (drop above)")
 	f.Float64Var(&o.near, "near", 0.8, "Jaccard threshold of near-duplicates")
+	f.StringSliceVar(&o.filters, "filters", nil, "filters to apply, in order (default "+strings.Join(curate.FilterNames[:6], ",")+", plus decontaminate with --decontaminate; none for no filter)")
+	f.StringVar(&o.keywordsFile, "keywords-file", "", "keyword filter's list, one word or phrase per line (default the Self-Instruct media keywords)")
+	f.IntVar(&o.minWords, "min-words", 3, "length filter: keep instructions with more than this many words")
+	f.IntVar(&o.maxWords, "max-words", 150, "length filter: keep instructions with at most this many words")
 	f.StringVar(&o.out, "out", "", "output directory (required)")
 	f.BoolVar(&o.json, "json", false, "print the per-filter reports as JSON on stdout")
 	return c
@@ -64,6 +73,7 @@ type curationSummary struct {
 	Input   dataset.ReadReport `json:"input"`
 	Kept    int                `json:"kept"`
 	Removed int                `json:"removed"`
+	Config  curate.Config      `json:"config"`
 	Filters []curate.Report    `json:"filters"`
 }
 
@@ -97,14 +107,16 @@ func runCurate(cmd *cobra.Command, g *globals, o *curateOptions, in string) erro
 			return err
 		}
 	}
-	p := curate.Default(anchors, eval)
-	for _, f := range p.Filters {
-		switch f := f.(type) {
-		case *curate.RougeL:
-			f.Threshold = o.rouge
-		case *curate.NearDedup:
-			f.Threshold = o.near
+	cfg := curate.Config{Filters: o.filters, MinWords: o.minWords, MaxWords: o.maxWords, Rouge: o.rouge, Near: o.near}
+	if o.keywordsFile != "" {
+		if cfg.Keywords, err = curate.ReadKeywords(o.keywordsFile); err != nil {
+			return usageError{err}
 		}
+		cfg.KeywordsFile = o.keywordsFile
+	}
+	p, cfg, err := curate.Build(cfg, anchors, eval)
+	if err != nil {
+		return usageError{err}
 	}
 	res, err := p.Run(cmd.Context(), recs)
 	if err != nil {
@@ -119,7 +131,7 @@ func runCurate(cmd *cobra.Command, g *globals, o *curateOptions, in string) erro
 	if err := dataset.WriteFile(filepath.Join(o.out, "removed.jsonl"), res.Removed, dataset.WriteOptions{}); err != nil {
 		return err
 	}
-	sum := curationSummary{Input: inRep, Kept: len(res.Kept), Removed: len(res.Removed), Filters: res.Reports}
+	sum := curationSummary{Input: inRep, Kept: len(res.Kept), Removed: len(res.Removed), Config: cfg, Filters: res.Reports}
 	b, err := json.MarshalIndent(sum, "", "  ")
 	if err != nil {
 		return err
