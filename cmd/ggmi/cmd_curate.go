@@ -124,7 +124,7 @@ func runCurate(cmd *cobra.Command, g *globals, o *curateOptions, in string) erro
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(o.out, "curation.json"), append(b, '\n'), 0o644); err != nil {
+	if err := writeFileAtomic(filepath.Join(o.out, "curation.json"), append(b, '\n')); err != nil {
 		return fmt.Errorf("write curation.json: %w", err)
 	}
 	if o.json {

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ggmi-dev/ggmi/internal/crash"
+)
+
+// oneSentence checks that stderr is a single line starting with "ggmi: ".
+func oneSentence(t *testing.T, stderr string) {
+	t.Helper()
+	s := strings.TrimSpace(stderr)
+	if !strings.HasPrefix(s, "ggmi: ") || strings.Contains(s, "\n") {
+		t.Errorf("stderr %q, want one line starting with \"ggmi: \"", stderr)
+	}
+	for _, bad := range []string{"goroutine ", "panic", "runtime error", "map[", "[]string"} {
+		if strings.Contains(s, bad) {
+			t.Errorf("stderr %q shows Go internals (%q)", stderr, bad)
+		}
+	}
+}
+
+// The flag values that made simulate panic or run out of memory are refused
+// up front with one sentence naming the flag to change.
+func TestSimulateResourceBounds(t *testing.T) {
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--hist-bins", "100000000", "--estimator", "hist"}, "lower --hist-bins"},
+		{[]string{"--hist-bins", "100000", "--estimator", "hist"}, "lower --hist-bins"},
+		{[]string{"--hist-bins", "30000", "--estimator", "hist-shared", "--max-memory", "4G"}, "lower --hist-bins"},
+		{[]string{"--synthetic", "2000000000"}, "--synthetic"},
+		{[]string{"--mc-samples", "2000000000"}, "lower --mc-samples"},
+		{[]string{"--rounds", "1000000000"}, "lower --rounds"},
+		{[]string{"--rounds", "1000000000000000"}, "lower --rounds"},
+		{[]string{"--to", "2000000000", "--rounds", "1000000000"}, "lower --rounds"},
+		{[]string{"--rounds", "5", "--max-memory", "1M"}, "raise --max-memory"},
+		{[]string{"--max-memory", "lots"}, "--max-memory"},
+	}
+	for _, c := range cases {
+		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
+			code, out, errOut := runCLI(append(append([]string{"simulate"}, c.args...), "--out", "", "-q")...)
+			if code != 2 {
+				t.Fatalf("exit %d, want 2 (stderr %q)", code, errOut)
+			}
+			if out != "" {
+				t.Errorf("stdout %q, want nothing", out)
+			}
+			oneSentence(t, errOut)
+			if !strings.Contains(errOut, c.want) {
+				t.Errorf("stderr %q, want %q", errOut, c.want)
+			}
+		})
+	}
+}
+
+func TestMeasureResourceBounds(t *testing.T) {
+	dir := t.TempDir()
+	data := dir + "/d.jsonl"
+	if err := os.WriteFile(data, []byte(`{"instruction":"a"}`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := runCLI("measure", data, "--max-pairs", "2000000000", "--out", dir+"/m", "-q")
+	if code != 2 {
+		t.Fatalf("exit %d, want 2 (stderr %q)", code, errOut)
+	}
+	oneSentence(t, errOut)
+	if !strings.Contains(errOut, "lower --max-pairs") {
+		t.Errorf("stderr %q, want the flag to lower", errOut)
+	}
+}
+
+// A bug that panics, on the command's goroutine or on a worker's, exits 70
+// with one line pointing to a log file that holds the stack.
+func TestPanicExits70WithLog(t *testing.T) {
+	t.Setenv("XDG_STATE_HOME", t.TempDir())
+	extraCommands = []func(*globals) *cobra.Command{
+		func(*globals) *cobra.Command {
+			return &cobra.Command{Use: "boom", RunE: func(*cobra.Command, []string) error {
+				var s []int
+				_ = s[3]
+				return nil
+			}}
+		},
+		func(*globals) *cobra.Command {
+			return &cobra.Command{Use: "boom-worker", RunE: func(*cobra.Command, []string) error {
+				errc := make(chan error, 1)
+				crash.Go(func() { panic(fmt.Sprintf("worker bug %d", 7)) }, func(p *crash.Panic) { errc <- p })
+				return <-errc
+			}}
+		},
+	}
+	defer func() { extraCommands = nil }()
+	for _, cmd := range []string{"boom", "boom-worker"} {
+		code, _, errOut := runCLI(cmd)
+		if code != 70 {
+			t.Fatalf("%s: exit %d, want 70 (stderr %q)", cmd, code, errOut)
+		}
+		m := regexp.MustCompile(`internal error, please report it with the log (\S+) `).FindStringSubmatch(errOut)
+		if m == nil {
+			t.Fatalf("%s: stderr %q names no log", cmd, errOut)
+		}
+		b, err := os.ReadFile(m[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(b), "goroutine") || !strings.Contains(string(b), cmd) {
+			t.Errorf("%s: log lacks the stack or the command line:\n%s", cmd, b)
+		}
+	}
+}
