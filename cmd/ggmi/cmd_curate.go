@@ -13,6 +13,8 @@ import (
 )
 
 type curateOptions struct {
+	format        string
+	lossyUTF8     bool
 	schema        string
 	mapping       []string
 	skipInvalid   bool
@@ -48,6 +50,8 @@ in meta) and curation.json (per-filter counts and reasons).`,
 	f.StringVar(&o.schema, "schema", "auto", "schema of IN: auto, record, alpaca, dolly, self-instruct, gsm8k, chat, sharegpt, mt-bench")
 	f.StringArrayVar(&o.mapping, "map", nil, "custom field mapping field=path (repeatable), overrides --schema")
 	f.BoolVar(&o.skipInvalid, "skip-invalid", false, "skip and count malformed rows instead of failing")
+	f.StringVar(&o.format, "format", "", "format of the input files when their names do not say it: jsonl, json, csv or parquet")
+	f.BoolVar(&o.lossyUTF8, "lossy-utf8", false, "replace bytes that are not valid UTF-8 with U+FFFD instead of failing")
 	f.StringVar(&o.against, "against", "", "anchors file: the ROUGE-L filter also compares with these")
 	f.StringVar(&o.againstSchema, "against-schema", "auto", "schema of the anchors file")
 	f.StringVar(&o.decontaminate, "decontaminate", "", "evaluation split: drop records sharing a 13-gram with it")
@@ -75,10 +79,13 @@ func runCurate(cmd *cobra.Command, g *globals, o *curateOptions, in string) erro
 		return userErr("--rouge and --near must be in (0, 1] (got %v and %v)", o.rouge, o.near)
 	}
 	read := func(path, schema string, mapping []string) ([]dataset.Record, dataset.ReadReport, error) {
-		recs, rep, err := dataset.ReadFile(path, dataset.ReadOptions{Schema: schema, Mapping: mapping, SkipInvalid: o.skipInvalid})
+		recs, rep, err := dataset.ReadFile(path, dataset.ReadOptions{Format: dataset.Format(o.format), Schema: schema, Mapping: mapping, SkipInvalid: o.skipInvalid, LossyUTF8: o.lossyUTF8})
 		if err != nil {
 			// A missing or malformed input is the user's to fix.
 			return nil, rep, usageError{err}
+		}
+		if len(recs) == 0 {
+			return nil, rep, userErr("%s holds no records", path)
 		}
 		return recs, rep, nil
 	}

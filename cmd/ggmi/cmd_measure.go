@@ -22,6 +22,8 @@ import (
 )
 
 type measureOptions struct {
+	format                string
+	lossyUTF8             bool
 	anchors, train        string
 	reference             string
 	schema, anchorsSchema string
@@ -81,6 +83,8 @@ Writes metrics.json and metrics.md into --out and prints the table (JSON with --
 	f.StringVar(&o.reference, "reference", "", "real sample the divergences compare S_gen with, e.g. the held-out test split (default: --train, else --anchors)")
 	f.StringVar(&o.referenceSchema, "reference-schema", "auto", "schema of --reference")
 	f.BoolVar(&o.skipInvalid, "skip-invalid", false, "skip and count malformed rows instead of failing")
+	f.StringVar(&o.format, "format", "", "format of the input files when their names do not say it: jsonl, json, csv or parquet")
+	f.BoolVar(&o.lossyUTF8, "lossy-utf8", false, "replace bytes that are not valid UTF-8 with U+FFFD instead of failing")
 	f.StringVar(&o.embed, "embed", "lsa", "embedder: lsa, glove:PATH, builtin:PATH or http(s)://HOST/v1#MODEL")
 	f.StringVar(&o.cache, "cache", os.Getenv("GGMI_CACHE"), "embedding cache directory (default $GGMI_CACHE; empty: no cache)")
 	f.StringVar(&o.metrics, "metrics", "all", "metrics: all or a comma list (hsic,hsic-rff,ksg,entropy,delta-h,se,ngram,self-rep,compression,kmeans-entropy,self-bleu,homogenization,vendi,mmd,c2st,knn-kl)")
@@ -194,7 +198,7 @@ func runMeasure(cmd *cobra.Command, g *globals, o *measureOptions, data []string
 	}
 	in := measureInputs{Data: data, Anchors: o.anchors, Train: o.train, Ref: o.reference, Metrics: o.metrics, Pairing: o.pairing, Version: version}
 	read := func(path, schema string) ([]dataset.Record, error) {
-		recs, rep, err := dataset.ReadFile(path, dataset.ReadOptions{Schema: schema, SkipInvalid: o.skipInvalid})
+		recs, rep, err := dataset.ReadFile(path, dataset.ReadOptions{Format: dataset.Format(o.format), Schema: schema, SkipInvalid: o.skipInvalid, LossyUTF8: o.lossyUTF8})
 		if err != nil {
 			return nil, usageError{err}
 		}

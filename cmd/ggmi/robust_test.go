@@ -116,3 +116,44 @@ func TestPanicExits70WithLog(t *testing.T) {
 		}
 	}
 }
+
+// Empty, non-UTF-8, mis-named and directory inputs are the user's to fix:
+// exit 2 and one sentence, for curate and measure alike.
+func TestInputHygiene(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{
+		"empty.jsonl": "",
+		"blank.jsonl": "\n\n",
+		"bad.jsonl":   "{\"instruction\":\"caf\xe9\",\"output\":\"x\"}\n",
+		"csv.jsonl":   "instruction,output\nhi,there\n",
+	}
+	for n, c := range files {
+		if err := os.WriteFile(dir+"/"+n, []byte(c), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cases := []struct{ file, want string }{
+		{"empty.jsonl", "holds no records"},
+		{"blank.jsonl", "holds no records"},
+		{"bad.jsonl", "line 1: byte 20"},
+		{"csv.jsonl", "this looks like CSV, not JSON Lines; name it .csv or pass --format csv"},
+		{".", "is a directory"},
+	}
+	for _, cmd := range []string{"curate", "measure"} {
+		for _, c := range cases {
+			code, _, errOut := runCLI(cmd, dir+"/"+c.file, "--out", dir+"/out", "-q")
+			if code != 2 || !strings.Contains(errOut, c.want) {
+				t.Errorf("%s %s: exit %d, stderr %q; want 2 and %q", cmd, c.file, code, errOut, c.want)
+			}
+			oneSentence(t, errOut)
+		}
+	}
+	code, _, errOut := runCLI("curate", dir+"/csv.jsonl", "--format", "csv", "--out", dir+"/out", "-q")
+	if code != 0 {
+		t.Errorf("--format csv: exit %d: %s", code, errOut)
+	}
+	code, _, errOut = runCLI("curate", dir+"/bad.jsonl", "--lossy-utf8", "--out", dir+"/out2", "-q", "--json")
+	if code != 0 {
+		t.Errorf("--lossy-utf8: exit %d: %s", code, errOut)
+	}
+}
