@@ -145,7 +145,7 @@ func runCurate(cmd *cobra.Command, g *globals, o *curateOptions, in string) erro
 	}
 	fmt.Fprintf(w, ")\n%-14s %8s %8s  reasons\n", "filter", "seen", "removed")
 	for _, r := range res.Reports {
-		fmt.Fprintf(w, "%-14s %8d %8d  %v\n", r.Filter, r.Seen, r.Removed, r.Reasons)
+		fmt.Fprintf(w, "%-14s %8d %8d  %s\n", r.Filter, r.Seen, r.Removed, counts(r.Reasons))
 	}
 	fmt.Fprintf(w, "kept %d, removed %d → %s\n", len(res.Kept), len(res.Removed), o.out)
 	return nil

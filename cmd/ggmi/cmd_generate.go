@@ -392,7 +392,7 @@ func runGenerate(cmd *cobra.Command, g *globals, o *generateOptions) error {
 		printGenerateSummary(g, o, sum)
 	}
 	if !sum.Complete {
-		return exitError{code: exitIncomplete, err: fmt.Errorf("%d of %d requests failed after their retries (%v); run the same command again to retry them", sum.Failed, sum.Requests, sum.Failures)}
+		return exitError{code: exitIncomplete, err: fmt.Errorf("%d of %d requests failed after their retries (%s); run the same command again to retry them", sum.Failed, sum.Requests, counts(sum.Failures))}
 	}
 	return nil
 }
@@ -404,7 +404,7 @@ func printGenerateSummary(g *globals, o *generateOptions, s generate.Summary) {
 		s.Done, s.Requests, s.Resumed, s.Fetched, s.CacheHits, s.Failed)
 	fmt.Fprintf(w, "records: %d, rejects: %d", s.Records, s.Rejects)
 	if len(s.RejectReasons) > 0 {
-		fmt.Fprintf(w, " %v", s.RejectReasons)
+		fmt.Fprintf(w, " (%s)", counts(s.RejectReasons))
 	}
 	fmt.Fprintln(w)
 	if s.Complete && !o.noCurate {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"sort"
 	"strings"
 	"syscall"
 	"time"
@@ -218,4 +219,22 @@ func writeFileAtomic(path string, b []byte) error {
 		_, err := w.Write(b)
 		return err
 	})
+}
+
+// counts prints reason counts as "too short 1, keyword draw 2" (sorted by
+// reason), or "–" when there are none.
+func counts(m map[string]int) string {
+	if len(m) == 0 {
+		return "–"
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s %d", k, m[k])
+	}
+	return strings.Join(parts, ", ")
 }
