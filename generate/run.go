@@ -96,6 +96,9 @@ type Options struct {
 	Eval []dataset.Record
 	// Now returns the time recorded in provenance (time.Now when nil).
 	Now func() time.Time
+	// GiveUpAfter stops the run, its state saved, with ErrGaveUp once every
+	// request has failed for this long (0: never).
+	GiveUpAfter time.Duration
 }
 
 // Stats are the running counters of a run.
@@ -250,12 +253,46 @@ func Run(ctx context.Context, opt Options) (Summary, error) {
 	defer cancel()
 	jobs := make(chan job)
 	var wg sync.WaitGroup
+	giveUp := NewGiveUp(r.opt.GiveUpAfter)
+	gaveUp := func() {
+		if err := giveUp.Tripped(time.Now()); err != nil {
+			r.mu.Lock()
+			if r.fatal == nil {
+				r.fatal = fmt.Errorf("generate: %w", err)
+			}
+			r.mu.Unlock()
+			cancel()
+		}
+	}
+	if r.opt.GiveUpAfter > 0 {
+		// Requests that hang give no outcome: look at the clock as well.
+		go func() {
+			t := time.NewTicker(min(r.opt.GiveUpAfter/4, time.Second))
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+					gaveUp()
+				}
+			}
+		}()
+	}
 	for range min(r.opt.Concurrency, max(len(pending), 1)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for j := range jobs {
-				if err := r.do(ctx, j); err != nil {
+				err := r.do(ctx, j)
+				switch {
+				case err == nil:
+					giveUp.Success()
+				case ctx.Err() == nil && !isFatal(err):
+					giveUp.Failure(time.Now(), err)
+					gaveUp()
+				}
+				if err != nil {
 					r.failed(j, err, cancel)
 				}
 				r.progress.Add(1)

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -155,5 +156,35 @@ func TestInputHygiene(t *testing.T) {
 	code, _, errOut = runCLI("curate", dir+"/bad.jsonl", "--lossy-utf8", "--out", dir+"/out2", "-q", "--json")
 	if code != 0 {
 		t.Errorf("--lossy-utf8: exit %d: %s", code, errOut)
+	}
+}
+
+// A dead endpoint: every request fails (503 after each retry) and generate
+// stops after --give-up-after with exit 3 and its state saved, instead of
+// working through the whole plan; the same command resumes once it is back.
+func TestGenerateGivesUpOnDeadEndpoint(t *testing.T) {
+	m := newCountingModel(t, 40*time.Millisecond) // 200 requests would take 4 s
+	m.setFail(func([]byte) (int, string) { return 503, "down" })
+	out := t.TempDir()
+	args := genArgs(m.model(), out, "--target", "400", "--per-prompt", "2", "--concurrency", "2",
+		"--attempts", "1", "--give-up-after", "500ms", "-q")
+	start := time.Now()
+	code, _, stderr := runCLI(args...)
+	took := time.Since(start)
+	if code != 3 || !strings.Contains(stderr, "the endpoint looks down") || !strings.Contains(stderr, "run the same command again") {
+		t.Fatalf("exit %d, stderr %q; want 3 and the give-up sentence", code, stderr)
+	}
+	if took > 10*time.Second {
+		t.Errorf("gave up after %v", took)
+	}
+	if n := len(m.arrivals()); n >= 200 {
+		t.Errorf("%d of 200 requests sent to a dead endpoint", n)
+	}
+	if _, err := os.Stat(out + "/summary.json"); err != nil {
+		t.Errorf("no state saved: %v", err)
+	}
+	m.setFail(nil)
+	if code, _, stderr := runCLI(args...); code != 0 {
+		t.Fatalf("resume: exit %d: %s", code, stderr)
 	}
 }
