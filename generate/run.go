@@ -148,6 +148,10 @@ type Summary struct {
 	// FormatRefused tells that the endpoint refused the response format
 	// and the run went on with free text.
 	FormatRefused bool `json:"format_refused,omitempty"`
+	// FormatIgnored tells that the endpoint accepted the response format
+	// but its first answers were not JSON (Ollama's /v1/completions does
+	// that): later requests were sent without it and parsed as free text.
+	FormatIgnored bool `json:"format_ignored,omitempty"`
 	// Records is the number of records in synthetic.jsonl; Rejects the
 	// number of rejected pieces, by reason in RejectReasons.
 	Records       int            `json:"records"`
@@ -207,6 +211,10 @@ type runner struct {
 	cache    *llm.CachedBackend
 	format   *llm.ResponseFormat // the run's format setting (nil: free text)
 	noFormat atomic.Bool         // the endpoint refused the format
+	// The first answers to requests with a format: how many, how many were
+	// not JSON; formatIgnored once they all were not.
+	formatSeen, formatNotJSON atomic.Int32
+	formatIgnored             atomic.Bool
 
 	records, rejects, journal *dataset.JSONLWriter // appended in whole groups of lines, synced
 	commitMu                  sync.Mutex
@@ -723,6 +731,9 @@ func (r *runner) do(ctx context.Context, j job) error {
 	if err != nil {
 		return err
 	}
+	if withFormat {
+		r.noticeIgnoredFormat(resp)
+	}
 	key, err := r.key(req)
 	if err != nil {
 		return err
@@ -976,6 +987,7 @@ func (r *runner) fillSummary() {
 	r.sum.PromptTokens, r.sum.CompletionTokens = s.Usage.PromptTokens, s.Usage.CompletionTokens
 	r.sum.Cost, r.sum.FetchedCost = s.Cost, s.FetchedCost
 	r.sum.FormatRefused = r.noFormat.Load()
+	r.sum.FormatIgnored = r.formatIgnored.Load()
 	r.sum.OutDir = r.opt.OutDir
 	if r.sum.RejectReasons == nil && s.Rejects > 0 {
 		r.sum.RejectReasons = map[string]int{}
@@ -1005,4 +1017,29 @@ func (r *runner) writeSummary() error {
 		return fmt.Errorf("generate: %w", err)
 	}
 	return nil
+}
+
+// ignoredFormatAnswers is how many answers to requests with a JSON schema
+// must all be other than JSON before the format is taken as ignored.
+const ignoredFormatAnswers = 3
+
+// noticeIgnoredFormat looks at the first answers to requests with a
+// format: when none of them is JSON, the endpoint ignores response_format,
+// and the run falls back as for a refusal (no format, free-text parsing).
+func (r *runner) noticeIgnoredFormat(resp llm.Response) {
+	if r.formatIgnored.Load() || len(resp.Choices) == 0 {
+		return
+	}
+	n := r.formatSeen.Add(1)
+	if n > ignoredFormatAnswers {
+		return
+	}
+	t := strings.TrimSpace(resp.Choices[0].Text)
+	if t != "" && (t[0] == '{' || t[0] == '[') {
+		return
+	}
+	if r.formatNotJSON.Add(1) == ignoredFormatAnswers {
+		r.formatIgnored.Store(true)
+		r.noFormat.Store(true)
+	}
 }

@@ -421,7 +421,9 @@ func printGenerateSummary(g *globals, o *generateOptions, s generate.Summary) {
 	}
 	fmt.Fprintf(w, "tokens: %d in, %d out; cost %.4f (this run %.4f); %.1f s\n",
 		s.PromptTokens, s.CompletionTokens, s.Cost, s.FetchedCost, s.Seconds)
-	if s.FormatRefused {
+	if s.FormatIgnored {
+		fmt.Fprintln(w, "note: the endpoint ignores response_format (its first answers were not JSON); later requests were sent without it and answers parsed as free text")
+	} else if s.FormatRefused {
 		fmt.Fprintln(w, "note: the endpoint refused the response format; answers were parsed as free text")
 	}
 	for _, e := range s.Errors {

@@ -1,10 +1,15 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -186,5 +191,40 @@ func TestGenerateGivesUpOnDeadEndpoint(t *testing.T) {
 	m.setFail(nil)
 	if code, _, stderr := runCLI(args...); code != 0 {
 		t.Fatalf("resume: exit %d: %s", code, stderr)
+	}
+}
+
+// An endpoint that accepts response_format but answers free text (as
+// Ollama's /v1/completions does): after the first answers the run says so
+// once and sends the later requests without the format.
+func TestGenerateNoticesIgnoredFormat(t *testing.T) {
+	var mu sync.Mutex
+	var withFormat []bool
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		withFormat = append(withFormat, strings.Contains(string(body), `"response_format"`))
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		text, _ := json.Marshal("Instruction: Describe a river.\nResponse: A river flows.")
+		fmt.Fprintf(w, `{"id":"c","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":%s},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":5,"total_tokens":8}}`, text)
+	}))
+	defer srv.Close()
+	code, stdout, stderr := runCLI(genArgs(srv.URL+"/v1#m", t.TempDir(), "--target", "20", "--per-prompt", "2", "--concurrency", "1", "-q")...)
+	if code != 0 && code != 3 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if strings.Count(stdout, "ignores response_format") != 1 {
+		t.Errorf("stdout %q: want one note that the format is ignored", stdout)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(withFormat) < 5 {
+		t.Fatalf("%d requests", len(withFormat))
+	}
+	for i, f := range withFormat {
+		if want := i < 3; f != want {
+			t.Errorf("request %d: response_format sent %v, want %v", i, f, want)
+		}
 	}
 }
