@@ -227,6 +227,9 @@ func Load(path string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("experiment %s: %w", path, err)
 	}
+	if err := c.checkInputs(); err != nil {
+		return nil, fmt.Errorf("experiment %s:\n%w", path, err)
+	}
 	return c, nil
 }
 
