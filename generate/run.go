@@ -96,6 +96,9 @@ type Options struct {
 	Eval []dataset.Record
 	// Now returns the time recorded in provenance (time.Now when nil).
 	Now func() time.Time
+	// GiveUpAfter stops the run, its state saved, with ErrGaveUp once every
+	// request has failed for this long (0: never).
+	GiveUpAfter time.Duration
 }
 
 // Stats are the running counters of a run.
@@ -145,6 +148,10 @@ type Summary struct {
 	// FormatRefused tells that the endpoint refused the response format
 	// and the run went on with free text.
 	FormatRefused bool `json:"format_refused,omitempty"`
+	// FormatIgnored tells that the endpoint accepted the response format
+	// but its first answers were not JSON (Ollama's /v1/completions does
+	// that): later requests were sent without it and parsed as free text.
+	FormatIgnored bool `json:"format_ignored,omitempty"`
 	// Records is the number of records in synthetic.jsonl; Rejects the
 	// number of rejected pieces, by reason in RejectReasons.
 	Records       int            `json:"records"`
@@ -204,6 +211,10 @@ type runner struct {
 	cache    *llm.CachedBackend
 	format   *llm.ResponseFormat // the run's format setting (nil: free text)
 	noFormat atomic.Bool         // the endpoint refused the format
+	// The first answers to requests with a format: how many, how many were
+	// not JSON; formatIgnored once they all were not.
+	formatSeen, formatNotJSON atomic.Int32
+	formatIgnored             atomic.Bool
 
 	records, rejects, journal *dataset.JSONLWriter // appended in whole groups of lines, synced
 	commitMu                  sync.Mutex
@@ -250,12 +261,46 @@ func Run(ctx context.Context, opt Options) (Summary, error) {
 	defer cancel()
 	jobs := make(chan job)
 	var wg sync.WaitGroup
+	giveUp := NewGiveUp(r.opt.GiveUpAfter)
+	gaveUp := func() {
+		if err := giveUp.Tripped(time.Now()); err != nil {
+			r.mu.Lock()
+			if r.fatal == nil {
+				r.fatal = fmt.Errorf("generate: %w", err)
+			}
+			r.mu.Unlock()
+			cancel()
+		}
+	}
+	if r.opt.GiveUpAfter > 0 {
+		// Requests that hang give no outcome: look at the clock as well.
+		go func() {
+			t := time.NewTicker(min(r.opt.GiveUpAfter/4, time.Second))
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+					gaveUp()
+				}
+			}
+		}()
+	}
 	for range min(r.opt.Concurrency, max(len(pending), 1)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for j := range jobs {
-				if err := r.do(ctx, j); err != nil {
+				err := r.do(ctx, j)
+				switch {
+				case err == nil:
+					giveUp.Success()
+				case ctx.Err() == nil && !isFatal(err):
+					giveUp.Failure(time.Now(), err)
+					gaveUp()
+				}
+				if err != nil {
 					r.failed(j, err, cancel)
 				}
 				r.progress.Add(1)
@@ -686,6 +731,9 @@ func (r *runner) do(ctx context.Context, j job) error {
 	if err != nil {
 		return err
 	}
+	if withFormat {
+		r.noticeIgnoredFormat(resp)
+	}
 	key, err := r.key(req)
 	if err != nil {
 		return err
@@ -939,6 +987,7 @@ func (r *runner) fillSummary() {
 	r.sum.PromptTokens, r.sum.CompletionTokens = s.Usage.PromptTokens, s.Usage.CompletionTokens
 	r.sum.Cost, r.sum.FetchedCost = s.Cost, s.FetchedCost
 	r.sum.FormatRefused = r.noFormat.Load()
+	r.sum.FormatIgnored = r.formatIgnored.Load()
 	r.sum.OutDir = r.opt.OutDir
 	if r.sum.RejectReasons == nil && s.Rejects > 0 {
 		r.sum.RejectReasons = map[string]int{}
@@ -968,4 +1017,29 @@ func (r *runner) writeSummary() error {
 		return fmt.Errorf("generate: %w", err)
 	}
 	return nil
+}
+
+// ignoredFormatAnswers is how many answers to requests with a JSON schema
+// must all be other than JSON before the format is taken as ignored.
+const ignoredFormatAnswers = 3
+
+// noticeIgnoredFormat looks at the first answers to requests with a
+// format: when none of them is JSON, the endpoint ignores response_format,
+// and the run falls back as for a refusal (no format, free-text parsing).
+func (r *runner) noticeIgnoredFormat(resp llm.Response) {
+	if r.formatIgnored.Load() || len(resp.Choices) == 0 {
+		return
+	}
+	n := r.formatSeen.Add(1)
+	if n > ignoredFormatAnswers {
+		return
+	}
+	t := strings.TrimSpace(resp.Choices[0].Text)
+	if t != "" && (t[0] == '{' || t[0] == '[') {
+		return
+	}
+	if r.formatNotJSON.Add(1) == ignoredFormatAnswers {
+		r.formatIgnored.Store(true)
+		r.noFormat.Store(true)
+	}
 }

@@ -197,6 +197,9 @@ func (c *Config) Validate() error {
 			if c.HistSamples < 2 || c.HistRounds < 1 || c.HistBins < 1 {
 				return fmt.Errorf("histogram settings must be positive (samples %d, rounds %d, bins %d)", c.HistSamples, c.HistRounds, c.HistBins)
 			}
+			if cells := math.Pow(float64(c.HistBins), float64(c.Dim)); cells > maxHistCells {
+				return fmt.Errorf("hist-bins %d in %d dimensions makes %.3g cells, more than %d; lower --hist-bins", c.HistBins, c.Dim, cells, maxHistCells)
+			}
 		}
 	}
 	if ac := c.anchorComponents(); ac < 1 || ac > c.K*c.AnchorPerComp {
@@ -210,6 +213,9 @@ func (c *Config) Validate() error {
 	}
 	return nil
 }
+
+// maxHistCells bounds the cells of one histogram (bins^dim).
+const maxHistCells = 1 << 31
 
 // AnchorKJL as Config.AnchorComponents fits π_anchor with K+J+L components,
 // as the paper's §4.4 text says.

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"context"
 	"testing"
 
 	"github.com/ggmi-dev/ggmi/gmm"
@@ -22,7 +23,10 @@ func TestLemma31Check(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			r := measure(w, rng(uint64(200+i)))
+			r, err := measure(context.Background(), w, rng(uint64(200+i)))
+			if err != nil {
+				t.Fatal(err)
+			}
 			l := r.Lemma
 			if l.C != DefaultLossCap || l.Err < 0 || l.Bound < 0 || l.Slack != l.Bound-l.Err || !(l.SlackSE > 0) {
 				t.Fatalf("round %d: %+v", i, l)

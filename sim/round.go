@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"context"
 	"math"
 	"math/rand/v2"
 
@@ -68,7 +69,7 @@ func diffEstimate(a, b gmm.Estimate) gmm.Estimate {
 }
 
 // measure computes every quantity of a round on world w.
-func measure(w *World, rng *rand.Rand) Round {
+func measure(ctx context.Context, w *World, rng *rand.Rand) (Round, error) {
 	cfg := w.Config
 	n := cfg.MCSamples
 	pa, pg := w.PiAnchor.Model, w.PiGen.Model
@@ -94,6 +95,9 @@ func measure(w *World, rng *rand.Rand) Round {
 	r.KLAnchorG = klFrom(pa, w.G)
 	r.KLGenG = klFrom(pg, w.G)
 	r.GapModelGT = diffEstimate(r.KLAnchorG, r.KLGenG)
+	if err := ctx.Err(); err != nil {
+		return r, err
+	}
 
 	// Draws from G serve the reverse KLs (paired) and TV(G, M).
 	w.G.SampleInto(rng, x, nil)
@@ -107,6 +111,9 @@ func measure(w *World, rng *rand.Rand) Round {
 	r.TVGM = gmm.MeanSE(gmm.TVTerms(lg, lm))
 	c := cfg.lossCap()
 	rd := gmm.MeanSE(clippedLoss(lgen, c))
+	if err := ctx.Err(); err != nil {
+		return r, err
+	}
 
 	// H(S_anchor).
 	w.AnchorDist.SampleInto(rng, x, nil)
@@ -152,16 +159,21 @@ func measure(w *World, rng *rand.Rand) Round {
 	rhat := gmm.MeanSE(clippedLoss(pg.LogProbs(w.Synthetic, nil), c)).Value
 	r.Lemma = CheckLemma31(c, rd, rdgen, rhat, r.TVGM, r.TVMGen)
 
-	if cfg.has(Hist) || cfg.has(HistShared) {
-		histRound(w, rng, &r)
+	if err := ctx.Err(); err != nil {
+		return r, err
 	}
-	return r
+	if cfg.has(Hist) || cfg.has(HistShared) {
+		if err := histRound(ctx, w, rng, &r); err != nil {
+			return r, err
+		}
+	}
+	return r, nil
 }
 
 // histRound runs the histogram estimators' inner resampling rounds, as the
 // reference code does: each inner round draws HistSamples points from G,
 // π_anchor and π_gen and compares histograms.
-func histRound(w *World, rng *rand.Rand, r *Round) {
+func histRound(ctx context.Context, w *World, rng *rand.Rand, r *Round) error {
 	cfg := w.Config
 	d, m, bins := cfg.Dim, cfg.HistSamples, cfg.HistBins
 	xg := make([]float64, m*d)
@@ -177,6 +189,9 @@ func histRound(w *World, rng *rand.Rand, r *Round) {
 	own, shared := cfg.has(Hist), cfg.has(HistShared)
 	var sumMG, sumGM, sumSMG, sumSGM float64
 	for range cfg.HistRounds {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		w.G.SampleInto(rng, xg, nil)
 		w.PiAnchor.Model.SampleInto(rng, xa, nil)
 		w.PiGen.Model.SampleInto(rng, xs, nil)
@@ -209,4 +224,5 @@ func histRound(w *World, rng *rand.Rand, r *Round) {
 	if shared {
 		r.HistSharedModelGT, r.HistSharedGTModel = sumSMG/k, sumSGM/k
 	}
+	return nil
 }

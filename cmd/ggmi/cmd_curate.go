@@ -14,6 +14,8 @@ import (
 )
 
 type curateOptions struct {
+	format        string
+	lossyUTF8     bool
 	schema        string
 	mapping       []string
 	skipInvalid   bool
@@ -53,6 +55,8 @@ in meta) and curation.json (per-filter counts and reasons).`,
 	f.StringVar(&o.schema, "schema", "auto", "schema of IN: auto, record, alpaca, dolly, self-instruct, gsm8k, chat, sharegpt, mt-bench")
 	f.StringArrayVar(&o.mapping, "map", nil, "custom field mapping field=path (repeatable), overrides --schema")
 	f.BoolVar(&o.skipInvalid, "skip-invalid", false, "skip and count malformed rows instead of failing")
+	f.StringVar(&o.format, "format", "", "format of the input files when their names do not say it: jsonl, json, csv or parquet")
+	f.BoolVar(&o.lossyUTF8, "lossy-utf8", false, "replace bytes that are not valid UTF-8 with U+FFFD instead of failing")
 	f.StringVar(&o.against, "against", "", "anchors file: the ROUGE-L filter also compares with these")
 	f.StringVar(&o.againstSchema, "against-schema", "auto", "schema of the anchors file")
 	f.StringVar(&o.decontaminate, "decontaminate", "", "evaluation split: drop records sharing a 13-gram with it")
@@ -85,10 +89,13 @@ func runCurate(cmd *cobra.Command, g *globals, o *curateOptions, in string) erro
 		return userErr("--rouge and --near must be in (0, 1] (got %v and %v)", o.rouge, o.near)
 	}
 	read := func(path, schema string, mapping []string) ([]dataset.Record, dataset.ReadReport, error) {
-		recs, rep, err := dataset.ReadFile(path, dataset.ReadOptions{Schema: schema, Mapping: mapping, SkipInvalid: o.skipInvalid})
+		recs, rep, err := dataset.ReadFile(path, dataset.ReadOptions{Format: dataset.Format(o.format), Schema: schema, Mapping: mapping, SkipInvalid: o.skipInvalid, LossyUTF8: o.lossyUTF8})
 		if err != nil {
 			// A missing or malformed input is the user's to fix.
 			return nil, rep, usageError{err}
+		}
+		if len(recs) == 0 {
+			return nil, rep, userErr("%s holds no records", path)
 		}
 		return recs, rep, nil
 	}
@@ -136,7 +143,7 @@ func runCurate(cmd *cobra.Command, g *globals, o *curateOptions, in string) erro
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(o.out, "curation.json"), append(b, '\n'), 0o644); err != nil {
+	if err := writeFileAtomic(filepath.Join(o.out, "curation.json"), append(b, '\n')); err != nil {
 		return fmt.Errorf("write curation.json: %w", err)
 	}
 	if o.json {
@@ -150,7 +157,7 @@ func runCurate(cmd *cobra.Command, g *globals, o *curateOptions, in string) erro
 	}
 	fmt.Fprintf(w, ")\n%-14s %8s %8s  reasons\n", "filter", "seen", "removed")
 	for _, r := range res.Reports {
-		fmt.Fprintf(w, "%-14s %8d %8d  %v\n", r.Filter, r.Seen, r.Removed, r.Reasons)
+		fmt.Fprintf(w, "%-14s %8d %8d  %s\n", r.Filter, r.Seen, r.Removed, counts(r.Reasons))
 	}
 	fmt.Fprintf(w, "kept %d, removed %d → %s\n", len(res.Kept), len(res.Removed), o.out)
 	return nil

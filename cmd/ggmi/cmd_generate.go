@@ -27,6 +27,7 @@ import (
 const exitIncomplete = 3
 
 type generateOptions struct {
+	giveUpAfter   time.Duration
 	anchors       string
 	schema        string
 	mapping       []string
@@ -123,6 +124,7 @@ their retries (run the same command again to retry them); 130 interrupted.`,
 	f.Uint64Var(&o.seed, "seed", 1, "seed of the plan (demonstrations, conditions, sampling seeds)")
 	f.DurationVar(&o.timeout, "timeout", 5*time.Minute, "time limit of one attempt")
 	f.IntVar(&o.attempts, "attempts", 5, "attempts per request, the first included")
+	f.DurationVar(&o.giveUpAfter, "give-up-after", time.Minute, "stop (state saved, exit 3) when every request has failed for this long (0: never)")
 	f.StringVar(&o.apiKeyEnv, "api-key-env", llm.DefaultAPIKeyEnv, "name of the environment variable holding the API key")
 	f.IntVar(&o.workers, "workers", 0, "built-in engine: sequences generated at once (0: every core)")
 	f.StringSliceVar(&o.topics, "topics", nil, "condition: topics to cycle through (comma list)")
@@ -188,6 +190,8 @@ func (o *generateOptions) check() (llm.ModelSpec, llm.Price, error) {
 		return none, llm.Price{}, fmt.Errorf("--n must be between 1 and %d (got %d)", llm.MaxN, o.n)
 	case o.samples < 1:
 		return none, llm.Price{}, fmt.Errorf("--samples must be at least 1 (got %d)", o.samples)
+	case o.giveUpAfter < 0:
+		return none, llm.Price{}, fmt.Errorf("--give-up-after must not be negative (got %v)", o.giveUpAfter)
 	case o.attempts < 1:
 		return none, llm.Price{}, fmt.Errorf("--attempts must be at least 1 (got %d)", o.attempts)
 	case o.timeout < 0:
@@ -372,7 +376,12 @@ func runGenerate(cmd *cobra.Command, g *globals, o *generateOptions) error {
 	})
 	opt.Progress = newUnitReporter(g.stderr, g.quiet, "requests")
 
+	opt.GiveUpAfter = o.giveUpAfter
 	sum, err := generate.Run(ctx, opt)
+	if errors.Is(err, generate.ErrGaveUp) {
+		printGenerateSummary(g, o, sum)
+		return exitError{code: exitIncomplete, err: fmt.Errorf("%v; the state is saved: run the same command again once it is back", errors.Unwrap(err))}
+	}
 	if errors.Is(err, generate.ErrOtherRun) {
 		return usageError{fmt.Errorf("--out %s holds a run made with other options; use the same options to resume it or a new --out", o.out)}
 	}
@@ -392,7 +401,7 @@ func runGenerate(cmd *cobra.Command, g *globals, o *generateOptions) error {
 		printGenerateSummary(g, o, sum)
 	}
 	if !sum.Complete {
-		return exitError{code: exitIncomplete, err: fmt.Errorf("%d of %d requests failed after their retries (%v); run the same command again to retry them", sum.Failed, sum.Requests, sum.Failures)}
+		return exitError{code: exitIncomplete, err: fmt.Errorf("%d of %d requests failed after their retries (%s); run the same command again to retry them", sum.Failed, sum.Requests, counts(sum.Failures))}
 	}
 	return nil
 }
@@ -404,7 +413,7 @@ func printGenerateSummary(g *globals, o *generateOptions, s generate.Summary) {
 		s.Done, s.Requests, s.Resumed, s.Fetched, s.CacheHits, s.Failed)
 	fmt.Fprintf(w, "records: %d, rejects: %d", s.Records, s.Rejects)
 	if len(s.RejectReasons) > 0 {
-		fmt.Fprintf(w, " %v", s.RejectReasons)
+		fmt.Fprintf(w, " (%s)", counts(s.RejectReasons))
 	}
 	fmt.Fprintln(w)
 	if s.Complete && !o.noCurate {
@@ -412,7 +421,9 @@ func printGenerateSummary(g *globals, o *generateOptions, s generate.Summary) {
 	}
 	fmt.Fprintf(w, "tokens: %d in, %d out; cost %.4f (this run %.4f); %.1f s\n",
 		s.PromptTokens, s.CompletionTokens, s.Cost, s.FetchedCost, s.Seconds)
-	if s.FormatRefused {
+	if s.FormatIgnored {
+		fmt.Fprintln(w, "note: the endpoint ignores response_format (its first answers were not JSON); later requests were sent without it and answers parsed as free text")
+	} else if s.FormatRefused {
 		fmt.Fprintln(w, "note: the endpoint refused the response format; answers were parsed as free text")
 	}
 	for _, e := range s.Errors {

@@ -142,6 +142,9 @@ func runSimulate(cmd *cobra.Command, g *globals, o *simulateOptions) error {
 	if err != nil {
 		return usageError{err}
 	}
+	if err := g.checkMemory("simulate with these flags", opt.MemoryEstimate()...); err != nil {
+		return err
+	}
 	opt.Progress = newReporter(g.stderr, g.quiet)
 	res, err := sim.Run(cmd.Context(), opt)
 	if err != nil {
