@@ -28,7 +28,7 @@ func answer(body []byte) []byte {
 }
 
 // setup returns a fake, its provider and n requests keyed like the cache.
-func setup(t *testing.T, n int) (*batchfake.Server, *batch.OpenAI, []batch.Item) {
+func setup(t *testing.T, n int, provider string) (*batchfake.Server, batch.Provider, []batch.Item) {
 	t.Helper()
 	f := batchfake.New(answer)
 	t.Cleanup(f.Close)
@@ -47,8 +47,13 @@ func setup(t *testing.T, n int) (*batchfake.Server, *batch.OpenAI, []batch.Item)
 		}
 		items[i] = batch.Item{ID: k, Req: req}
 	}
+	if provider == "anthropic" {
+		return f, batch.NewAnthropic(batch.AnthropicOptions{BaseURL: f.URL, Model: "m", APIKeyEnv: "GGMI_TEST_NO_KEY"}), items
+	}
 	return f, batch.NewOpenAI(b), items
 }
+
+var providers = []string{"openai", "anthropic"}
 
 // store is a durable cache stand-in: what was stored stays stored.
 type store struct {
@@ -138,8 +143,14 @@ func noSleep(context.Context, time.Duration) error { return nil }
 // each time a new Run resumes from the ledger. The answers equal an
 // uninterrupted run's and the fake was paid once per request.
 func TestRunKillResume(t *testing.T) {
+	for _, prov := range providers {
+		t.Run(prov, func(t *testing.T) { testRunKillResume(t, prov) })
+	}
+}
+
+func testRunKillResume(t *testing.T, provider string) {
 	const n = 230
-	ref, refP, refItems := setup(t, n)
+	_, refP, refItems := setup(t, n, provider)
 	items := refItems
 	want := &store{m: map[string]string{}}
 	rep, err := batch.Run(context.Background(), batch.Options{Provider: refP, Ledger: filepath.Join(t.TempDir(), "ledger.jsonl"),
@@ -147,13 +158,12 @@ func TestRunKillResume(t *testing.T) {
 	if err != nil || len(want.m) != n || rep.Created != 5 || len(rep.Failed) != 0 {
 		t.Fatalf("uninterrupted: %v, %d answers, %+v", err, len(want.m), rep)
 	}
-	_ = ref
 
 	rng := rand.New(rand.NewPCG(13, 1))
 	total := 0
 	defer func() { t.Logf("%d kills in 20 runs", total) }()
 	for round := range 20 {
-		f, p, items := setup(t, n)
+		f, p, items := setup(t, n, provider)
 		got := &store{m: map[string]string{}}
 		ledger := filepath.Join(t.TempDir(), "ledger.jsonl")
 		kills := 0
@@ -199,7 +209,13 @@ func byIndex(s *store, items []batch.Item) []string {
 // TestRunExpiryResubmit: requests that expire are reported, and only they
 // are sent again with Resubmit.
 func TestRunExpiryResubmit(t *testing.T) {
-	f, p, items := setup(t, 60)
+	for _, prov := range providers {
+		t.Run(prov, func(t *testing.T) { testRunExpiryResubmit(t, prov) })
+	}
+}
+
+func testRunExpiryResubmit(t *testing.T, provider string) {
+	f, p, items := setup(t, 60, provider)
 	expired := map[string]bool{items[3].ID: true, items[40].ID: true, items[41].ID: true}
 	f.Expire = func(id string) bool { return expired[id] }
 	got := &store{m: map[string]string{}}
@@ -235,7 +251,13 @@ func TestRunExpiryResubmit(t *testing.T) {
 // TestRunBadResults: a malformed line, a custom id not ours and a provider
 // error each give one note; every other answer is kept.
 func TestRunBadResults(t *testing.T) {
-	f, p, items := setup(t, 10)
+	for _, prov := range providers {
+		t.Run(prov, func(t *testing.T) { testRunBadResults(t, prov) })
+	}
+}
+
+func testRunBadResults(t *testing.T, provider string) {
+	f, p, items := setup(t, 10, provider)
 	f.Corrupt = []string{`{not json`, `{"custom_id":"someone-else","response":{"status_code":200,"body":{}}}`}
 	f.Fail = func(id string) int {
 		if id == items[7].ID {
@@ -255,7 +277,7 @@ func TestRunBadResults(t *testing.T) {
 	if !strings.Contains(rep.Notes[0], "is not a batch result") || !strings.Contains(rep.Notes[1], `"someone-else", which is not a request of this batch`) {
 		t.Errorf("notes: %q", rep.Notes)
 	}
-	if why := rep.Failed[items[7].ID]; !strings.Contains(why, "HTTP 500") {
+	if why := rep.Failed[items[7].ID]; !strings.Contains(why, "HTTP 500") && !strings.Contains(why, "api_error: injected") {
 		t.Errorf("failure: %q", why)
 	}
 }

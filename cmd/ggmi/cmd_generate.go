@@ -142,7 +142,7 @@ their retries (run the same command again to retry them); 130 interrupted.`,
 	f.BoolVar(&o.noCurate, "no-curate", false, "skip the curation step ε")
 	f.StringVar(&o.out, "out", "", "output directory (required unless --dry-run)")
 	f.BoolVar(&o.json, "json", false, "print the summary (or the dry-run estimate) as JSON on stdout")
-	f.StringVar(&o.batch, "batch", "", "send the requests through the provider's batch API (half price, answers within 24 h): openai")
+	f.StringVar(&o.batch, "batch", "", "send the requests through the provider's batch API (half price, answers within 24 h): openai or anthropic (key from $ANTHROPIC_API_KEY unless --api-key-env is set)")
 	f.BoolVar(&o.batchResubmit, "batch-resubmit", false, "batch mode: send again the requests that failed or expired in an earlier batch")
 	f.DurationVar(&o.batchPoll, "batch-poll", 30*time.Second, "batch mode: time between two polls of a batch")
 	f.IntVar(&o.batchMax, "batch-max-requests", 0, "batch mode: requests per batch at most (0: the provider's limit)")
@@ -203,8 +203,8 @@ func (o *generateOptions) check() (llm.ModelSpec, llm.Price, error) {
 		return none, llm.Price{}, fmt.Errorf("--timeout must not be negative (got %v)", o.timeout)
 	case o.workers < 0:
 		return none, llm.Price{}, fmt.Errorf("--workers must be at least 0 (got %d)", o.workers)
-	case o.batch != "" && o.batch != "openai":
-		return none, llm.Price{}, fmt.Errorf("--batch must be openai (got %q)", o.batch)
+	case o.batch != "" && o.batch != "openai" && o.batch != "anthropic":
+		return none, llm.Price{}, fmt.Errorf("--batch must be openai or anthropic (got %q)", o.batch)
 	case o.batchPoll <= 0 || o.batchMax < 0:
 		return none, llm.Price{}, errors.New("--batch-poll must be positive and --batch-max-requests at least 0")
 	case !envName.MatchString(o.apiKeyEnv):
@@ -389,7 +389,15 @@ func runGenerate(cmd *cobra.Command, g *globals, o *generateOptions) error {
 		if !ok {
 			return usageError{fmt.Errorf("--batch %s needs an http(s)://HOST/v1#MODEL endpoint as --model", o.batch)}
 		}
-		opt.Batch = &generate.BatchOptions{Provider: batch.NewOpenAI(ob), Resubmit: o.batchResubmit, Poll: o.batchPoll,
+		var prov batch.Provider = batch.NewOpenAI(ob)
+		if o.batch == "anthropic" {
+			keyEnv := o.apiKeyEnv
+			if keyEnv == llm.DefaultAPIKeyEnv {
+				keyEnv = batch.DefaultAnthropicKeyEnv
+			}
+			prov = batch.NewAnthropic(batch.AnthropicOptions{BaseURL: ob.BaseURL(), Model: spec.Model, APIKeyEnv: keyEnv})
+		}
+		opt.Batch = &generate.BatchOptions{Provider: prov, Resubmit: o.batchResubmit, Poll: o.batchPoll,
 			Limits: batch.Limits{MaxRequests: o.batchMax}}
 	}
 

@@ -126,13 +126,19 @@ func TestGenerateBatchKillResume(t *testing.T) {
 // run with exit 3 and a message naming --batch-resubmit; with it only
 // they are sent again.
 func TestGenerateBatchExpiry(t *testing.T) {
+	for _, prov := range []string{"openai", "anthropic"} {
+		t.Run(prov, func(t *testing.T) { testGenerateBatchExpiry(t, prov) })
+	}
+}
+
+func testGenerateBatchExpiry(t *testing.T, provider string) {
 	f := batchfake.New(batchAnswer)
 	t.Cleanup(f.Close)
 	f.AutoStep = true
 	n := 0
 	f.Expire = func(string) bool { n++; return n%7 == 0 }
 	out := filepath.Join(t.TempDir(), "out")
-	args := genArgs(f.URL+"/v1#m", out, "--target", "40", "--per-prompt", "2", "--batch", "openai", "--batch-poll", "1ms", "-q")
+	args := genArgs(f.URL+"/v1#m", out, "--target", "40", "--per-prompt", "2", "--batch", provider, "--batch-poll", "1ms", "-q")
 	code, stdout, stderr := runCLI(args...)
 	if code != 3 || !strings.Contains(stderr, "--batch-resubmit") || !strings.Contains(stdout, "2 without answer") {
 		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)

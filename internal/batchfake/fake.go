@@ -2,7 +2,9 @@
 // Batch API (files uploaded with purpose "batch", batches that move
 // validating → in_progress → finalizing → completed | failed | expired |
 // cancelled, output and error files, the 50,000-request and 200 MB
-// limits) for fault-injection tests of package batch. Its clock is
+// limits) and Anthropic's Message Batches (in_progress → ended,
+// request_counts, results as JSONL, 100,000 requests and 256 MB) for
+// fault-injection tests of package batch. Its clock is
 // explicit: a batch moves one state forward per Step (or per poll when
 // AutoStep is set). It counts how often each custom id was accepted into a
 // batch, i.e. paid for.
@@ -40,16 +42,19 @@ type Server struct {
 	Corrupt []string
 	// AutoStep moves a batch one state forward at each poll.
 	AutoStep bool
-	// MaxRequests and MaxBytes are the limits of one batch.
-	MaxRequests, MaxBytes int
+	// MaxRequests and MaxBytes are the limits of one batch (OpenAI's and
+	// Anthropic's).
+	MaxRequests, MaxBytes                   int
+	AnthropicMaxRequests, AnthropicMaxBytes int
 
-	mu      sync.Mutex
-	files   map[string][]byte
-	batches []*fakeBatch
-	paid    map[string]int
-	online  int
-	seq     int
-	now     int64
+	mu         sync.Mutex
+	files      map[string][]byte
+	batches    []*fakeBatch
+	msgBatches []*msgBatch
+	paid       map[string]int
+	online     int
+	seq        int
+	now        int64
 }
 
 type fakeBatch struct {
@@ -83,7 +88,7 @@ type inLine struct {
 
 // New starts a fake with OpenAI's limits.
 func New(answer Answer) *Server {
-	s := &Server{Answer: answer, MaxRequests: 50_000, MaxBytes: 200 << 20, files: map[string][]byte{}, paid: map[string]int{}, now: time.Now().Unix()}
+	s := &Server{Answer: answer, MaxRequests: 50_000, MaxBytes: 200 << 20, AnthropicMaxRequests: 100_000, AnthropicMaxBytes: 256 << 20, files: map[string][]byte{}, paid: map[string]int{}, now: time.Now().Unix()}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
 }
@@ -110,7 +115,7 @@ func (s *Server) Online() int {
 func (s *Server) Batches() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.batches)
+	return len(s.batches) + len(s.msgBatches)
 }
 
 // Step moves every unfinished batch one state forward.
@@ -189,6 +194,9 @@ func writeJSON(w http.ResponseWriter, v any) {
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	path := strings.TrimPrefix(r.URL.Path, "/v1")
+	if s.serveAnthropic(w, r, path) {
+		return
+	}
 	switch {
 	case r.Method == http.MethodPost && path == "/chat/completions":
 		body, _ := io.ReadAll(r.Body)
