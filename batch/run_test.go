@@ -133,10 +133,6 @@ func (d *dying) Results(ctx context.Context, id string, c func(string) (int, boo
 	}, bad)
 }
 
-// The provider never sees a kill: Run returns at once with the error, so
-// the next Run starts from the ledger on disk, as a new process would.
-func (d *dying) err() bool { return d.calls > d.k/2 }
-
 func noSleep(context.Context, time.Duration) error { return nil }
 
 // TestRunKillResume dies at 20 seeded points of submit, poll and download;
