@@ -175,6 +175,21 @@ func TestParseShard(t *testing.T) {
 			t.Errorf("%q: %+v %v", tc.in, got, err)
 		}
 	}
+	t.Setenv("JOB_COMPLETION_INDEX", "")
+	for _, tc := range []struct {
+		id, min string
+		want    Shard
+		ok      bool
+	}{
+		{"1", "", Shard{1, 3}, true}, {"3", "1", Shard{2, 3}, true}, {"4", "1", Shard{}, false}, {"", "", Shard{}, false},
+	} {
+		t.Setenv("SLURM_ARRAY_TASK_ID", tc.id)
+		t.Setenv("SLURM_ARRAY_TASK_MIN", tc.min)
+		got, err := ParseShard("auto/3")
+		if (err == nil) != tc.ok || got != tc.want {
+			t.Errorf("SLURM_ARRAY_TASK_ID=%q MIN=%q: %+v %v", tc.id, tc.min, got, err)
+		}
+	}
 	s := Shard{1, 3}
 	var owned []int
 	for i := range 8 {

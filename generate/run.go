@@ -99,6 +99,10 @@ type Options struct {
 	// GiveUpAfter stops the run, its state saved, with ErrGaveUp once every
 	// request has failed for this long (0: never).
 	GiveUpAfter time.Duration
+	// Batch, when set, sends the requests through a provider's batch API
+	// (half the price, answers within 24 hours) instead of one by one;
+	// the ledger batches.jsonl makes it resumable like the online mode.
+	Batch *BatchOptions
 }
 
 // Stats are the running counters of a run.
@@ -161,6 +165,8 @@ type Summary struct {
 	Curated       int             `json:"curated"`
 	Removed       int             `json:"removed"`
 	CurateReports []curate.Report `json:"curate_reports,omitempty"`
+	// Batch tells what the batch mode did (nil online).
+	Batch *BatchSummary `json:"batch,omitempty"`
 	// Tokens and cost of all completed requests, and what this run spent.
 	PromptTokens     int     `json:"prompt_tokens"`
 	CompletionTokens int     `json:"completion_tokens"`
@@ -225,6 +231,9 @@ type runner struct {
 	sum       Summary
 	fatal     error
 	progress  progress.Reporter
+
+	batchAnswered map[string]bool   // keys this run's batches answered
+	batchFailed   map[string]string // keys its batches left unanswered, with the reason
 }
 
 // Run generates S_gen: it sends every request of the plan that earlier runs
@@ -254,6 +263,15 @@ func Run(ctx context.Context, opt Options) (Summary, error) {
 			if !done[[2]int{p.Index, s}] {
 				pending = append(pending, job{p, s})
 			}
+		}
+	}
+	if r.opt.Batch != nil && len(pending) > 0 {
+		if err := r.runBatch(ctx, pending); err != nil {
+			r.progress.Done()
+			r.fillSummary()
+			r.sum.Seconds = time.Since(start).Seconds()
+			_ = r.writeSummary()
+			return r.sum, err
 		}
 	}
 	parent := ctx
@@ -378,7 +396,7 @@ func prepare(opt Options) (*runner, int, error) {
 	case opt.Format != nil && opt.Format.Type != "" && opt.Format.Type != llm.FormatText:
 		r.format = opt.Format
 	}
-	inner := &fetchMarker{b: opt.Backend, id: opt.Identity}
+	inner := &fetchMarker{b: opt.Backend, id: opt.Identity, batchOnly: opt.Batch != nil}
 	if inner.id == "" {
 		inner.id = llm.BackendIdentity(opt.Backend)
 	}
@@ -669,7 +687,11 @@ func (r *runner) account(e journalEntry, fetched bool) {
 	r.stats.Rejects += e.Rejects
 	r.stats.Usage.PromptTokens += u.PromptTokens
 	r.stats.Usage.CompletionTokens += u.CompletionTokens
-	c := r.opt.Price.Cost(u)
+	price := r.opt.Price
+	if e.Batch {
+		price = price.Batch()
+	}
+	c := price.Cost(u)
 	r.stats.Cost += c
 	if fetched {
 		r.stats.Fetched++
@@ -696,11 +718,15 @@ type fetchKey struct{}
 // fetchMarker is the backend under the cache: it records in the context
 // that a request was really sent, and names the model for cache keys.
 type fetchMarker struct {
-	b  llm.Backend
-	id string
+	b         llm.Backend
+	id        string
+	batchOnly bool
 }
 
 func (f *fetchMarker) Generate(ctx context.Context, req llm.Request) (llm.Response, error) {
+	if f.batchOnly {
+		return llm.Response{}, errOnlineInBatch
+	}
 	if flag, ok := ctx.Value(fetchKey{}).(*atomic.Bool); ok {
 		flag.Store(true)
 	}
@@ -721,6 +747,17 @@ func (r *runner) do(ctx context.Context, j job) error {
 	withFormat := r.format != nil && !r.noFormat.Load()
 	req := r.request(j.p, j.s, withFormat)
 	fetched := new(atomic.Bool)
+	if r.opt.Batch != nil {
+		k, err := r.key(req)
+		if err != nil {
+			return err
+		}
+		if ok, err := r.cache.Has(k); err != nil {
+			return &fatalError{err}
+		} else if !ok {
+			return &batchFailure{r.batchReason(k)}
+		}
+	}
 	resp, err := r.cache.Generate(context.WithValue(ctx, fetchKey{}, fetched), req)
 	if err != nil && withFormat && formatRefused(err) {
 		r.noFormat.Store(true)
@@ -739,7 +776,12 @@ func (r *runner) do(ctx context.Context, j job) error {
 		return err
 	}
 	e := journalEntry{Prompt: j.p.Index, Sample: j.s, Key: key, Format: withFormat, Time: r.opt.Now().UTC(),
-		Usage: toUsageJSON(resp.Usage), Fetched: fetched.Load()}
+		Usage: toUsageJSON(resp.Usage), Fetched: fetched.Load(), Batch: r.opt.Batch != nil}
+	if e.Batch {
+		r.mu.Lock()
+		e.Fetched = r.batchAnswered[key]
+		r.mu.Unlock()
+	}
 	recs, rejs := r.parse(j, req, e, resp)
 	e.Records, e.Rejects = len(recs), len(rejs)
 	var rb, jb []byte
@@ -844,6 +886,10 @@ func (r *runner) failed(j job, err error, cancel context.CancelFunc) {
 
 // failureKind names the kind of a failed request.
 func failureKind(err error) string {
+	var bf *batchFailure
+	if errors.As(err, &bf) {
+		return "batch"
+	}
 	for _, k := range []error{llm.ErrRateLimited, llm.ErrServer, llm.ErrTimeout, llm.ErrConnection, llm.ErrBadResponse, llm.ErrContextLength, context.DeadlineExceeded} {
 		if errors.Is(err, k) {
 			return k.Error()

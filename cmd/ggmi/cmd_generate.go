@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ggmi-dev/ggmi/batch"
 	"github.com/ggmi-dev/ggmi/dataset"
 	"github.com/ggmi-dev/ggmi/generate"
 	"github.com/ggmi-dev/ggmi/llm"
@@ -63,6 +64,10 @@ type generateOptions struct {
 	noCurate      bool
 	out           string
 	json          bool
+	batch         string
+	batchResubmit bool
+	batchPoll     time.Duration
+	batchMax      int
 }
 
 func newGenerateCmd(g *globals) *cobra.Command {
@@ -139,6 +144,10 @@ their retries (run the same command again to retry them); 130 interrupted.`,
 	f.BoolVar(&o.noCurate, "no-curate", false, "skip the curation step ε")
 	f.StringVar(&o.out, "out", "", "output directory (required unless --dry-run)")
 	f.BoolVar(&o.json, "json", false, "print the summary (or the dry-run estimate) as JSON on stdout")
+	f.StringVar(&o.batch, "batch", "", "send the requests through the provider's batch API (half price, answers within 24 h): openai or anthropic (key from $ANTHROPIC_API_KEY unless --api-key-env is set)")
+	f.BoolVar(&o.batchResubmit, "batch-resubmit", false, "batch mode: send again the requests that failed or expired in an earlier batch")
+	f.DurationVar(&o.batchPoll, "batch-poll", 30*time.Second, "batch mode: time between two polls of a batch")
+	f.IntVar(&o.batchMax, "batch-max-requests", 0, "batch mode: requests per batch at most (0: the provider's limit)")
 	return c
 }
 
@@ -198,6 +207,10 @@ func (o *generateOptions) check() (llm.ModelSpec, llm.Price, error) {
 		return none, llm.Price{}, fmt.Errorf("--timeout must not be negative (got %v)", o.timeout)
 	case o.workers < 0:
 		return none, llm.Price{}, fmt.Errorf("--workers must be at least 0 (got %d)", o.workers)
+	case o.batch != "" && o.batch != "openai" && o.batch != "anthropic":
+		return none, llm.Price{}, fmt.Errorf("--batch must be openai or anthropic (got %q)", o.batch)
+	case o.batchPoll <= 0 || o.batchMax < 0:
+		return none, llm.Price{}, errors.New("--batch-poll must be positive and --batch-max-requests at least 0")
 	case !envName.MatchString(o.apiKeyEnv):
 		// The value is not echoed: it may be the key itself.
 		return none, llm.Price{}, errors.New("--api-key-env takes the name of an environment variable (such as OPENAI_API_KEY), not a key")
@@ -375,6 +388,22 @@ func runGenerate(cmd *cobra.Command, g *globals, o *generateOptions) error {
 		Prices:            map[string]llm.Price{opt.Model: price},
 	})
 	opt.Progress = newUnitReporter(g.stderr, g.quiet, "requests")
+	if o.batch != "" {
+		ob, ok := backend.(*llm.OpenAI)
+		if !ok {
+			return usageError{fmt.Errorf("--batch %s needs an http(s)://HOST/v1#MODEL endpoint as --model", o.batch)}
+		}
+		var prov batch.Provider = batch.NewOpenAI(ob)
+		if o.batch == "anthropic" {
+			keyEnv := o.apiKeyEnv
+			if keyEnv == llm.DefaultAPIKeyEnv {
+				keyEnv = batch.DefaultAnthropicKeyEnv
+			}
+			prov = batch.NewAnthropic(batch.AnthropicOptions{BaseURL: ob.BaseURL(), Model: spec.Model, APIKeyEnv: keyEnv})
+		}
+		opt.Batch = &generate.BatchOptions{Provider: prov, Resubmit: o.batchResubmit, Poll: o.batchPoll,
+			Limits: batch.Limits{MaxRequests: o.batchMax}}
+	}
 
 	opt.GiveUpAfter = o.giveUpAfter
 	sum, err := generate.Run(ctx, opt)
@@ -399,6 +428,9 @@ func runGenerate(cmd *cobra.Command, g *globals, o *generateOptions) error {
 		fmt.Fprintf(g.stdout, "%s\n", b)
 	} else {
 		printGenerateSummary(g, o, sum)
+	}
+	if !sum.Complete && sum.Batch != nil && sum.Failures["batch"] > 0 {
+		return exitError{code: exitIncomplete, err: fmt.Errorf("%d of %d requests got no answer from their batch (%v); run the same command with --batch-resubmit to send them again", sum.Failed, sum.Requests, sum.Failures)}
 	}
 	if !sum.Complete {
 		return exitError{code: exitIncomplete, err: fmt.Errorf("%d of %d requests failed after their retries (%s); run the same command again to retry them", sum.Failed, sum.Requests, counts(sum.Failures))}
@@ -425,6 +457,13 @@ func printGenerateSummary(g *globals, o *generateOptions, s generate.Summary) {
 		fmt.Fprintln(w, "note: the endpoint ignores response_format (its first answers were not JSON); later requests were sent without it and answers parsed as free text")
 	} else if s.FormatRefused {
 		fmt.Fprintln(w, "note: the endpoint refused the response format; answers were parsed as free text")
+	}
+	if b := s.Batch; b != nil {
+		fmt.Fprintf(w, "batch %s: %d batches created (%d requests, %d resubmitted), %d resumed; %d answers stored, %d without answer\n",
+			b.Provider, b.Created, b.Submitted, b.Resubmitted, b.Resumed, b.Answered, b.Failed)
+		for _, n := range b.Notes {
+			fmt.Fprintf(w, "note: %s\n", n)
+		}
 	}
 	for _, e := range s.Errors {
 		fmt.Fprintf(w, "failed: %s\n", e)
