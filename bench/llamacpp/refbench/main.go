@@ -4,7 +4,7 @@
 //	refbench mkmodel -size 110M -tokenizer tok512.bin -out model.gguf
 //	refbench prompt  -model model.gguf -tokens 512 -seed 1
 //	refbench ggmi    -model model.gguf -threads 1 -runs 3
-//	refbench ollama  -host 127.0.0.1:11500 -name m -threads 1 -runs 3
+//	refbench ollama  -host 127.0.0.1:11500 -name m -tokenizer tok512.bin -threads 1 -runs 3
 //
 // mkmodel writes a random-weight llama-family model as an f32 GGUF whose
 // output head is a scaled, permuted copy of the token embeddings, so greedy
@@ -311,7 +311,8 @@ func benchOllama(args []string) error {
 	host := fs.String("host", "127.0.0.1:11434", "Ollama server")
 	servePID := fs.Int("serve-pid", 0, "pid of `ollama serve` (to find its runner for the peak RSS)")
 	name := fs.String("name", "", "Ollama model name")
-	model := fs.String("model", "", "GGUF path (to build the prompts with ggmi's tokenizer)")
+	tokPath := fs.String("tokenizer", "", "llama2.c tokenizer file of the model (to build the prompts)")
+	vocab := fs.Int("vocab", 512, "tokens in the tokenizer file")
 	threads := fs.Int("threads", 1, "num_thread")
 	runs := fs.Int("runs", 3, "timed runs of each measurement")
 	newToks := fs.Int("decode", 256, "new tokens per decode run")
@@ -319,7 +320,7 @@ func benchOllama(args []string) error {
 	ctx := fs.Int("ctx", 1024, "num_ctx")
 	fs.Parse(args)
 	r := Result{Engine: "llama.cpp", Model: *name, Threads: *threads, PromptToks: *promptToks, NewToks: *newToks}
-	tok, err := llama.Load(*model)
+	tok, err := llama.LoadLlama2cTokenizer(*tokPath, *vocab)
 	if err != nil {
 		return err
 	}
@@ -336,7 +337,7 @@ func benchOllama(args []string) error {
 		return err
 	}
 	for i := range *runs {
-		text, err := promptText(tok.Tokenizer, *promptToks, uint64(100+i))
+		text, err := promptText(tok, *promptToks, uint64(100+i))
 		if err != nil {
 			return err
 		}
