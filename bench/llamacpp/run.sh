@@ -17,8 +17,8 @@
 #   bash bench/llamacpp/run.sh
 #   RUNS=3 SIZES="110M 1B" TYPES="f32 q8_0 q4_K_M" THREADS="1 2" bash bench/llamacpp/run.sh
 #
-# Environment: RUNS (3), SIZES (110M 1B), TYPES (f32 q8_0 q4_K_M; also
-# q4_K_S; f32 is the file ggmi wrote), THREADS (1 2), DECODE (256),
+# Environment: RUNS (3), SIZES (110M 1B), TYPES (f32 q8_0 q4_K_M; also f16
+# and q4_K_S; f32 is the file ggmi wrote), THREADS (1 2), DECODE (256),
 # PROMPT (512), WORK (scratch dir, default a temp dir; the models are
 # large: the 1B f32 file is 3.9 GB, and Ollama keeps its own copy).
 set -euo pipefail
@@ -51,12 +51,19 @@ echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
 for size in $sizes; do
 	f32=$work/rand-$size-f32.gguf
 	[ -f "$f32" ] || nice -n 10 "$work/refbench" mkmodel -size "$size" -tokenizer "$tokfile" -out "$f32" >&2
-	printf 'FROM %s\n' "$f32" >"$work/Modelfile-$size"
 	for type in $types; do
 		name=rand-${size,,}-${type,,}
-		q=(--quantize "$type")
-		[ "$type" = f32 ] && q=()
-		if ! ol create "$name" -f "$work/Modelfile-$size" "${q[@]}" >"$work/create.log" 2>&1; then
+		src=$f32 q=(--quantize "$type")
+		if [ "$type" != f32 ]; then
+			# Ollama quantises only files declaring file type F16 (it reads
+			# 0, ALL_F32, as unknown): convert with llama.cpp's gguf-py.
+			src=$work/rand-$size-f16.gguf
+			[ -f "$src" ] || PYTHONPATH=$(dirname "$(dirname "$ollama")")/llama.cpp/gguf-py \
+				nice -n 10 /usr/bin/python3 bench/llamacpp/to_f16.py "$f32" "$src"
+		fi
+		case $type in f32 | f16) q=() ;; esac
+		printf 'FROM %s\n' "$src" >"$work/Modelfile"
+		if ! ol create "$name" -f "$work/Modelfile" "${q[@]}" >"$work/create.log" 2>&1; then
 			echo "run.sh: the reference could not import/quantise $size to $type:" >&2
 			tail -3 "$work/create.log" >&2
 			exit 1

@@ -264,8 +264,23 @@ func TestParityStories260K(t *testing.T) {
 	parityFile(t, s, path, "Once upon a time", 32, 0)
 }
 
-// TestParityQuantized: a random cycle model saved by ggmi (f32) is
-// quantised by the reference's own quantiser to q8_0 (same greedy tokens
+// toF16 runs bench/llamacpp/to_f16.py with the gguf-py of the llama.cpp
+// sources that build.sh unpacks next to the runner.
+func toF16(t *testing.T, src, dst string) {
+	t.Helper()
+	gguf := filepath.Join(filepath.Dir(filepath.Dir(ollamaBinary(t))), "llama.cpp", "gguf-py")
+	if _, err := os.Stat(gguf); err != nil {
+		t.Skipf("llama.cpp's gguf-py not found at %s (build.sh unpacks it)", gguf)
+	}
+	cmd := exec.Command("/usr/bin/python3", "../to_f16.py", src, dst)
+	cmd.Env = append(os.Environ(), "PYTHONPATH="+gguf)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Skipf("to_f16.py failed (needs Debian python3-numpy): %v\n%s", err, out)
+	}
+}
+
+// TestParityQuantized: a random cycle model saved by ggmi (f32, converted
+// to f16 by gguf-py) is quantised by the reference's own quantiser to q8_0 (same greedy tokens
 // for 32 steps) and q4_K_M (token log-probs within 0.02 nats), and ggmi
 // loads the quantised files.
 func TestParityQuantized(t *testing.T) {
@@ -284,6 +299,10 @@ func TestParityQuantized(t *testing.T) {
 	if err := m.SaveGGUF(f32); err != nil {
 		t.Fatal(err)
 	}
+	// Ollama quantises only files declaring file type F16 (it reads 0,
+	// ALL_F32, as unknown): convert with llama.cpp's gguf-py first.
+	f16 := filepath.Join(t.TempDir(), "cycle-f16.gguf")
+	toF16(t, f32, f16)
 	prompt := "Once upon a time there was a little girl"
 	for _, tc := range []struct {
 		quant string
@@ -291,7 +310,7 @@ func TestParityQuantized(t *testing.T) {
 	}{{"q8_0", 0}, {"q4_K_M", 0.02}} {
 		t.Run(tc.quant, func(t *testing.T) {
 			name := "cycle-" + strings.ToLower(tc.quant)
-			path := s.create(t, name, f32, tc.quant)
+			path := s.create(t, name, f16, tc.quant)
 			qm, err := llama.Load(path)
 			if err != nil {
 				t.Fatalf("ggmi cannot load the reference's %s file: %v", tc.quant, err)
