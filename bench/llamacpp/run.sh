@@ -3,8 +3,10 @@
 # runner, built by build.sh) on the same GGUF files with the same thread
 # counts. Creates random-weight llama-family models (stories260K's 512-piece
 # SentencePiece vocabulary; output head = permuted embeddings, so greedy
-# decoding walks a cycle), saves them as f32 GGUF with ggmi, quantises them
-# with the reference's own quantiser (ollama create --quantize), and times:
+# decoding walks a cycle), saves them as f32 GGUF with ggmi, converts them
+# to f16 with llama.cpp's gguf-py (to_f16.py: Ollama quantises only files
+# declaring F16) and quantises them with the reference's own quantiser
+# (ollama create --quantize), and times:
 #   decode tokens/s   256 new tokens after a 5-token prompt
 #   prefill tokens/s  a 512-token prompt (a different one each run)
 #   peak RSS          VmHWM of the ggmi process / of the llama.cpp runner
