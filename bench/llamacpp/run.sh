@@ -7,7 +7,7 @@
 # to f16 with llama.cpp's gguf-py (to_f16.py: Ollama quantises only files
 # declaring F16) and quantises them with the reference's own quantiser
 # (ollama create --quantize), and times:
-#   decode tokens/s   256 new tokens after a 5-token prompt
+#   decode tokens/s   256 new tokens after a short prompt ("Once upon a time")
 #   prefill tokens/s  a 512-token prompt (a different one each run)
 #   peak RSS          VmHWM of the ggmi process / of the llama.cpp runner
 # ggmi is timed in-process through llama.Model.GenerateTokens with
@@ -41,7 +41,7 @@ go build -o "$work/refbench" ./bench/llamacpp/refbench
 
 port=$((11500 + RANDOM % 400))
 export OLLAMA_HOST=127.0.0.1:$port OLLAMA_MODELS=$work/ollama-models OLLAMA_NOPRUNE=1
-HOME=$work "$ollama" serve >"$work/serve.log" 2>&1 &
+HOME=$work nice -n 10 "$ollama" serve >"$work/serve.log" 2>&1 &
 serve=$!
 cleanup() { kill "$serve" 2>/dev/null || true; wait "$serve" 2>/dev/null || true; [ -n "${WORK:-}" ] || rm -rf "$work"; }
 trap cleanup EXIT
