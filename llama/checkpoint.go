@@ -253,6 +253,8 @@ func (m *Model) WriteGGUF(w io.Writer) error {
 		{"general.architecture", "llama"},
 		{"general.name", "ggmi"},
 		{"general.alignment", uint32(ggufAlign)},
+		// llama.cpp's quantiser refuses files without it; 0 = ALL_F32.
+		{"general.file_type", uint32(0)},
 		{"llama.context_length", uint32(c.SeqLen)},
 		{"llama.embedding_length", uint32(c.Dim)},
 		{"llama.feed_forward_length", uint32(c.HiddenDim)},
