@@ -66,6 +66,7 @@ func (m *Model) WriteLlama2c(w io.Writer) error {
 // interleaved returns the weights in the interleaved RoPE layout (a
 // converted copy when the model uses the rotate-half layout).
 func (m *Model) interleaved() weights {
+	m.mustF32()
 	if !m.Config.RopeNeoX {
 		return m.w
 	}
