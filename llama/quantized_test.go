@@ -1,10 +1,13 @@
 package llama
 
 import (
+	"bytes"
+	"encoding/binary"
 	"math"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -114,4 +117,67 @@ func readHeaderFile(path string) (*GGUFFile, error) {
 		return nil, err
 	}
 	return ReadGGUFHeader(f, st.Size())
+}
+
+// TestQuantizedGGUFBadInput corrupts a q4_K file read through the memory
+// map: a truncated file, a tensor type whose blocks do not tile the rows,
+// and an unknown type each give an error naming the tensor, never a panic.
+func TestQuantizedGGUFBadInput(t *testing.T) {
+	m := tinyModel(t, quantConfig, 29)
+	m.InitRandom(29, 0.05)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "q4k.gguf")
+	if err := m.SaveGGUFAs(path, GGMLTypeQ4_K); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := ReadGGUFHeader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := g.Tensors[len(g.Tensors)-1]
+	q := g.Tensors[1] // blk.0.attn_norm is f32; find a q4_K matrix
+	for _, ti := range g.Tensors {
+		if ti.Type == GGMLTypeQ4_K {
+			q = ti
+			break
+		}
+	}
+	typOff := bytes.Index(data, []byte(q.Name)) + len(q.Name) + 4 + 8*len(q.Dims)
+	setType := func(v uint32) []byte {
+		b := slices.Clone(data)
+		binary.LittleEndian.PutUint32(b[typOff:], v)
+		return b
+	}
+	for _, c := range []struct {
+		name string
+		data []byte
+		want []string
+	}{
+		{"truncated", data[:len(data)-100], []string{last.Name, "beyond end of file"}},
+		{"q4_K rows of 128 values", func() []byte {
+			b := setType(uint32(GGMLTypeQ4_K))
+			binary.LittleEndian.PutUint64(b[typOff-8*len(q.Dims):], 128)
+			return b
+		}(), []string{q.Name}},
+		{"unknown type", setType(19), []string{q.Name, "unsupported tensor type 19"}},
+	} {
+		p := filepath.Join(dir, "bad.gguf")
+		if err := os.WriteFile(p, c.data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, err := LoadGGUF(p)
+		if err == nil {
+			t.Errorf("%s: accepted", c.name)
+			continue
+		}
+		for _, w := range c.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%s: error %q does not contain %q", c.name, err, w)
+			}
+		}
+	}
 }
