@@ -181,3 +181,30 @@ func TestQuantizedGGUFBadInput(t *testing.T) {
 		}
 	}
 }
+
+// TestLinearMatchesScalarMatmul compares the State's product on float32
+// weights (the vector kernel, eight lanes) with the scalar reference loop
+// matmul (one accumulator in index order): both round each product once,
+// so they differ by at most (n+8)·2⁻²³·Σ|w·x| per row.
+func TestLinearMatchesScalarMatmul(t *testing.T) {
+	m := tinyModel(t, quantConfig, 31)
+	st := m.NewStateN(4)
+	lw := &m.inf.layers[0]
+	x := make([]float32, quantConfig.Dim)
+	for i := range x {
+		x[i] = float32(i%17) - 8
+	}
+	got := make([]float32, quantConfig.HiddenDim)
+	want := make([]float32, quantConfig.HiddenDim)
+	st.linear(got, x, &lw.w1)
+	matmul(want, x, m.w.layers[0].w1, quantConfig.Dim, quantConfig.HiddenDim)
+	for i := range got {
+		var scale float64
+		for j, v := range x {
+			scale += math.Abs(float64(m.w.layers[0].w1[i*quantConfig.Dim+j] * v))
+		}
+		if d := math.Abs(float64(got[i] - want[i])); d > float64(quantConfig.Dim+8)*0x1p-23*scale {
+			t.Fatalf("row %d: %v vs %v", i, got[i], want[i])
+		}
+	}
+}
