@@ -52,6 +52,7 @@ type generateOptions struct {
 	attempts      int
 	apiKeyEnv     string
 	workers       int
+	threads       int
 	topics        []string
 	styles        []string
 	personas      []string
@@ -132,6 +133,7 @@ their retries (run the same command again to retry them); 130 interrupted.`,
 	f.DurationVar(&o.giveUpAfter, "give-up-after", time.Minute, "stop (state saved, exit 3) when every request has failed for this long (0: never)")
 	f.StringVar(&o.apiKeyEnv, "api-key-env", llm.DefaultAPIKeyEnv, "name of the environment variable holding the API key")
 	f.IntVar(&o.workers, "workers", 0, "built-in engine: sequences generated at once (0: every core)")
+	f.IntVar(&o.threads, "threads", 0, "built-in engine: cores used in all, shared by the running sequences (0: every core)")
 	f.StringSliceVar(&o.topics, "topics", nil, "condition: topics to cycle through (comma list)")
 	f.StringSliceVar(&o.styles, "styles", nil, "condition: styles to cycle through (comma list)")
 	f.StringSliceVar(&o.personas, "personas", nil, "condition: personas to cycle through (comma list)")
@@ -205,6 +207,8 @@ func (o *generateOptions) check() (llm.ModelSpec, llm.Price, error) {
 		return none, llm.Price{}, fmt.Errorf("--attempts must be at least 1 (got %d)", o.attempts)
 	case o.timeout < 0:
 		return none, llm.Price{}, fmt.Errorf("--timeout must not be negative (got %v)", o.timeout)
+	case o.threads < 0:
+		return none, llm.Price{}, fmt.Errorf("--threads must be at least 0 (got %d)", o.threads)
 	case o.workers < 0:
 		return none, llm.Price{}, fmt.Errorf("--workers must be at least 0 (got %d)", o.workers)
 	case o.batch != "" && o.batch != "openai" && o.batch != "anthropic":
@@ -366,7 +370,7 @@ func runGenerate(cmd *cobra.Command, g *globals, o *generateOptions) error {
 	if workers == 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	opened, err := llm.Open(spec, llm.OpenOptions{Workers: workers, APIKeyEnv: o.apiKeyEnv, Mode: mode})
+	opened, err := llm.Open(spec, llm.OpenOptions{Workers: workers, Threads: o.threads, APIKeyEnv: o.apiKeyEnv, Mode: mode})
 	if err != nil {
 		if spec.Kind == llm.SpecRemote {
 			return usageError{fmt.Errorf("--model: %w", err)}
