@@ -14,6 +14,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/ggmi-dev/ggmi/curate"
 	"github.com/ggmi-dev/ggmi/progress"
 )
 
@@ -260,6 +261,15 @@ func (r *Runner) stageFingerprint(st string, c *Configuration) (string, error) {
 		u, err := up(StageGenerate)
 		if err != nil {
 			return "", err
+		}
+		// The keyword file's contents, not just its path: editing the
+		// list reruns curation and what reads it.
+		if f := cc.Curation.KeywordsFile; f != "" && !cc.Curation.Disabled {
+			kw, err := curate.ReadKeywords(r.cfg.Resolve(f))
+			if err != nil {
+				return "", err
+			}
+			return fingerprint(st, u, cc.Curation, kw), nil
 		}
 		return fingerprint(st, u, cc.Curation), nil
 	case StageMeasure:

@@ -314,3 +314,45 @@ func TestMergeBaseline(t *testing.T) {
 		t.Errorf("destination's pointer replaced: %q %v", ptr.Dir, err)
 	}
 }
+
+// Editing the keyword file (same path) reruns curation and what reads it;
+// curation.json records the list that was applied.
+func TestKeywordsFileContentsInFingerprint(t *testing.T) {
+	dir := t.TempDir()
+	kw := filepath.Join(dir, "kw.txt")
+	if err := os.WriteFile(kw, []byte("zzznever\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := testConfig(t, dir, "curation: {keywords_file: kw.txt}\n")
+	r, _ := newTestRunner(t, c, Options{Version: "test"})
+	if err := r.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	r2, cn2 := newTestRunner(t, c, Options{Version: "test"})
+	if err := r2.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(cn2.calls) != 0 {
+		t.Errorf("unchanged keyword file reran: %v", cn2.calls)
+	}
+	if err := os.WriteFile(kw, []byte("# edited\nexplain\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r3, cn3 := newTestRunner(t, c, Options{Version: "test"})
+	err := r3.Run(context.Background())
+	// Every instruction starts with "Explain": the edited list removes all
+	// of them, so curation must have rerun (and fails on an empty S_gen).
+	if err == nil || !strings.Contains(err.Error(), "kept none") {
+		t.Errorf("edited keyword file: err %v, calls %v", err, cn3.calls)
+	}
+	if cn3.total(StageGenerate) != 0 {
+		t.Errorf("edited keyword file reran generation: %v", cn3.calls)
+	}
+	var cur CurationSummary
+	if err := readJSON(filepath.Join(r.ConfigDir(r.Configurations()[0].ID), curationFile), &cur); err != nil {
+		t.Fatal(err)
+	}
+	if cur.Config == nil || strings.Join(cur.Config.Keywords, ",") != "zzznever" || cur.Config.KeywordsFile != "kw.txt" {
+		t.Errorf("curation.json config %+v, want the file's keywords", cur.Config)
+	}
+}
