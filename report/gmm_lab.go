@@ -12,8 +12,9 @@ import (
 // GMMLab writes a GMM lab run into dir: rounds.csv, summary.csv,
 // summary.json, the Fig. 4-style figure of every gap column (fig4.svg/png
 // for the primary one, fig4_<estimator>_<direction>.svg/png for each), the
-// Fig. 2/5-style figure of world when it is not nil (world.svg/png), and
-// report.md. It returns the summary and the files written.
+// Lemma 3.1 figure (lemma31.svg/png: Err against its bound per swept
+// variable), the Fig. 2/5-style figure of world when it is not nil
+// (world.svg/png), and report.md. It returns the summary and the files written.
 func GMMLab(dir string, res *sim.Result, world *sim.World, figures bool) (*sim.Summary, []string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, nil, fmt.Errorf("create output directory: %w", err)
@@ -60,6 +61,14 @@ func GMMLab(dir string, res *sim.Result, world *sim.World, figures bool) (*sim.S
 				}
 			}
 		}
+	}
+	if figures && hasSweep {
+		out, err := Lemma31Figure(s, filepath.Join(dir, "lemma31"))
+		if err != nil {
+			return nil, nil, err
+		}
+		files = append(files, out...)
+		figs["lemma31"] = "lemma31.svg"
 	}
 	if figures && world != nil && world.Config.Dim >= 2 {
 		out, err := World(world, filepath.Join(dir, "world"))

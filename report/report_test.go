@@ -70,7 +70,7 @@ func TestGMMLabWritesEverything(t *testing.T) {
 		t.Fatalf("primary %q", s.Primary)
 	}
 	want := []string{"rounds.csv", "summary.csv", "summary.json", "report.md", "fig4.svg", "fig4.png",
-		"fig4_mc_model-gt.svg", "fig4_hist_gt-model.png", "world.svg", "world.png"}
+		"fig4_mc_model-gt.svg", "fig4_hist_gt-model.png", "world.svg", "world.png", "lemma31.svg", "lemma31.png"}
 	for _, name := range want {
 		st, err := os.Stat(filepath.Join(dir, name))
 		if err != nil {
@@ -89,6 +89,16 @@ func TestGMMLabWritesEverything(t *testing.T) {
 		if !strings.Contains(string(svg), s) {
 			t.Errorf("fig4.svg lacks %q", s)
 		}
+	}
+	lsvg, _ := os.ReadFile(filepath.Join(dir, "lemma31.svg"))
+	for _, s := range []string{"<svg", "Lemma 3.1 vs K", "vs J", "vs L", "Err (left side)", "bound (right side)"} {
+		if !strings.Contains(string(lsvg), s) {
+			t.Errorf("lemma31.svg lacks %q", s)
+		}
+	}
+	md, _ := os.ReadFile(filepath.Join(dir, "report.md"))
+	if !strings.Contains(string(md), "![Lemma 3.1](lemma31.svg)") || !strings.Contains(string(md), "## Lemma 3.1 per value") {
+		t.Error("report.md does not show the Lemma 3.1 figure and table")
 	}
 	png, _ := os.ReadFile(filepath.Join(dir, "world.png"))
 	if len(png) < 8 || string(png[1:4]) != "PNG" {

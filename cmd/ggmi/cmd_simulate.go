@@ -51,8 +51,8 @@ both. Reports the KL Gap KL(π_anchor‖G) − KL(π_gen‖G) and the theory's o
 round, summaries with 95% intervals, Fig. 4- and Fig. 2-style figures, and a report
 saying which of the paper's trends hold under each estimator.
 
-Writes into --out: rounds.csv, summary.csv, summary.json, fig4*.svg/png, world.svg/png
-and report.md.`,
+Writes into --out: rounds.csv, summary.csv, summary.json, fig4*.svg/png, lemma31.svg/png,
+world.svg/png and report.md.`,
 		Example: `  ggmi simulate --out runs/gmm                      # the full Fig. 4 protocol
   ggmi simulate --estimator mc,hist,hist-shared --out runs/gmm-all
   ggmi simulate --sweep J --rounds 20 --json`,
