@@ -10,10 +10,15 @@ import (
 var long = flag.Bool("long", false, "run the full coverage harness (R = 200 replicates per case; minutes)")
 
 // TestCoverage runs every interval-reporting estimator on distributions
-// with a known truth. The quick run (default) uses 25 replicates and fails
-// when a checked case's Wilson interval of the coverage (or size) misses
-// its target range entirely; -long uses 200 and requires the point
-// coverage in [0.92, 0.98] (size in [0.03, 0.07]) for checked cases.
+// with a known truth. The quick run (default) uses 25 replicates of the
+// checked cases; -long runs every case with 200 replicates (cheap cases a
+// multiple, CoverageCase.Replicates), as bench/coverage does. Both fail when
+// a checked case's Wilson 95% interval of the coverage (or size) misses its
+// target range [0.92, 0.98] ([0.03, 0.07]) entirely, i.e. when the
+// replicates show the interval is miscalibrated; a point rate just outside
+// the range is within the binomial noise of R replicates and is only
+// reported. Cases not checked (known approximations, documented in
+// docs/metrics.md) are reported, not asserted.
 func TestCoverage(t *testing.T) {
 	R := 25
 	if *long {
@@ -27,14 +32,14 @@ func TestCoverage(t *testing.T) {
 		if !*long && !c.Checked {
 			continue
 		}
-		r := RunCoverage(c, R, 20261205)
-		rows = append(rows, r)
-		pass := r.Plausible()
+		n := R
 		if *long {
-			pass = r.OK()
+			n = c.Replicates(R)
 		}
-		if c.Checked && !pass {
-			t.Errorf("%s, %s: rate %.3f (Wilson [%.3f, %.3f]) over %d replicates, %d failed", r.Estimator, r.Case, r.Rate, r.Wilson[0], r.Wilson[1], R, r.Failed)
+		r := RunCoverage(c, n, 20261205)
+		rows = append(rows, r)
+		if c.Checked && !r.Plausible() {
+			t.Errorf("%s, %s: rate %.3f (Wilson [%.3f, %.3f]) over %d replicates, %d failed", r.Estimator, r.Case, r.Rate, r.Wilson[0], r.Wilson[1], n, r.Failed)
 		}
 	}
 	t.Logf("\n%s", CoverageMarkdown(rows))
