@@ -255,7 +255,20 @@ func (r *Runner) stageFingerprint(st string, c *Configuration) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		return fingerprint(st, u, cc.Seed, cc.Generation, c.Generator), nil
+		var files []string // the attribute files' contents enter by hash
+		for _, name := range cc.Generation.attributeNames() {
+			if f := cc.Generation.Attributes[name].File; f != "" {
+				h, _, err := hashFile(cc.Resolve(f))
+				if err != nil {
+					return "", fmt.Errorf("generation.attributes.%s: %w", name, err)
+				}
+				files = append(files, name+"="+h)
+			}
+		}
+		if len(files) == 0 {
+			return fingerprint(st, u, cc.Seed, cc.Generation, c.Generator), nil
+		}
+		return fingerprint(st, u, cc.Seed, cc.Generation, c.Generator, files), nil
 	case StageCurate:
 		u, err := up(StageGenerate)
 		if err != nil {
