@@ -178,3 +178,92 @@ sweep:
 		t.Fatalf("the second run sent requests: paid %d, online %d", len(f.Paid()), f.Online())
 	}
 }
+
+// The measure and report stages group by attribute: a sweep over persona
+// gives one sweep group per persona, and the difficulty sampled inside
+// each configuration gives sampled groups with the records generated and
+// kept and the metrics measured on them alone (real curation, measure and
+// report stages; generation writes fixed records).
+func TestReportByAttribute(t *testing.T) {
+	dir := t.TempDir()
+	c := testConfig(t, dir, "")
+	y := fmt.Sprintf(`name: t
+seed: 3
+out: %s
+anchors: {path: %s, schema: record}
+split: {test: 0.2, anchors: 20}
+generation:
+  demos: 2
+  per_prompt: 5
+  target: 40
+  attributes: {persona: x, difficulty: [easy, hard]}
+generators: [{id: g, model: builtin:none}]
+measure: {metrics: [ngram, compression]}
+sweep: {generation.attributes.persona: [teacher, nurse]}
+`, filepath.Join(dir, "run"), c.Anchors.Path)
+	cfg, err := Parse(strings.NewReader(y), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := NewRunner(cfg, []byte(y), Options{Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.stage[StageTrain] = func(ctx context.Context, c *Configuration, dir string) error { return os.MkdirAll(dir, 0o755) }
+	r.stage[StageJudge] = r.stage[StageTrain]
+	r.stage[StageGenerate] = func(ctx context.Context, c *Configuration, dir string) error {
+		persona := c.Config.Generation.Attributes["persona"].Values[0]
+		var recs []dataset.Record
+		for i := range 40 {
+			d := []string{"easy", "hard"}[i%2]
+			recs = append(recs, dataset.Record{ID: fmt.Sprintf("g%d", i), Instruction: words(2000 + i), Output: "x " + d,
+				Provenance: dataset.Provenance{PromptID: fmt.Sprint(i / 5), Attributes: map[string]string{"persona": persona, "difficulty": d}}})
+		}
+		// Three exact duplicates of easy records for curation to remove.
+		for i := range 3 {
+			dup := recs[2*i]
+			dup.ID = fmt.Sprintf("dup%d", i)
+			recs = append(recs, dup)
+		}
+		if err := os.MkdirAll(filepath.Join(dir, "gen"), 0o755); err != nil {
+			return err
+		}
+		return dataset.WriteFile(filepath.Join(dir, genSynthetic), recs, dataset.WriteOptions{})
+	}
+	if err := r.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var res Results
+	if err := readJSON(filepath.Join(dir, "run", "results.json"), &res); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, g := range res.Report.Attributes {
+		var ms []string
+		for _, m := range g.Metrics {
+			ms = append(ms, m.Name)
+		}
+		kept := ""
+		if g.Kept != nil {
+			kept = fmt.Sprintf(" kept %.4f", g.Kept.Value)
+		}
+		got[g.Attribute+"="+g.Value+"/"+g.Source] = fmt.Sprintf("%d configs, %d records%s, metrics %s", len(g.Configurations), g.Records, kept, strings.Join(ms, ","))
+	}
+	want := map[string]string{
+		"persona=teacher/sweep":   "1 configs, 0 records, metrics ngram,compression",
+		"persona=nurse/sweep":     "1 configs, 0 records, metrics ngram,compression",
+		"difficulty=easy/sampled": fmt.Sprintf("2 configs, 46 records kept %.4f, metrics ngram,compression", 40.0/46),
+		"difficulty=hard/sampled": "2 configs, 40 records kept 1.0000, metrics ngram,compression",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("groups:\n%v\nwant\n%v", got, want)
+	}
+	md, err := os.ReadFile(filepath.Join(dir, "run", "report.md"))
+	if err != nil || !strings.Contains(string(md), "### By difficulty") || !strings.Contains(string(md), "### By persona") {
+		t.Fatalf("report.md lacks the attribute tables (%v)", err)
+	}
+	html, err := os.ReadFile(filepath.Join(dir, "run", "report.html"))
+	if err != nil || !strings.Contains(string(html), `<section id="attributes"`) {
+		t.Fatalf("report.html lacks the attribute section (%v)", err)
+	}
+}
