@@ -193,6 +193,9 @@ func Merge(dst string, shards ...string) ([]string, error) {
 			return merged, fmt.Errorf("merge %s: baseline: %w", src, err)
 		}
 		entries, err := os.ReadDir(filepath.Join(src, "configs"))
+		if errors.Is(err, os.ErrNotExist) {
+			continue // the shard ran no per-configuration stage
+		}
 		if err != nil {
 			return merged, fmt.Errorf("merge %s: %w", src, err)
 		}

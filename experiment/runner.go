@@ -42,8 +42,9 @@ func perConfig(stage string) bool {
 
 // Options control a Runner.
 type Options struct {
-	// Stage runs only this stage ("" runs them all). The stages it needs
-	// must have completed.
+	// Stage runs only this stage, or these stages joined by commas, in
+	// the pipeline's order ("" runs them all). The stages they need must
+	// have completed.
 	Stage string
 	// Shard selects this machine's configurations.
 	Shard Shard
@@ -74,8 +75,10 @@ type Runner struct {
 // NewRunner prepares a run of cfg; raw is the experiment file's text, kept
 // in the manifest.
 func NewRunner(cfg *Config, raw []byte, opt Options) (*Runner, error) {
-	if opt.Stage != "" && !slices.Contains(Stages, opt.Stage) {
-		return nil, fmt.Errorf("unknown stage %q (want one of %s)", opt.Stage, strings.Join(Stages, ", "))
+	for _, st := range strings.Split(opt.Stage, ",") {
+		if opt.Stage != "" && !slices.Contains(Stages, st) {
+			return nil, fmt.Errorf("unknown stage %q (want one of %s, or several joined by commas)", st, strings.Join(Stages, ", "))
+		}
 	}
 	confs, err := cfg.Configurations()
 	if err != nil {
@@ -111,10 +114,13 @@ func (r *Runner) Run(ctx context.Context) error {
 	}
 	stages := Stages
 	if r.opt.Stage != "" {
-		stages = []string{r.opt.Stage}
+		// The named stages, in the pipeline's order.
+		want := strings.Split(r.opt.Stage, ",")
+		stages = slices.DeleteFunc(slices.Clone(Stages), func(st string) bool { return !slices.Contains(want, st) })
 	}
 	var failed []error
 	broken := map[string]bool{}
+	started := time.Now()
 	for _, st := range stages {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -145,6 +151,17 @@ func (r *Runner) Run(ctx context.Context) error {
 				failed = append(failed, fmt.Errorf("configuration %s, stage %s: %w", c.ID, st, err))
 				fmt.Fprintf(r.opt.Log, "%s %s: FAILED: %v\n", st, c.ID, err)
 			}
+		}
+	}
+	if r.opt.Shard.Active() {
+		reasons := map[string]string{}
+		for _, e := range failed {
+			msg := e.Error()
+			id, _, _ := strings.Cut(strings.TrimPrefix(msg, "configuration "), ",")
+			reasons[id] = msg
+		}
+		if err := r.writeShardMarker(stages, started, reasons); err != nil {
+			failed = append(failed, fmt.Errorf("shard completion marker: %w", err))
 		}
 	}
 	return errors.Join(failed...)
