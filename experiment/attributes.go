@@ -55,7 +55,7 @@ func (c *Config) attributeSpace(warn io.Writer) (synth.AttributeSpace, error) {
 			}
 			fa, err := synth.LoadAttributeFile(name, c.Resolve(spec.File))
 			if errors.Is(err, synth.ErrEmptyValue) {
-				fmt.Fprintf(warn, "warning: generation.attributes.%s: %v\n", name, err)
+				fmt.Fprintf(warn, "warning: generation.attributes: %v\n", err)
 			} else if err != nil {
 				return s, fmt.Errorf("generation.attributes.%s: %w", name, err)
 			}

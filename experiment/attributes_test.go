@@ -143,7 +143,7 @@ sweep:
 			t.Fatalf("stage %s: %v\n%s", st, err, log.String())
 		}
 	}
-	if n := strings.Count(log.String(), "warning: generation.attributes.difficulty"); n != 2 || !strings.Contains(log.String(), "empty value at line 2, left out (2 values kept)") {
+	if n := strings.Count(log.String(), "warning: generation.attributes: attribute difficulty"); n != 2 || !strings.Contains(log.String(), "empty value at line 2, left out (2 values kept)") {
 		t.Fatalf("want one warning per configuration about line 2:\n%s", log.String())
 	}
 	if f.Online() != 0 || len(f.Paid()) != 16 {

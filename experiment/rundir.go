@@ -19,7 +19,8 @@ import (
 // Shard selects this machine's share of the per-configuration work:
 // configuration i belongs to shard i mod Count.
 type Shard struct {
-	Index, Count int
+	Index int `json:"index"`
+	Count int `json:"count"`
 }
 
 // ParseShard reads "i/N" (0 ≤ i < N). "auto/N" takes i from the

@@ -315,7 +315,7 @@ func (o *generateOptions) attributeSpace(warn io.Writer) (synth.AttributeSpace, 
 	for _, f := range o.attributes {
 		a, err := synth.ParseAttributeFlag(f)
 		if errors.Is(err, synth.ErrEmptyValue) {
-			fmt.Fprintf(warn, "warning: --attribute %v\n", err)
+			fmt.Fprintf(warn, "warning: --%v\n", err)
 		} else if err != nil {
 			return s, fmt.Errorf("--attribute: %w", err)
 		}
