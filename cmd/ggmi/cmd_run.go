@@ -39,7 +39,7 @@ by a Kubernetes indexed job, or SLURM_ARRAY_TASK_ID of a Slurm job array) and, a
 writes the completion marker shards/I-of-N.json with its stats into the run directory;
 --merge DIR… checks that every shard's marker is there and complete (otherwise it lists
 what is missing, merges nothing and exits with 2), joins the shards' run directories into
-this one and writes the report. examples/k8s-indexed-job.yaml and examples/slurm-array.sh
+this one and writes the report. examples/jobs/k8s-indexed-job.yaml and examples/jobs/slurm-array.sh
 run examples/offline.yaml as three shards.
 
 Exit codes: 0 done; 1 a stage failed (the other configurations still ran); 2 a mistake

@@ -19,7 +19,7 @@ func shardEnv(bin string, extra ...string) []string {
 	return append(env, extra...)
 }
 
-// TestExamplesShardsAsProcesses runs examples/slurm-array.sh as the three
+// TestExamplesShardsAsProcesses runs examples/jobs/slurm-array.sh as the three
 // array tasks of a Slurm job (SLURM_ARRAY_TASK_ID 0, 1, 2; the data and
 // generate stages of examples/offline.yaml) and as its merge job: the
 // merge refuses while a shard is missing, listing it, then joins the
@@ -47,12 +47,12 @@ func TestExamplesShardsAsProcesses(t *testing.T) {
 	common := []string{"GGMI_RUNS=" + slurm}
 	for i := range 3 {
 		env := shardEnv(bin, append(common, "SLURM_ARRAY_TASK_ID="+string(rune('0'+i)), "GGMI_ARGS=--stage data,generate -q")...)
-		if out, err := sh("examples/slurm-array.sh", env); err != nil {
+		if out, err := sh("examples/jobs/slurm-array.sh", env); err != nil {
 			t.Fatalf("array task %d: %v\n%s", i, err, out)
 		}
 		if i == 1 {
 			// Two of three shards done: the merge refuses and names the third.
-			out, err := sh("examples/slurm-array.sh", shardEnv(bin, append(common, "GGMI_ARGS=--stage data,curate")...), "merge")
+			out, err := sh("examples/jobs/slurm-array.sh", shardEnv(bin, append(common, "GGMI_ARGS=--stage data,curate")...), "merge")
 			if code := exitCode(err); code != 2 || !strings.Contains(out, "shard 2 of 3 has no completion marker (configurations stories_demos-1_temperature-0.6, stories_demos-2_temperature-1.2)") {
 				t.Fatalf("merge before shard 2: exit %d\n%s", code, out)
 			}
@@ -61,7 +61,7 @@ func TestExamplesShardsAsProcesses(t *testing.T) {
 			}
 		}
 	}
-	out, err := sh("examples/slurm-array.sh", shardEnv(bin, append(common, "GGMI_ARGS=--stage data,curate -q")...), "merge")
+	out, err := sh("examples/jobs/slurm-array.sh", shardEnv(bin, append(common, "GGMI_ARGS=--stage data,curate -q")...), "merge")
 	if err != nil {
 		t.Fatalf("merge: %v\n%s", err, out)
 	}
@@ -86,7 +86,7 @@ func TestExamplesShardsAsProcesses(t *testing.T) {
 	}
 
 	// The Kubernetes manifest: three indexed pods, then the merge.
-	b, err := os.ReadFile(filepath.Join(root, "examples", "k8s-indexed-job.yaml"))
+	b, err := os.ReadFile(filepath.Join(root, "examples", "jobs", "k8s-indexed-job.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,7 @@
 # them. From the repository root (with ggmi on the PATH and ../shared
 # beside the repository, as for the offline example):
 #
-#   sh examples/slurm-array.sh          submits the array and the merge job
+#   sh examples/jobs/slurm-array.sh          submits the array and the merge job
 #
 # Each array task runs `ggmi run --shard auto/3`: ggmi reads
 # SLURM_ARRAY_TASK_ID (less SLURM_ARRAY_TASK_MIN), does its third of the
