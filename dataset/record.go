@@ -51,12 +51,15 @@ type Provenance struct {
 	Time time.Time `json:"time,omitzero"`
 	// RawKey is the key of the raw response in the cache or raw store.
 	RawKey string `json:"raw_key,omitempty"`
+	// Attributes are the prompt's attributes (persona, topic, difficulty,
+	// …: name → value) that the records were generated under.
+	Attributes map[string]string `json:"attributes,omitempty"`
 }
 
 // IsZero reports whether p holds nothing.
 func (p Provenance) IsZero() bool {
 	return p.PromptID == "" && len(p.DemoIDs) == 0 && p.Model == "" && len(p.Params) == 0 &&
-		p.Seed == 0 && p.Time.IsZero() && p.RawKey == ""
+		p.Seed == 0 && p.Time.IsZero() && p.RawKey == "" && len(p.Attributes) == 0
 }
 
 // ContentID returns the content hash used as the ID of a record whose source

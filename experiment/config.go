@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -100,6 +101,54 @@ type GenerationSpec struct {
 	// Conditions are the diversity factors (topics, styles, personas,
 	// lengths).
 	Conditions synth.ConditionSpace `yaml:"conditions,omitempty" json:"conditions,omitzero"`
+	// Attributes are named attributes sampled per prompt (persona, topic,
+	// difficulty, language, …): each a list of values, one value, a file
+	// or {values, weights}; a sweep key generation.attributes.NAME makes
+	// the attribute an axis of the experiment.
+	Attributes map[string]AttributeSpec `yaml:"attributes,omitempty" json:"attributes,omitempty"`
+	// AttributeSampling is uniform, weighted or cross (default: weighted
+	// when weights are given, else uniform).
+	AttributeSampling string `yaml:"attribute_sampling,omitempty" json:"attribute_sampling,omitempty"`
+}
+
+// AttributeSpec is one attribute's values in an experiment file. In YAML
+// it is a list of values, a single value, or a mapping with values,
+// weights and file (a file as synth.LoadAttributeFile reads, relative to
+// the experiment file).
+type AttributeSpec struct {
+	Values  []string  `yaml:"values,omitempty" json:"values,omitempty"`
+	Weights []float64 `yaml:"weights,omitempty" json:"weights,omitempty"`
+	File    string    `yaml:"file,omitempty" json:"file,omitempty"`
+}
+
+// UnmarshalYAML reads the three forms of an attribute.
+func (a *AttributeSpec) UnmarshalYAML(n *yaml.Node) error {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		*a = AttributeSpec{Values: []string{n.Value}}
+		return nil
+	case yaml.SequenceNode:
+		var v []string
+		if err := n.Decode(&v); err != nil {
+			return err
+		}
+		*a = AttributeSpec{Values: v}
+		return nil
+	}
+	if n.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if k := n.Content[i].Value; k != "values" && k != "weights" && k != "file" {
+				return fmt.Errorf("line %d: unknown key %s (an attribute takes values, weights and file)", n.Content[i].Line, k)
+			}
+		}
+	}
+	type plain AttributeSpec
+	var p plain
+	if err := n.Decode(&p); err != nil {
+		return err
+	}
+	*a = AttributeSpec(p)
+	return nil
 }
 
 // GeneratorSpec is one generative model M and its sampling parameters.
@@ -125,6 +174,18 @@ type GeneratorSpec struct {
 	// Schema sends the task JSON schema when the backend supports it
 	// (default true).
 	Schema *bool `yaml:"schema,omitempty" json:"schema,omitempty"`
+	// Batch sends the generation through the provider's batch API:
+	// openai or anthropic (as `ggmi generate --batch`).
+	Batch string `yaml:"batch,omitempty" json:"batch,omitempty"`
+	// BatchPoll is the time between two polls of a batch ("30s" when
+	// empty).
+	BatchPoll string `yaml:"batch_poll,omitempty" json:"batch_poll,omitempty"`
+	// BatchResubmit sends again the requests that failed or expired in an
+	// earlier batch.
+	BatchResubmit bool `yaml:"batch_resubmit,omitempty" json:"batch_resubmit,omitempty"`
+	// BatchMaxRequests caps the requests per batch (0: the provider's
+	// limit).
+	BatchMaxRequests int `yaml:"batch_max_requests,omitempty" json:"batch_max_requests,omitempty"`
 }
 
 // CurationSpec configures ε.
@@ -348,6 +409,9 @@ func (c *Config) validate() error {
 	if len(c.Generators) == 0 {
 		return errors.New("at least one generator is required")
 	}
+	if err := g.inlineAttributes().Validate(); err != nil {
+		return fmt.Errorf("generation.attributes: %w", err)
+	}
 	seen := map[string]bool{}
 	for i, m := range c.Generators {
 		if !nameRE.MatchString(m.ID) {
@@ -365,6 +429,20 @@ func (c *Config) validate() error {
 		}
 		if len(m.Price) != 0 && len(m.Price) != 2 {
 			return fmt.Errorf("generators[%d].price must be [prompt, completion] per million tokens", i)
+		}
+		if m.Batch != "" && m.Batch != "openai" && m.Batch != "anthropic" {
+			return fmt.Errorf("generators[%d].batch %q must be openai or anthropic", i, m.Batch)
+		}
+		if m.Batch != "" && !strings.HasPrefix(m.Model, "http://") && !strings.HasPrefix(m.Model, "https://") {
+			return fmt.Errorf("generators[%d].batch needs an http(s)://HOST/v1#MODEL model", i)
+		}
+		if m.BatchPoll != "" {
+			if d, err := time.ParseDuration(m.BatchPoll); err != nil || d <= 0 {
+				return fmt.Errorf("generators[%d].batch_poll %q must be a positive duration such as 30s", i, m.BatchPoll)
+			}
+		}
+		if m.BatchMaxRequests < 0 {
+			return fmt.Errorf("generators[%d].batch_max_requests must not be negative", i)
 		}
 	}
 	if s := c.Students; s != nil {

@@ -5,12 +5,41 @@ import (
 	"fmt"
 	"path/filepath"
 	"runtime"
+	"time"
 
+	"github.com/ggmi-dev/ggmi/batch"
 	"github.com/ggmi-dev/ggmi/embed"
 	"github.com/ggmi-dev/ggmi/generate"
 	"github.com/ggmi-dev/ggmi/llm"
 	"github.com/ggmi-dev/ggmi/synth"
 )
+
+// batchOptions switches a generator to its provider's batch API, as
+// `ggmi generate --batch` does.
+func batchOptions(g GeneratorSpec, backend llm.Backend, model string) (*generate.BatchOptions, error) {
+	ob, ok := backend.(*llm.OpenAI)
+	if !ok {
+		return nil, fmt.Errorf("generator %s: batch %s needs an http(s)://HOST/v1#MODEL endpoint", g.ID, g.Batch)
+	}
+	var prov batch.Provider = batch.NewOpenAI(ob)
+	if g.Batch == "anthropic" {
+		keyEnv := g.APIKeyEnv
+		if keyEnv == "" || keyEnv == llm.DefaultAPIKeyEnv {
+			keyEnv = batch.DefaultAnthropicKeyEnv
+		}
+		prov = batch.NewAnthropic(batch.AnthropicOptions{BaseURL: ob.BaseURL(), Model: model, APIKeyEnv: keyEnv})
+	}
+	poll := 30 * time.Second
+	if g.BatchPoll != "" {
+		d, err := time.ParseDuration(g.BatchPoll)
+		if err != nil || d <= 0 {
+			return nil, fmt.Errorf("generator %s: batch_poll %q must be a positive duration", g.ID, g.BatchPoll)
+		}
+		poll = d
+	}
+	return &generate.BatchOptions{Provider: prov, Resubmit: g.BatchResubmit, Poll: poll,
+		Limits: batch.Limits{MaxRequests: g.BatchMaxRequests}}, nil
+}
 
 // stageGenerate runs the configuration's prompts through its generator
 // into gen/: the durable cache there makes an interrupted generation
@@ -41,9 +70,13 @@ func (r *Runner) stageGenerate(ctx context.Context, c *Configuration, dir string
 	if err != nil {
 		return fmt.Errorf("generation.selector: %w", err)
 	}
+	attrs, err := cc.attributeSpace(r.opt.Log)
+	if err != nil {
+		return err
+	}
 	plan := synth.Plan{Template: tmpl, Task: cc.Generation.Task, Anchors: anchors, K: cc.Generation.Demos,
 		PerPrompt: cc.Generation.PerPrompt, Target: cc.Generation.Target, Conditions: cc.Generation.Conditions,
-		Selector: sel, Seed: cc.Seed}
+		Attributes: attrs, Selector: sel, Seed: cc.Seed}
 
 	ms, err := llm.ParseModelSpec(cc.Resolve(g.Model))
 	if err != nil {
@@ -83,9 +116,17 @@ func (r *Runner) stageGenerate(ctx context.Context, c *Configuration, dir string
 	if g.Schema != nil && !*g.Schema {
 		opt.Format = &llm.ResponseFormat{Type: llm.FormatText}
 	}
+	if g.Batch != "" {
+		if opt.Batch, err = batchOptions(g, o.Backend, ms.Model); err != nil {
+			return err
+		}
+	}
 	sum, err := generate.Run(ctx, opt)
 	if err != nil {
 		return err
+	}
+	if !sum.Complete && sum.Batch != nil && sum.Failures["batch"] > 0 {
+		return fmt.Errorf("generation incomplete: %d of %d requests got no answer from their batch (%v); set batch_resubmit: true on generator %s and run again to send them again", sum.Failed, sum.Requests, sum.Failures, g.ID)
 	}
 	if !sum.Complete {
 		return fmt.Errorf("generation incomplete: %d of %d requests failed (run again to retry them)", sum.Failed, sum.Requests)

@@ -34,6 +34,11 @@ func (c *Config) checkInputs() error {
 	if c.Generation.Template != "" && strings.ContainsAny(c.Generation.Template, "/.") {
 		file("generation.template", c.Generation.Template)
 	}
+	for _, name := range c.Generation.attributeNames() {
+		if f := c.Generation.Attributes[name].File; f != "" {
+			file("generation.attributes."+name+".file", f)
+		}
+	}
 	for i, g := range c.Generators {
 		if strings.HasPrefix(g.Model, "builtin:") {
 			file(fmt.Sprintf("generators[%d].model", i), g.Model)

@@ -72,5 +72,8 @@ func (r *Runner) stageMeasure(ctx context.Context, c *Configuration, dir string)
 	if err != nil {
 		return err
 	}
+	if err := measureByAttribute(ctx, s, dir); err != nil {
+		return err
+	}
 	return writeJSON(filepath.Join(dir, metricsFile), rep)
 }

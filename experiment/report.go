@@ -135,6 +135,11 @@ func (r *Runner) stageReport(ctx context.Context, _ *Configuration, _ string) er
 		}
 		rep.Configurations = append(rep.Configurations, rc)
 	}
+	var samples []report.AttributeSample
+	for _, c := range r.confs {
+		samples = append(samples, attributeSamples(c.ID, r.ConfigDir(c.ID))...)
+	}
+	rep.Attributes = report.GroupByAttribute(rep.Configurations, samples)
 	var names []string
 	for n := range expected {
 		names = append(names, n)
@@ -320,6 +325,10 @@ func markdown(rep report.Report, t *train.RatingTable) string {
 		if m.Note != "" {
 			fmt.Fprintf(&b, "\nNote on %s: %s.\n", m.Name, m.Note)
 		}
+	}
+	if len(rep.Attributes) > 0 {
+		b.WriteString("\n## By attribute of the prompts\n\nsweep: the configurations whose swept attribute has the value (means over them, Student-t 95% interval); sampled: the records drawn with the value inside each configuration (kept by ε with a Wilson 95% interval; metrics on those records alone).\n\n")
+		_ = report.AttributesMarkdown(&b, rep.Attributes)
 	}
 	if t != nil && len(t.Configs) > 0 {
 		b.WriteString("\n## Judge ratings (Table 1 form: softmax over columns of the mean rating)\n\n| row |")

@@ -19,7 +19,8 @@ import (
 // Shard selects this machine's share of the per-configuration work:
 // configuration i belongs to shard i mod Count.
 type Shard struct {
-	Index, Count int
+	Index int `json:"index"`
+	Count int `json:"count"`
 }
 
 // ParseShard reads "i/N" (0 ≤ i < N). "auto/N" takes i from the
@@ -193,6 +194,9 @@ func Merge(dst string, shards ...string) ([]string, error) {
 			return merged, fmt.Errorf("merge %s: baseline: %w", src, err)
 		}
 		entries, err := os.ReadDir(filepath.Join(src, "configs"))
+		if errors.Is(err, os.ErrNotExist) {
+			continue // the shard ran no per-configuration stage
+		}
 		if err != nil {
 			return merged, fmt.Errorf("merge %s: %w", src, err)
 		}

@@ -43,8 +43,9 @@ func perConfig(stage string) bool {
 
 // Options control a Runner.
 type Options struct {
-	// Stage runs only this stage ("" runs them all). The stages it needs
-	// must have completed.
+	// Stage runs only this stage, or these stages joined by commas, in
+	// the pipeline's order ("" runs them all). The stages they need must
+	// have completed.
 	Stage string
 	// Shard selects this machine's configurations.
 	Shard Shard
@@ -75,8 +76,10 @@ type Runner struct {
 // NewRunner prepares a run of cfg; raw is the experiment file's text, kept
 // in the manifest.
 func NewRunner(cfg *Config, raw []byte, opt Options) (*Runner, error) {
-	if opt.Stage != "" && !slices.Contains(Stages, opt.Stage) {
-		return nil, fmt.Errorf("unknown stage %q (want one of %s)", opt.Stage, strings.Join(Stages, ", "))
+	for _, st := range strings.Split(opt.Stage, ",") {
+		if opt.Stage != "" && !slices.Contains(Stages, st) {
+			return nil, fmt.Errorf("unknown stage %q (want one of %s, or several joined by commas)", st, strings.Join(Stages, ", "))
+		}
 	}
 	confs, err := cfg.Configurations()
 	if err != nil {
@@ -112,10 +115,13 @@ func (r *Runner) Run(ctx context.Context) error {
 	}
 	stages := Stages
 	if r.opt.Stage != "" {
-		stages = []string{r.opt.Stage}
+		// The named stages, in the pipeline's order.
+		want := strings.Split(r.opt.Stage, ",")
+		stages = slices.DeleteFunc(slices.Clone(Stages), func(st string) bool { return !slices.Contains(want, st) })
 	}
 	var failed []error
 	broken := map[string]bool{}
+	started := time.Now()
 	for _, st := range stages {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -146,6 +152,17 @@ func (r *Runner) Run(ctx context.Context) error {
 				failed = append(failed, fmt.Errorf("configuration %s, stage %s: %w", c.ID, st, err))
 				fmt.Fprintf(r.opt.Log, "%s %s: FAILED: %v\n", st, c.ID, err)
 			}
+		}
+	}
+	if r.opt.Shard.Active() {
+		reasons := map[string]string{}
+		for _, e := range failed {
+			msg := e.Error()
+			id, _, _ := strings.Cut(strings.TrimPrefix(msg, "configuration "), ",")
+			reasons[id] = msg
+		}
+		if err := r.writeShardMarker(stages, started, reasons); err != nil {
+			failed = append(failed, fmt.Errorf("shard completion marker: %w", err))
 		}
 	}
 	return errors.Join(failed...)
@@ -256,7 +273,20 @@ func (r *Runner) stageFingerprint(st string, c *Configuration) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		return fingerprint(st, u, cc.Seed, cc.Generation, c.Generator), nil
+		var files []string // the attribute files' contents enter by hash
+		for _, name := range cc.Generation.attributeNames() {
+			if f := cc.Generation.Attributes[name].File; f != "" {
+				h, _, err := hashFile(cc.Resolve(f))
+				if err != nil {
+					return "", fmt.Errorf("generation.attributes.%s: %w", name, err)
+				}
+				files = append(files, name+"="+h)
+			}
+		}
+		if len(files) == 0 {
+			return fingerprint(st, u, cc.Seed, cc.Generation, c.Generator), nil
+		}
+		return fingerprint(st, u, cc.Seed, cc.Generation, c.Generator, files), nil
 	case StageCurate:
 		u, err := up(StageGenerate)
 		if err != nil {

@@ -57,6 +57,7 @@ type htmlView struct {
 	PredNote    string
 	ScatterFigs []htmlFigure
 	GMM         *htmlGMM
+	Attributes  []htmlAttrTable
 
 	Inputs     []htmlInput
 	Seeds      []htmlKV
@@ -66,6 +67,62 @@ type htmlView struct {
 }
 
 type htmlKV struct{ Key, Value string }
+
+// htmlAttrTable is the table of one attribute's values.
+type htmlAttrTable struct {
+	Name    string
+	Metrics []string
+	Rows    []htmlAttrRow
+}
+
+type htmlAttrRow struct {
+	Value, Source, Configs, Records string
+	Kept, Gain                      htmlCell
+	Cells                           []htmlCell
+}
+
+// attrTables lays the attribute groups out as one table per attribute.
+func attrTables(groups []AttributeGroup) []htmlAttrTable {
+	var out []htmlAttrTable
+	for i := 0; i < len(groups); {
+		t := htmlAttrTable{Name: groups[i].Attribute}
+		j := i
+		for ; j < len(groups) && groups[j].Attribute == t.Name; j++ {
+			for _, m := range groups[j].Metrics {
+				if !htmlContains(t.Metrics, m.Name) {
+					t.Metrics = append(t.Metrics, m.Name)
+				}
+			}
+		}
+		for _, g := range groups[i:j] {
+			row := htmlAttrRow{Value: g.Value, Source: g.Source, Configs: strings.Join(g.Configurations, ", "), Records: "–",
+				Kept: htmlCellOf(g.Kept, formatFor(estOrZero(g.Kept))), Gain: htmlCellOf(g.Gain, formatFor(estOrZero(g.Gain)))}
+			if g.Records > 0 {
+				row.Records = groupDigits(int64(g.Records))
+			}
+			for _, name := range t.Metrics {
+				var e *Estimate
+				for k := range g.Metrics {
+					if g.Metrics[k].Name == name {
+						e = &g.Metrics[k].Estimate
+					}
+				}
+				row.Cells = append(row.Cells, htmlCellOf(e, formatFor(estOrZero(e))))
+			}
+			t.Rows = append(t.Rows, row)
+		}
+		out = append(out, t)
+		i = j
+	}
+	return out
+}
+
+func estOrZero(e *Estimate) Estimate {
+	if e == nil {
+		return Estimate{}
+	}
+	return *e
+}
 
 type htmlInput struct{ Role, Path, Bytes, SHA256 string }
 
@@ -384,6 +441,7 @@ func buildView(r Report) (*htmlView, error) {
 		}
 		v.GMM = hg
 	}
+	v.Attributes = attrTables(r.Attributes)
 	return v, nil
 }
 

@@ -25,6 +25,9 @@ type Report struct {
 	Configurations []Configuration `json:"configurations"`
 	Predictors     []Predictor     `json:"predictors,omitempty"`
 	GMM            *GMMSection     `json:"gmm,omitempty"`
+	// Attributes group the metrics and the gain by the values of the
+	// prompts' attributes (see GroupByAttribute).
+	Attributes []AttributeGroup `json:"attributes,omitempty"`
 }
 
 // Manifest says what ran: the inputs with their hashes, the seeds, the

@@ -77,6 +77,7 @@ a{color:inherit;text-decoration:none}
 {{end}}{{if .Predictors}}<li><a href="#predictors">Predictors</a></li>
 {{end}}{{if .Metrics}}<li><a href="#metrics">Metrics</a></li>
 {{end}}{{if .Downstream}}<li><a href="#downstream">Downstream</a></li>
+{{end}}{{if .Attributes}}<li><a href="#attributes">By attribute</a></li>
 {{end}}{{if .GMM}}<li><a href="#gmm">GMM lab</a></li>
 {{end}}<li><a href="#manifest">Manifest</a></li>
 </ol></nav>
@@ -140,6 +141,18 @@ a{color:inherit;text-decoration:none}
 {{range .DownFigs}}{{template "figure" .}}
 {{end}}</div>
 </section>
+{{end}}{{if .Attributes}}
+<section id="attributes" aria-labelledby="h-attributes">
+<h2 id="h-attributes">By attribute of the prompts</h2>
+<p>Each value of an attribute of the prompts, <em>sweep</em>: the configurations whose swept attribute has it, with their mean {{.GainLabel}} and metrics (Student-t 95% interval below each mean); <em>sampled</em>: inside each configuration, the records drawn with it, the share curation kept (Wilson 95% interval) and the metrics measured on them alone. A sampled value has no gain of its own: the student trains on the mixture.</p>
+{{range .Attributes}}<div class="scroll"><table>
+<caption>By {{.Name}}.</caption>
+<thead><tr><th scope="col">{{.Name}}</th><th scope="col">from</th><th scope="col">configurations</th><th scope="col" class="num">records</th><th scope="col" class="num">kept by ε</th><th scope="col" class="num">{{$.GainLabel}}</th>{{range .Metrics}}<th scope="col" class="num"><code>{{.}}</code></th>{{end}}</tr></thead>
+<tbody>
+{{range .Rows}}<tr><th scope="row">{{.Value}}</th><td>{{.Source}}</td><td>{{.Configs}}</td><td class="num">{{.Records}}</td><td class="num">{{template "cell" .Kept}}</td><td class="num">{{template "cell" .Gain}}</td>{{range .Cells}}<td class="num">{{template "cell" .}}</td>{{end}}</tr>
+{{end}}</tbody>
+</table></div>
+{{end}}</section>
 {{end}}{{with .GMM}}
 <section id="gmm" aria-labelledby="h-gmm">
 <h2 id="h-gmm">{{.Title}}</h2>

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -31,6 +32,9 @@ type Plan struct {
 	Target int
 	// Conditions are the condition elements to cycle or draw from.
 	Conditions ConditionSpace
+	// Attributes are named attributes (persona, topic, difficulty,
+	// language, …) sampled per prompt; part of e_condition.
+	Attributes AttributeSpace
 	// Selector chooses the demonstrations (RandomSelector when nil).
 	Selector Selector
 	// Seed makes the whole plan deterministic.
@@ -53,6 +57,8 @@ type Prompt struct {
 	DemoIDs []string `json:"demo_ids"`
 	// Condition is the prompt's condition element.
 	Condition Condition `json:"condition,omitzero"`
+	// Attributes are the prompt's sampled attributes (name → value).
+	Attributes map[string]string `json:"attributes,omitempty"`
 	// Seed is the sampling seed derived for this prompt (below 2⁶³, so it
 	// fits dataset.Provenance.Seed).
 	Seed uint64 `json:"seed"`
@@ -66,14 +72,35 @@ type Prompt struct {
 //	parser.Provenance = func(int) dataset.Provenance { return p.Provenance(model, params, rawKey, time.Now()) }
 func (p Prompt) Provenance(model string, params map[string]any, rawKey string, at time.Time) dataset.Provenance {
 	return dataset.Provenance{
-		PromptID: p.ID,
-		DemoIDs:  append([]string(nil), p.DemoIDs...),
-		Model:    model,
-		Params:   params,
-		Seed:     int64(p.Seed),
-		Time:     at,
-		RawKey:   rawKey,
+		PromptID:   p.ID,
+		Attributes: p.AttributeValues(),
+		DemoIDs:    append([]string(nil), p.DemoIDs...),
+		Model:      model,
+		Params:     params,
+		Seed:       int64(p.Seed),
+		Time:       at,
+		RawKey:     rawKey,
 	}
+}
+
+// AttributeValues returns the prompt's attributes and its condition's
+// factors (topic, style, persona, length) as one map, nil when empty: what
+// the provenance records and the report groups by.
+func (p Prompt) AttributeValues() map[string]string {
+	c := p.Condition
+	if len(p.Attributes) == 0 && c.IsZero() {
+		return nil
+	}
+	out := make(map[string]string, len(p.Attributes)+4)
+	for k, v := range map[string]string{"topic": c.Topic, "style": c.Style, "persona": c.Persona, "length": c.Length} {
+		if v != "" {
+			out[k] = v
+		}
+	}
+	for k, v := range p.Attributes {
+		out[k] = v
+	}
+	return out
 }
 
 // Requests returns the number of prompts the plan makes.
@@ -94,6 +121,15 @@ func (pl Plan) validate() error {
 		return fmt.Errorf("synth: plan: k must not be negative (got %d)", pl.K)
 	case pl.K > len(pl.Anchors):
 		return fmt.Errorf("synth: plan: k = %d demonstrations but only %d anchors", pl.K, len(pl.Anchors))
+	}
+	if err := pl.Attributes.Validate(); err != nil {
+		return fmt.Errorf("synth: plan: %w", err)
+	}
+	cs := pl.Conditions
+	for _, a := range pl.Attributes.Attributes {
+		if set := map[string]bool{"topic": len(cs.Topics) > 0, "style": len(cs.Styles) > 0, "persona": len(cs.Personas) > 0, "length": len(cs.Lengths) > 0}; set[a.Name] {
+			return fmt.Errorf("synth: plan: attribute %s is also a condition factor; give it once", a.Name)
+		}
 	}
 	return nil
 }
@@ -155,19 +191,24 @@ func (pl Plan) Prompts() ([]Prompt, error) {
 				ids[j] = dataset.ContentID(pl.Anchors[a])
 			}
 		}
-		text, err := tmpl.Render(TemplateData{Task: task, Condition: conds[i], Demos: demos, N: want, Schema: pl.Schema})
+		attrs, err := pl.Attributes.Draw(i, mix(pl.Seed, "attributes", 0))
+		if err != nil {
+			return nil, err
+		}
+		text, err := tmpl.Render(TemplateData{Task: task, Condition: conds[i], Attributes: attrs, Demos: demos, N: want, Schema: pl.Schema})
 		if err != nil {
 			return nil, fmt.Errorf("synth: plan: prompt %d: %w", i, err)
 		}
 		out = append(out, Prompt{
-			ID:        PromptID(th, task, pl.Schema, ids, conds[i], want, i),
-			Index:     i,
-			Text:      text,
-			N:         want,
-			DemoIDs:   ids,
-			Condition: conds[i],
-			Seed:      mix(pl.Seed, "sample", i) >> 1, // fits Provenance.Seed (int64)
-			Template:  tmpl.Name(),
+			ID:         PromptIDAttrs(th, task, pl.Schema, ids, conds[i], attrs, want, i),
+			Attributes: attrs,
+			Index:      i,
+			Text:       text,
+			N:          want,
+			DemoIDs:    ids,
+			Condition:  conds[i],
+			Seed:       mix(pl.Seed, "sample", i) >> 1, // fits Provenance.Seed (int64)
+			Template:   tmpl.Name(),
 		})
 	}
 	return out, nil
@@ -178,6 +219,13 @@ func (pl Plan) Prompts() ([]Prompt, error) {
 // demonstrations' IDs, the condition's factors, N and the index, each
 // terminated by a NUL byte.
 func PromptID(templateHash, task, schema string, demoIDs []string, c Condition, n, index int) string {
+	return PromptIDAttrs(templateHash, task, schema, demoIDs, c, nil, n, index)
+}
+
+// PromptIDAttrs is PromptID with the prompt's sampled attributes: each
+// name and value, in the order of the names, after the condition. Without
+// attributes it equals PromptID.
+func PromptIDAttrs(templateHash, task, schema string, demoIDs []string, c Condition, attrs map[string]string, n, index int) string {
 	h := sha256.New()
 	put := func(s string) {
 		h.Write([]byte(s))
@@ -195,6 +243,19 @@ func PromptID(templateHash, task, schema string, demoIDs []string, c Condition, 
 	put(c.Style)
 	put(c.Persona)
 	put(c.Length)
+	if len(attrs) > 0 {
+		names := make([]string, 0, len(attrs))
+		for k := range attrs {
+			names = append(names, k)
+		}
+		slices.Sort(names)
+		put("attributes")
+		put(fmt.Sprint(len(names)))
+		for _, k := range names {
+			put(k)
+			put(attrs[k])
+		}
+	}
 	put(fmt.Sprint(n))
 	put(fmt.Sprint(index))
 	return hex.EncodeToString(h.Sum(nil)[:16])

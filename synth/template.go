@@ -32,6 +32,9 @@ type TemplateData struct {
 	Task string
 	// Condition is the condition element e_condition.
 	Condition Condition
+	// Attributes are the prompt's sampled attributes (name → value), also
+	// part of e_condition; a template reads one as {{.Attributes.persona}}.
+	Attributes map[string]string
 	// Demos are the demonstrations e_demo drawn from the anchors.
 	Demos []dataset.Record
 	// N is the number of records the prompt asks for.
@@ -69,11 +72,12 @@ Please invent {{.N}} new {{if eq .N 1}}task{{else}}tasks{{end}} for that data se
 Guidelines:
 1. Make the tasks differ from one another: vary the verbs, mix questions with requests, and cover several kinds of work (open and closed question answering, brainstorming, classification, extraction, rewriting, summarising, creative writing).
 2. A text-only assistant must be able to do every task: nothing that needs pictures, sound, files, browsing or actions in the world.
-3. Write in English. When a context is given, make it concrete and realistic rather than a placeholder.
+3. Write in {{with index .Attributes "language"}}{{.}}{{else}}English{{end}}. When a context is given, make it concrete and realistic rather than a placeholder.
 4. Do not copy the examples; use them only to see the expected form and level.
-{{- with .Condition}}{{if not .IsZero}}
+{{- if or (not .Condition.IsZero) .Attributes}}
 
 Shape this batch as follows:
+{{- with .Condition}}
 {{- if .Topic}}
 - topic: {{.Topic}}{{end}}
 {{- if .Style}}
@@ -82,7 +86,10 @@ Shape this batch as follows:
 - written for or by: {{.Persona}}{{end}}
 {{- if .Length}}
 - length: {{.Length}}{{end}}
-{{- end}}{{end}}
+{{- end}}
+{{- range $name, $value := .Attributes}}
+- {{if eq $name "persona"}}written for or by{{else}}{{$name}}{{end}}: {{$value}}{{end}}
+{{- end}}
 {{- if .Demos}}
 
 Examples ({{len .Demos}}):
@@ -102,8 +109,8 @@ Reply with a JSON array of {{.N}} {{if eq .N 1}}object{{else}}objects{{end}} and
 // completionSource is the template for base models: a document of JSON lines
 // that the model continues with more lines.
 const completionSource = `# {{trim .Task}}
-{{- with .Condition}}{{if not .IsZero}}
-# Batch:{{if .Topic}} topic={{.Topic}}{{end}}{{if .Style}} style={{.Style}}{{end}}{{if .Persona}} persona={{.Persona}}{{end}}{{if .Length}} length={{.Length}}{{end}}{{end}}{{end}}
+{{- if or (not .Condition.IsZero) .Attributes}}
+# Batch:{{with .Condition}}{{if .Topic}} topic={{.Topic}}{{end}}{{if .Style}} style={{.Style}}{{end}}{{if .Persona}} persona={{.Persona}}{{end}}{{if .Length}} length={{.Length}}{{end}}{{end}}{{range $name, $value := .Attributes}} {{$name}}={{$value}}{{end}}{{end}}
 # Each line is one task as JSON with "instruction", "context" and "response"; {{.N}} new tasks follow the first {{len .Demos}}.
 {{range .Demos}}{{json (demo .)}}
 {{end}}`

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"regexp"
 	"runtime"
@@ -57,6 +58,8 @@ type generateOptions struct {
 	styles        []string
 	personas      []string
 	lengths       []string
+	attributes    []string
+	attrSampling  string
 	decontaminate string
 	testSchema    string
 	cache         string
@@ -138,6 +141,8 @@ their retries (run the same command again to retry them); 130 interrupted.`,
 	f.StringSliceVar(&o.styles, "styles", nil, "condition: styles to cycle through (comma list)")
 	f.StringSliceVar(&o.personas, "personas", nil, "condition: personas to cycle through (comma list)")
 	f.StringSliceVar(&o.lengths, "lengths", nil, "condition: lengths to cycle through (comma list)")
+	f.StringArrayVar(&o.attributes, "attribute", nil, "attribute sampled per prompt and kept in each record's provenance (repeatable): NAME=V1,V2,… (uniform), NAME=V1:W1,V2:W2,… (weighted) or NAME=@FILE (one value per line, optionally TAB weight; or .json/.jsonl)")
+	f.StringVar(&o.attrSampling, "attribute-sampling", "", "how --attribute values are drawn: uniform, weighted or cross (every combination once per block); default weighted when weights are given, else uniform")
 	f.StringVar(&o.decontaminate, "decontaminate", "", "evaluation split: curation drops records sharing a 13-gram with it")
 	f.StringVar(&o.testSchema, "test-schema", "auto", "schema of the evaluation split")
 	f.StringVar(&o.cache, "cache", "", "request/response cache file (default: --out/cache.db)")
@@ -302,6 +307,35 @@ func (o *generateOptions) plan(ctx context.Context) (synth.Plan, error) {
 	}, nil
 }
 
+// attributeSpace reads --attribute and --attribute-sampling. An empty
+// value in a list or file is left out with one line on warn; any other
+// problem is the user's mistake.
+func (o *generateOptions) attributeSpace(warn io.Writer) (synth.AttributeSpace, error) {
+	s := synth.AttributeSpace{Mode: o.attrSampling}
+	for _, f := range o.attributes {
+		a, err := synth.ParseAttributeFlag(f)
+		if errors.Is(err, synth.ErrEmptyValue) {
+			fmt.Fprintf(warn, "warning: --%v\n", err)
+		} else if err != nil {
+			return s, fmt.Errorf("--attribute: %w", err)
+		}
+		s.Attributes = append(s.Attributes, a)
+	}
+	if o.attrSampling != "" && len(o.attributes) == 0 {
+		return s, errors.New("--attribute-sampling needs at least one --attribute")
+	}
+	if err := s.Validate(); err != nil {
+		return s, fmt.Errorf("--attribute: %w", err)
+	}
+	cond := map[string][]string{"topic": o.topics, "style": o.styles, "persona": o.personas, "length": o.lengths}
+	for _, a := range s.Attributes {
+		if len(cond[a.Name]) > 0 {
+			return s, fmt.Errorf("--attribute %s repeats --%ss; give it once", a.Name, a.Name)
+		}
+	}
+	return s, nil
+}
+
 // generateGCPercent is the garbage collector's target while generating,
 // unless GOGC is set: a generation holds little live data and spends its
 // CPU on short-lived request and answer objects, so a larger target trades
@@ -320,11 +354,16 @@ func runGenerate(cmd *cobra.Command, g *globals, o *generateOptions) error {
 	if err != nil {
 		return usageError{err}
 	}
+	attrs, err := o.attributeSpace(logWriter(g))
+	if err != nil {
+		return usageError{err}
+	}
 	ctx := cmd.Context()
 	plan, err := o.plan(ctx)
 	if err != nil {
 		return err
 	}
+	plan.Attributes = attrs
 	var eval []dataset.Record
 	if o.decontaminate != "" && !o.noCurate {
 		if eval, _, err = dataset.ReadFile(o.decontaminate, dataset.ReadOptions{Schema: o.testSchema}); err != nil {

@@ -18,6 +18,7 @@ type runOptions struct {
 	shard string
 	force bool
 	merge []string
+	out   string
 }
 
 func newRunCmd(g *globals) *cobra.Command {
@@ -34,8 +35,12 @@ was meant to predict.
 Finished stages are skipped when their inputs are unchanged; an interrupted run resumes
 where it stopped, and generation never repeats a request whose answer is cached.
 --shard i/N does configuration i, i+N, … only (auto/N reads JOB_COMPLETION_INDEX, as set
-by a Kubernetes indexed job, or SLURM_ARRAY_TASK_ID of a Slurm job array); --merge DIR… joins shards' run directories into this one
-and writes the report.
+by a Kubernetes indexed job, or SLURM_ARRAY_TASK_ID of a Slurm job array) and, at its end,
+writes the completion marker shards/I-of-N.json with its stats into the run directory;
+--merge DIR… checks that every shard's marker is there and complete (otherwise it lists
+what is missing, merges nothing and exits with 2), joins the shards' run directories into
+this one and writes the report. examples/jobs/k8s-indexed-job.yaml and examples/jobs/slurm-array.sh
+run examples/offline.yaml as three shards.
 
 Exit codes: 0 done; 1 a stage failed (the other configurations still ran); 2 a mistake
 in the command line or the experiment file; 130 interrupted.`,
@@ -46,10 +51,11 @@ in the command line or the experiment file; 130 interrupted.`,
 		RunE: func(cmd *cobra.Command, args []string) error { return runRun(cmd, g, o, args[0]) },
 	}
 	f := c.Flags()
-	f.StringVar(&o.stage, "stage", "", "run only this stage: "+strings.Join(experiment.Stages, ", "))
+	f.StringVar(&o.stage, "stage", "", "run only this stage, or these stages joined by commas: "+strings.Join(experiment.Stages, ", "))
 	f.StringVar(&o.shard, "shard", "", "do this machine's share i/N of the configurations (auto/N: from JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID)")
 	f.BoolVar(&o.force, "force", false, "rerun stages even when their inputs are unchanged")
-	f.StringSliceVar(&o.merge, "merge", nil, "shard run directories to join into this run before the report")
+	f.StringSliceVar(&o.merge, "merge", nil, "shard run directories to join into this run before the report (refused unless every shard finished)")
+	f.StringVar(&o.out, "out", "", "run directory (default: the file's out, else runs/<name> beside it)")
 	return c
 }
 
@@ -61,6 +67,11 @@ func runRun(cmd *cobra.Command, g *globals, o *runOptions, path string) error {
 	cfg, err := experiment.Parse(strings.NewReader(string(raw)), filepath.Dir(path))
 	if err != nil {
 		return userErr("experiment %s: %v", path, err)
+	}
+	if o.out != "" {
+		if cfg.Out, err = filepath.Abs(o.out); err != nil {
+			return userErr("--out: %v", err)
+		}
 	}
 	shard, err := experiment.ParseShard(o.shard)
 	if err != nil {
@@ -77,7 +88,10 @@ func runRun(cmd *cobra.Command, g *globals, o *runOptions, path string) error {
 		return userErr("experiment %s: %v", path, err)
 	}
 	if len(o.merge) > 0 {
-		merged, err := experiment.Merge(r.Dir(), o.merge...)
+		merged, err := r.MergeShards(o.merge...)
+		if errors.Is(err, experiment.ErrShardsIncomplete) {
+			return userErr("--merge: %v", err)
+		}
 		if err != nil {
 			return err
 		}
