@@ -282,6 +282,9 @@ func (m *Model) WriteGGUF(w io.Writer) error {
 			kv{"tokenizer.ggml.bos_token_id", uint32(tok.BOS)},
 			kv{"tokenizer.ggml.eos_token_id", uint32(tok.EOS)},
 		)
+		if tok.ChatTemplate != "" {
+			kvs = append(kvs, kv{"tokenizer.chat_template", tok.ChatTemplate})
+		}
 	}
 	g := &ggufWriter{}
 	g.b = append(g.b, "GGUF"...)

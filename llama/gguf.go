@@ -740,7 +740,16 @@ func (g *GGUFFile) tokenizer() (*Tokenizer, error) {
 	if bos < 0 || bos >= int64(len(toks)) || eos < 0 || eos >= int64(len(toks)) {
 		return nil, fmt.Errorf("bos %d / eos %d outside vocabulary of %d", bos, eos, len(toks))
 	}
-	return NewTokenizer(vocab, scores, types, int(bos), int(eos))
+	tok, err := NewTokenizer(vocab, scores, types, int(bos), int(eos))
+	if err != nil {
+		return nil, err
+	}
+	if v, ok := g.Metadata["tokenizer.chat_template"]; ok {
+		if tok.ChatTemplate, ok = v.(string); !ok {
+			return nil, fmt.Errorf("metadata %q: %T is not a string", "tokenizer.chat_template", v)
+		}
+	}
+	return tok, nil
 }
 
 // readTensor decodes tensor ti into dst (len(dst) == number of elements).
