@@ -30,11 +30,6 @@ type Tokenizer struct {
 	Types []int32
 	// BOS and EOS are the begin- and end-of-sequence token ids.
 	BOS, EOS int
-	// ChatTemplate is the model's Jinja chat template (GGUF
-	// tokenizer.chat_template, or chat_template of a Hugging Face
-	// tokenizer_config.json); empty when the model has none. Package chat
-	// renders it.
-	ChatTemplate string
 
 	lookup map[string]int
 	byteID [256]int // token id of each byte-fallback piece

@@ -394,6 +394,9 @@ func (m *Model) trainBackward(tc *trainCache, targets []int, weights []float64, 
 // weights64 mirrors weights for a float64 gradient vector.
 // checkTrainTokens validates a training sequence.
 func (m *Model) checkTrainTokens(tokens []int) error {
+	if err := m.Dequantize(); err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
 	if len(tokens) < 2 {
 		return fmt.Errorf("train: need at least 2 tokens, have %d", len(tokens))
 	}
