@@ -14,6 +14,17 @@
 // strftime_now and tojson), and FromTokenizerConfig reads the template and
 // the begin/end-of-sequence strings of a Hugging Face tokenizer folder.
 //
+// The Jinja engine is github.com/ardanlabs/jinja: a pure-Go engine written
+// for exactly this job (the chat templates of GGUF and Hugging Face models),
+// with no dependencies, released often (v1.1 to v1.12 on the module proxy;
+// v1.8.0 is the newest that builds with this module's Go), safe for
+// concurrent renders, and supporting what chat templates use (namespace,
+// loop controls, tojson, Python string methods). General Jinja ports such as
+// nikolalohinski/gonja target templating at large and were not chosen.
+// Whatever the engine, the test is the same: the prompts of the Qwen3,
+// Llama-3.2 and SmolLM2 templates must equal Python jinja2's, byte for byte
+// (chat_test.go, with Debian's python3-jinja2).
+//
 // Package llm's built-in backend and ggmi serve's /v1/chat/completions use
 // it when the loaded model carries a template; package chat itself imports
 // nothing of ggmi, so both can depend on it.
