@@ -315,6 +315,9 @@ func (m *Model) WriteGGUFAs(w io.Writer, typ GGMLType) error {
 			kv{"tokenizer.ggml.eos_token_id", uint32(tok.EOS)},
 		)
 	}
+	if m.ChatTemplate != "" {
+		kvs = append(kvs, kv{"tokenizer.chat_template", m.ChatTemplate})
+	}
 	g := &ggufWriter{}
 	g.b = append(g.b, "GGUF"...)
 	g.u32(3)

@@ -699,6 +699,10 @@ func readGGUF(r io.ReaderAt, size int64, mapped []byte) (*Model, error) {
 		return nil, fmt.Errorf("%w: %q holds %d tokens, %q has %d rows",
 			ErrTokenizerMismatch, "tokenizer.ggml.tokens", tok.VocabSize(), emb.Name, cfg.VocabSize)
 	}
+	chatTmpl, err := g.chatTemplate()
+	if err != nil {
+		return nil, err
+	}
 	// The tensors' bytes: the mapped file, or one buffer holding just the
 	// tensors read (bounded by the file size).
 	raw := func(ti GGUFTensorInfo) ([]byte, error) {
@@ -740,7 +744,7 @@ func readGGUF(r io.ReaderAt, size int64, mapped []byte) (*Model, error) {
 	if cfg.SharedClassifier {
 		iw.wcls = iw.tokEmb
 	}
-	m := &Model{Config: cfg, Tokenizer: tok, inf: iw}
+	m := &Model{Config: cfg, Tokenizer: tok, ChatTemplate: chatTmpl, inf: iw}
 	m.initRope()
 	return m, nil
 }
@@ -810,6 +814,21 @@ func (g *GGUFFile) tokenizer() (*Tokenizer, error) {
 		return nil, fmt.Errorf("bos %d / eos %d outside vocabulary of %d", bos, eos, len(toks))
 	}
 	return NewTokenizer(vocab, scores, types, int(bos), int(eos))
+}
+
+// chatTemplate returns the Jinja chat template of tokenizer.chat_template
+// ("" when the file has none).
+func (g *GGUFFile) chatTemplate() (string, error) {
+	const key = "tokenizer.chat_template"
+	v, ok := g.Metadata[key]
+	if !ok {
+		return "", nil
+	}
+	s, ok := v.(string)
+	if !ok {
+		return "", fmt.Errorf("metadata %q: %T is not a string", key, v)
+	}
+	return s, nil
 }
 
 // readTensor decodes tensor ti into dst (len(dst) == number of elements).

@@ -199,6 +199,10 @@ type Model struct {
 	// Tokenizer converts between text and token ids. It is nil when a
 	// llama2.c checkpoint was loaded without a tokenizer file.
 	Tokenizer *Tokenizer
+	// ChatTemplate is the model's Jinja chat template (GGUF
+	// tokenizer.chat_template); empty when the model has none. Package
+	// chat renders it; WriteGGUF writes it back.
+	ChatTemplate string
 
 	params []float32 // all weights, laid out by layoutWeights; nil while the weights live only in their file encoding
 	w      weights

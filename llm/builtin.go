@@ -11,6 +11,7 @@ import (
 	"sync"
 	"unicode/utf8"
 
+	"github.com/ggmi-dev/ggmi/chat"
 	"github.com/ggmi-dev/ggmi/llama"
 )
 
@@ -33,8 +34,16 @@ type BuiltinOptions struct {
 	// when ≤ 0): each of the Workers sequences splits its matrix products
 	// over max(1, Threads/Workers) goroutines.
 	Threads int
-	// Template renders chat requests (DefaultChatTemplate when nil).
+	// Template renders chat requests (DefaultChatTemplate when nil) when
+	// the model has no Jinja chat template and Jinja is nil.
 	Template *ChatTemplate
+	// Jinja is the Jinja chat template of chat requests; when nil the
+	// model's own (llama.Model.ChatTemplate) is used if it has one and
+	// Template is nil.
+	Jinja *chat.Template
+	// OnPrompt, when not nil, receives every chat request's rendered
+	// prompt and its tokens before generation (a debug log or test hook).
+	OnPrompt func(prompt string, tokens []int)
 }
 
 // Builtin is a Backend over a loaded llama.Model. A fixed pool of worker
@@ -45,6 +54,8 @@ type Builtin struct {
 	m       *llama.Model
 	name    string
 	tmpl    ChatTemplate
+	jinja   *jinjaChat // nil: tmpl renders chat requests
+	onPr    func(string, []int)
 	workers int
 
 	jobs      chan *job
@@ -85,6 +96,17 @@ func NewBuiltin(m *llama.Model, opt BuiltinOptions) (*Builtin, error) {
 	} else {
 		b.tmpl = DefaultChatTemplate()
 	}
+	jt := opt.Jinja
+	if jt == nil && opt.Template == nil && m.ChatTemplate != "" {
+		var err error
+		if jt, err = parseModelTemplate(m); err != nil {
+			return nil, err
+		}
+	}
+	if jt != nil {
+		b.jinja = newJinjaChat(jt, m.Tokenizer)
+	}
+	b.onPr = opt.OnPrompt
 	for range b.workers {
 		b.wg.Add(1)
 		go b.worker()
@@ -234,7 +256,14 @@ func (b *Builtin) prepare(req Request) ([]int, seqParams, error) {
 	}
 	prompt := req.Prompt
 	p.stops = append(p.stops, req.Stop...)
-	if len(req.Messages) > 0 {
+	var tokens []int
+	switch {
+	case len(req.Messages) > 0 && b.jinja != nil:
+		var err error
+		if prompt, tokens, err = b.jinja.render(b.m.Tokenizer, req.Messages); err != nil {
+			return nil, p, err
+		}
+	case len(req.Messages) > 0:
 		var err error
 		if prompt, err = b.tmpl.Render(req.Messages); err != nil {
 			return nil, p, err
@@ -244,7 +273,15 @@ func (b *Builtin) prepare(req Request) ([]int, seqParams, error) {
 	for _, s := range p.stops {
 		p.maxStop = max(p.maxStop, len(s))
 	}
-	tokens := b.m.Tokenizer.Encode(prompt, true, false)
+	if tokens == nil {
+		tokens = b.m.Tokenizer.Encode(prompt, true, false)
+	}
+	if len(tokens) == 0 {
+		return nil, p, reqErr(ErrInvalidRequest, "messages", "the chat template rendered an empty prompt")
+	}
+	if len(req.Messages) > 0 && b.onPr != nil {
+		b.onPr(prompt, tokens)
+	}
 	ctxLen := b.m.Config.SeqLen
 	if need := len(tokens) + max(req.MaxTokens, 1); need > ctxLen {
 		param := "prompt"

@@ -3,12 +3,15 @@ package main
 import (
 	"fmt"
 	"net"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 
 	"github.com/spf13/cobra"
 
+	"github.com/ggmi-dev/ggmi/chat"
 	"github.com/ggmi-dev/ggmi/llm"
 	"github.com/ggmi-dev/ggmi/serve"
 )
@@ -20,6 +23,8 @@ type serveOptions struct {
 	workers  int
 	threads  int
 	template string
+	chatTmpl string
+	showPr   bool
 	maxBody  int64
 }
 
@@ -36,8 +41,12 @@ reverse-bottleneck chain) and serve it over an OpenAI-compatible HTTP API:
   POST /v1/chat/completions   (the same, with max_completion_tokens and top_logprobs)
   POST /v1/embeddings
 
-Chat messages are rendered for base models with a plain template
-("System: …\nUser: …\nAssistant:", stopping at "\nUser:"), or with --template raw.
+Chat messages are rendered with the model's own Jinja chat template when its file
+carries one (GGUF tokenizer.chat_template) or with --chat-template FILE (a Jinja file
+or a Hugging Face tokenizer_config.json); the special tokens the template writes
+are tokenized as such, the messages' text never is. Otherwise, for base models, a
+plain template ("System: …\nUser: …\nAssistant:", stopping at "\nUser:") is used,
+or --template raw. --show-prompts writes every rendered chat prompt to stderr.
 Up to --workers sequences run at once; the rest wait in arrival order. On SIGINT or
 SIGTERM the server stops accepting connections and finishes the requests in flight.`,
 		Example: `  ggmi serve --model ../shared/models/stories260K/stories260K.bin
@@ -52,34 +61,43 @@ SIGTERM the server stops accepting connections and finishes the requests in flig
 	f.StringVar(&o.name, "name", "", "model name clients ask for (default: the file name without extension)")
 	f.IntVar(&o.workers, "workers", 0, "sequences generated at once (0: every core)")
 	f.IntVar(&o.threads, "threads", 0, "cores the engine uses in all, shared by the running sequences (0: every core)")
-	f.StringVar(&o.template, "template", "plain", "chat template: plain or raw")
+	f.StringVar(&o.template, "template", "", "chat template for models without a Jinja one: plain or raw (given: used even if the model has one)")
+	f.StringVar(&o.chatTmpl, "chat-template", "", "Jinja chat template: a template file, or a tokenizer_config.json (its chat_template)")
+	f.BoolVar(&o.showPr, "show-prompts", false, "write each rendered chat prompt and its token count to stderr")
 	f.Int64Var(&o.maxBody, "max-body", serve.DefaultMaxBodyBytes, "largest request body in bytes")
 	return c
 }
 
 // check validates the flags; every error is the user's.
-func (o *serveOptions) check() (llm.ChatTemplate, error) {
+func (o *serveOptions) check() (*llm.ChatTemplate, error) {
 	if o.threads < 0 {
-		return llm.ChatTemplate{}, fmt.Errorf("--threads must be at least 0 (got %d)", o.threads)
+		return nil, fmt.Errorf("--threads must be at least 0 (got %d)", o.threads)
 	}
 	if o.workers < 0 {
-		return llm.ChatTemplate{}, fmt.Errorf("--workers must be at least 0 (got %d)", o.workers)
+		return nil, fmt.Errorf("--workers must be at least 0 (got %d)", o.workers)
 	}
 	if o.maxBody < 1 {
-		return llm.ChatTemplate{}, fmt.Errorf("--max-body must be at least 1 (got %d)", o.maxBody)
+		return nil, fmt.Errorf("--max-body must be at least 1 (got %d)", o.maxBody)
 	}
 	if _, _, err := net.SplitHostPort(o.addr); err != nil {
-		return llm.ChatTemplate{}, fmt.Errorf("--addr %q: %w", o.addr, err)
+		return nil, fmt.Errorf("--addr %q: %w", o.addr, err)
 	}
-	tmpl, err := llm.ChatTemplateByName(o.template)
-	if err != nil {
-		return llm.ChatTemplate{}, err
+	var tmpl *llm.ChatTemplate
+	if o.template != "" {
+		t, err := llm.ChatTemplateByName(o.template)
+		if err != nil {
+			return nil, err
+		}
+		tmpl = &t
+	}
+	if o.chatTmpl != "" && o.template != "" {
+		return nil, fmt.Errorf("--chat-template and --template exclude each other")
 	}
 	if o.model == "" {
-		return llm.ChatTemplate{}, fmt.Errorf("--model is required (a .bin, .gguf or hf:// model)")
+		return nil, fmt.Errorf("--model is required (a .bin, .gguf or hf:// model)")
 	}
 	if err := checkModelFile(o.model); err != nil {
-		return llm.ChatTemplate{}, err
+		return nil, err
 	}
 	return tmpl, nil
 }
@@ -101,7 +119,21 @@ func runServe(cmd *cobra.Command, g *globals, o *serveOptions) error {
 	if o.workers == 0 {
 		o.workers = runtime.GOMAXPROCS(0)
 	}
-	b, m, err := openBuiltin(o.model, builtinOptions{name: o.name, workers: o.workers, threads: o.threads, template: tmpl})
+	bo := builtinOptions{name: o.name, workers: o.workers, threads: o.threads, template: tmpl}
+	if o.chatTmpl != "" {
+		if bo.jinja, err = readChatTemplate(o.chatTmpl); err != nil {
+			return usageError{err}
+		}
+	}
+	if o.showPr {
+		var mu sync.Mutex
+		bo.onPrompt = func(p string, toks []int) {
+			mu.Lock()
+			defer mu.Unlock()
+			fmt.Fprintf(g.stderr, "serve: chat prompt (%d tokens): %q\n", len(toks), p)
+		}
+	}
+	b, m, err := openBuiltin(o.model, bo)
 	if err != nil {
 		return err
 	}
@@ -119,4 +151,28 @@ func runServe(cmd *cobra.Command, g *globals, o *serveOptions) error {
 		fmt.Fprintln(g.stderr, "serve: stopped")
 	}
 	return nil
+}
+
+// readChatTemplate reads --chat-template: a tokenizer_config.json (its
+// chat_template) or a Jinja template file.
+func readChatTemplate(path string) (*chat.Template, error) {
+	if strings.HasSuffix(path, ".json") {
+		c, err := chat.FromTokenizerConfig(path)
+		if err != nil {
+			return nil, fmt.Errorf("--chat-template: %w", err)
+		}
+		if c.Template == nil {
+			return nil, fmt.Errorf("--chat-template: %s has no chat_template", path)
+		}
+		return c.Template, nil
+	}
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--chat-template: %w", err)
+	}
+	t, err := chat.ParseFrom(string(src), path, "")
+	if err != nil {
+		return nil, fmt.Errorf("--chat-template: %w", err)
+	}
+	return t, nil
 }

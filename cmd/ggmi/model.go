@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/ggmi-dev/ggmi/chat"
 	"github.com/ggmi-dev/ggmi/llama"
 	"github.com/ggmi-dev/ggmi/llm"
 )
@@ -27,7 +28,9 @@ type builtinOptions struct {
 	name     string // model name (modelName(path) when empty)
 	workers  int
 	threads  int
-	template llm.ChatTemplate
+	template *llm.ChatTemplate // nil: the model's Jinja template, else plain
+	jinja    *chat.Template    // overrides the model's Jinja template
+	onPrompt func(prompt string, tokens []int)
 }
 
 // openBuiltin loads a model file or hf:// URI into the built-in engine.
@@ -40,7 +43,7 @@ func openBuiltin(path string, o builtinOptions) (*llm.Builtin, *llama.Model, err
 	if err != nil {
 		return nil, nil, fmt.Errorf("load model: %w", err)
 	}
-	b, err := llm.NewBuiltin(m, llm.BuiltinOptions{Name: o.name, Workers: o.workers, Threads: o.threads, Template: &o.template})
+	b, err := llm.NewBuiltin(m, llm.BuiltinOptions{Name: o.name, Workers: o.workers, Threads: o.threads, Template: o.template, Jinja: o.jinja, OnPrompt: o.onPrompt})
 	if err != nil {
 		return nil, nil, err
 	}
