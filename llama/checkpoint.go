@@ -29,6 +29,12 @@ var errLegacyConfig = errors.New("llama2.c format stores only default RMSNorm ep
 // interleaved layout llama2.c uses.
 func (m *Model) WriteLlama2c(w io.Writer) error {
 	c := m.Config
+	if !c.isPlainLlama() {
+		return fmt.Errorf("write llama2.c: the format stores only the llama architecture, not %s", c.Family())
+	}
+	if c.RopeScaling.Type != "" {
+		return fmt.Errorf("write llama2.c: the format has no RoPE scaling")
+	}
 	if c.eps() != 1e-5 || c.ropeTheta() != 10000 || c.ropeDim() != c.HeadSize() {
 		return fmt.Errorf("write llama2.c: %w", errLegacyConfig)
 	}
@@ -134,8 +140,12 @@ func (m *Model) SaveLlama2c(path string) error {
 	if m.Tokenizer == nil {
 		return nil
 	}
+	sp, ok := m.Tokenizer.(*Tokenizer)
+	if !ok {
+		return fmt.Errorf("save %s: the llama2.c format stores only SentencePiece tokenizers, not %T", path, m.Tokenizer)
+	}
 	tp := filepath.Join(filepath.Dir(path), fmt.Sprintf("tok%d.bin", m.Config.VocabSize))
-	return writeFileAtomic(tp, m.Tokenizer.WriteLlama2c)
+	return writeFileAtomic(tp, sp.WriteLlama2c)
 }
 
 // SaveGGUF writes the model to path as a GGUF file (see [Model.WriteGGUF]),
@@ -263,7 +273,11 @@ func (m *Model) WriteGGUF(w io.Writer) error {
 		{"llama.rope.freq_base", c.ropeTheta()},
 		{"llama.attention.layer_norm_rms_epsilon", c.eps()},
 	}
-	if tok := m.Tokenizer; tok != nil {
+	if m.Tokenizer != nil {
+		tok, ok := m.Tokenizer.(*Tokenizer)
+		if !ok {
+			return fmt.Errorf("write gguf: tokenizer %T is not supported", m.Tokenizer)
+		}
 		if err := tok.checkWritable(c.VocabSize); err != nil {
 			return fmt.Errorf("write gguf: %w", err)
 		}

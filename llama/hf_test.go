@@ -84,7 +84,7 @@ func TestLoadHFURI(t *testing.T) {
 		t.Fatal(err)
 	}
 	ref := loadGGUF(t)
-	toks := ref.Tokenizer.Encode("Once upon", true, false)
+	toks := ref.sp().Encode("Once upon", true, false)
 	if d := maxAbsDiff(logitsAt(t, m, toks), logitsAt(t, ref, toks)); d != 0 {
 		t.Errorf("downloaded model differs: %g", d)
 	}

@@ -354,7 +354,7 @@ func (b *Builtin) sequence(ctx context.Context, st *llama.State, prompt []int, p
 			}
 		}
 		next := smp.Sample(logits)
-		if (!p.ignoreEOS || con != nil) && (next == tok.EOS || next == tok.BOS) {
+		if (!p.ignoreEOS || con != nil) && (next == tok.EOSID() || next == tok.BOSID()) {
 			c.FinishReason = FinishStop
 			break
 		}
@@ -480,7 +480,7 @@ func (t *topK) find(logits []float32, k int) []int {
 
 // tokenLogProb returns the log-probability of next (following prev) under
 // logits and, when top > 0, the top alternatives.
-func tokenLogProb(tok *llama.Tokenizer, logits []float32, prev, next, top int, buf *topK) TokenLogProb {
+func tokenLogProb(tok llama.TextTokenizer, logits []float32, prev, next, top int, buf *topK) TokenLogProb {
 	mx := float64(logits[llama.Argmax(logits)])
 	var sum float64
 	for _, l := range logits {

@@ -40,7 +40,7 @@ type Options struct {
 	// shape (seeded with Seed) instead of fine-tuning Base.
 	Scratch *Shape
 	// Tokenizer is the tokenizer of a scratch model when Base is nil.
-	Tokenizer *llama.Tokenizer
+	Tokenizer llama.TextTokenizer
 	// Template renders records as training text (AlpacaTemplate when its
 	// NoContext is empty).
 	Template PromptTemplate
