@@ -70,6 +70,9 @@ type ReadOptions struct {
 	// SkipInvalid skips malformed rows and rows that lack a required field,
 	// counting them by reason in the report, instead of failing.
 	SkipInvalid bool
+	// LossyUTF8 replaces bytes that are not valid UTF-8 with U+FFFD instead
+	// of failing with the file, line and byte.
+	LossyUTF8 bool
 }
 
 // ReadReport tells what a read did.
@@ -123,6 +126,9 @@ func (e *LineError) Unwrap() error { return e.Err }
 
 // ReadFile reads the records of a local file.
 func ReadFile(path string, opt ReadOptions) ([]Record, ReadReport, error) {
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return nil, ReadReport{File: path}, fmt.Errorf("read %s: it is a directory, not a data file (name a file inside it)", path)
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, ReadReport{File: path}, fmt.Errorf("read %s: %w", path, err)
@@ -142,6 +148,9 @@ func Read(r io.Reader, name string, opt ReadOptions) ([]Record, ReadReport, erro
 	if format == "" {
 		f, _, err := FormatOf(name)
 		if err != nil {
+			if got := sniffReader(r); got != "" {
+				return nil, rep, fmt.Errorf("read %s: unknown file extension; this looks like %s: name it .%s or pass --format %s", name, what2(got), got, got)
+			}
 			return nil, rep, fmt.Errorf("read %w", err)
 		}
 		format = f
@@ -156,6 +165,14 @@ func Read(r io.Reader, name string, opt ReadOptions) ([]Record, ReadReport, erro
 		}
 		defer zr.Close()
 		br = bufio.NewReaderSize(zr, 1<<16)
+	}
+	if format != Parquet {
+		if err := checkSniff(br, name, format); err != nil {
+			return nil, rep, err
+		}
+		if !opt.LossyUTF8 {
+			br = bufio.NewReaderSize(&utf8Reader{r: br, name: name, line: 1}, 1<<16)
+		}
 	}
 
 	var schema Schema
@@ -286,6 +303,9 @@ var bom = []byte("\xef\xbb\xbf")
 func readJSONL(br *bufio.Reader, add addFunc) error {
 	for line := 1; ; line++ {
 		b, err := br.ReadBytes('\n')
+		if err != nil && err != io.EOF {
+			return err
+		}
 		if len(b) > 0 {
 			if line == 1 {
 				b = bytes.TrimPrefix(b, bom)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/ggmi-dev/ggmi/llama"
@@ -51,6 +52,10 @@ func (b *Backend) Embed(ctx context.Context, texts []string) ([][]float32, error
 	if bs <= 0 {
 		bs = 64
 	}
+	// Each distinct text is sent once and its vector shared by its copies:
+	// identical texts embed identically whatever the backend's batching.
+	all := texts
+	texts, of := uniqueTexts(texts)
 	out := make([][]float32, 0, len(texts))
 	for lo := 0; lo < len(texts); lo += bs {
 		hi := min(lo+bs, len(texts))
@@ -72,7 +77,32 @@ func (b *Backend) Embed(ctx context.Context, texts []string) ([][]float32, error
 	if err := checkFinite32(out); err != nil {
 		return nil, fmt.Errorf("embed: %s: %w", b.Identity, err)
 	}
-	return out, nil
+	if len(texts) == len(all) {
+		return out, nil
+	}
+	full := make([][]float32, len(all))
+	for i, u := range of {
+		full[i] = slices.Clone(out[u])
+	}
+	return full, nil
+}
+
+// uniqueTexts returns the distinct texts in order of first appearance and,
+// for every text, the index of its distinct copy.
+func uniqueTexts(texts []string) ([]string, []int) {
+	seen := make(map[string]int, len(texts))
+	var uniq []string
+	of := make([]int, len(texts))
+	for i, t := range texts {
+		u, ok := seen[t]
+		if !ok {
+			u = len(uniq)
+			seen[t] = u
+			uniq = append(uniq, t)
+		}
+		of[i] = u
+	}
+	return uniq, of
 }
 
 // EngineOptions configure NewEngine.

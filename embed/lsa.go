@@ -331,23 +331,33 @@ func (l LSA) Embed(ctx context.Context, texts []string) ([][]float32, error) {
 		sort.Ints(idx)
 		fit = a.rows(idx)
 	}
-	u, s, v, err := RandomizedSVD(fit, dim, RSVDOptions{PowerIters: q, Seed: l.Seed})
+	_, s, v, err := RandomizedSVD(fit, dim, RSVDOptions{PowerIters: q, Seed: l.Seed})
 	if err != nil {
 		return nil, fmt.Errorf("embed: lsa: %w", err)
 	}
-	if fit != a {
-		// Project every text: A·V = U·diag(S) on the fitted rows.
-		_, k := v.Dims()
-		u = mat.NewDense(len(texts), k, nil)
-		a.Mul(u, v)
-		s = make([]float64, k)
-		for j := range s {
-			s[j] = 1
+	// Every text is projected, A·V (= U·diag(S) on the fitted rows in exact
+	// arithmetic): each row is computed from its own TF-IDF row alone, in a
+	// fixed order, so identical texts get bit-identical vectors (U·diag(S)
+	// from the sketch's QR differs between identical rows in the last bits).
+	// Components whose singular value is below 1e-10 of the largest span
+	// only rounding noise (for example when all texts are equal) and are
+	// set to zero.
+	vr, k := v.Dims()
+	for j := range k {
+		if j < len(s) && s[j] <= 1e-10*s[0] {
+			for i := range vr {
+				v.Set(i, j, 0)
+			}
 		}
+	}
+	u := mat.NewDense(len(texts), k, nil)
+	a.Mul(u, v)
+	for j := range s {
+		s[j] = 1
 	}
 	// Fix the sign of each component (largest-magnitude entry positive) so
 	// results do not depend on the SVD's arbitrary signs.
-	r, k := u.Dims()
+	r, _ := u.Dims()
 	for j := range k {
 		best := 0.0
 		for i := range r {

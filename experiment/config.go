@@ -138,6 +138,15 @@ type CurationSpec struct {
 	// Decontaminate drops records sharing a 13-gram with the test split
 	// (default true).
 	Decontaminate *bool `yaml:"decontaminate,omitempty" json:"decontaminate,omitempty"`
+	// Filters lists the filters in the order they run (curate.FilterNames;
+	// all when empty, "none" for none), as `ggmi curate --filters`.
+	Filters []string `yaml:"filters,omitempty" json:"filters,omitempty"`
+	// KeywordsFile replaces the media-keyword list (one word or phrase per
+	// line; relative to the experiment file).
+	KeywordsFile string `yaml:"keywords_file,omitempty" json:"keywords_file,omitempty"`
+	// MinWords and MaxWords bound the instruction's words (3 and 150 when 0).
+	MinWords int `yaml:"min_words,omitempty" json:"min_words,omitempty"`
+	MaxWords int `yaml:"max_words,omitempty" json:"max_words,omitempty"`
 }
 
 // MeasureSpec selects estimators.
@@ -227,6 +236,9 @@ func Load(path string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("experiment %s: %w", path, err)
 	}
+	if err := c.checkInputs(); err != nil {
+		return nil, fmt.Errorf("experiment %s:\n%w", path, err)
+	}
 	return c, nil
 }
 
@@ -265,9 +277,54 @@ func decode(raw []byte) (*Config, error) {
 func yamlErr(err error) error {
 	var te *yaml.TypeError
 	if errors.As(err, &te) && len(te.Errors) > 0 {
-		return errors.New(strings.Join(te.Errors, "; "))
+		msgs := make([]string, len(te.Errors))
+		for i, m := range te.Errors {
+			msgs[i] = plainYAML(m)
+		}
+		return errors.New(strings.Join(msgs, "; "))
 	}
-	return err
+	return errors.New(plainYAML(err.Error()))
+}
+
+var (
+	goTypeRE    = regexp.MustCompile(`\s*in type [\w.*\[\]]+`)
+	unmarshalRE = regexp.MustCompile("cannot unmarshal !!(\\w+)(?: `([^`]*)`)? into ([\\w.*\\[\\]]+)")
+)
+
+// plainYAML rewrites the YAML library's messages without Go's type names:
+// "field x not found in type experiment.Config" becomes "unknown key x",
+// "cannot unmarshal !!str `ten` into int" "ten is not a whole number".
+func plainYAML(m string) string {
+	m = strings.TrimPrefix(m, "yaml: ")
+	if strings.Contains(m, " not found in type ") {
+		m = strings.Replace(goTypeRE.ReplaceAllString(m, ""), "field ", "unknown key ", 1)
+	}
+	return unmarshalRE.ReplaceAllStringFunc(m, func(s string) string {
+		p := unmarshalRE.FindStringSubmatch(s)
+		want := "a value of another kind"
+		switch t := p[3]; {
+		case strings.HasPrefix(t, "int"), strings.HasPrefix(t, "uint"):
+			want = "a whole number"
+		case strings.HasPrefix(t, "float"):
+			want = "a number"
+		case t == "bool":
+			want = "true or false"
+		case t == "string":
+			want = "a text value"
+		case strings.HasPrefix(t, "[]"):
+			want = "a list"
+		case strings.HasPrefix(t, "map"), strings.Contains(t, "."):
+			want = "a mapping of keys"
+		}
+		if p[2] == "" {
+			kind := map[string]string{"seq": "a list", "map": "a mapping", "str": "a text value", "int": "a number", "float": "a number", "bool": "true or false"}[p[1]]
+			if kind == "" {
+				kind = "this value"
+			}
+			return fmt.Sprintf("%s is not %s", kind, want)
+		}
+		return fmt.Sprintf("%q is not %s", p[2], want)
+	})
 }
 
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)

@@ -175,6 +175,21 @@ func TestParseShard(t *testing.T) {
 			t.Errorf("%q: %+v %v", tc.in, got, err)
 		}
 	}
+	t.Setenv("JOB_COMPLETION_INDEX", "")
+	for _, tc := range []struct {
+		id, min string
+		want    Shard
+		ok      bool
+	}{
+		{"1", "", Shard{1, 3}, true}, {"3", "1", Shard{2, 3}, true}, {"4", "1", Shard{}, false}, {"", "", Shard{}, false},
+	} {
+		t.Setenv("SLURM_ARRAY_TASK_ID", tc.id)
+		t.Setenv("SLURM_ARRAY_TASK_MIN", tc.min)
+		got, err := ParseShard("auto/3")
+		if (err == nil) != tc.ok || got != tc.want {
+			t.Errorf("SLURM_ARRAY_TASK_ID=%q MIN=%q: %+v %v", tc.id, tc.min, got, err)
+		}
+	}
 	s := Shard{1, 3}
 	var owned []int
 	for i := range 8 {
@@ -208,5 +223,30 @@ func TestExamplesLoad(t *testing.T) {
 		if n, ok := want[filepath.Base(f)]; ok && len(confs) != n {
 			t.Errorf("%s: %d configurations, want %d", f, len(confs), n)
 		}
+	}
+}
+
+// The curation keys of `ggmi curate` parse, and a different filter list
+// changes the curate stage's fingerprint.
+func TestCurationSwitchesParse(t *testing.T) {
+	base := "name: x\nanchors: {path: a.jsonl}\ngeneration: {demos: 1, per_prompt: 2, target: 3}\ngenerators: [{id: g, model: builtin:m}]\n"
+	c, err := Parse(strings.NewReader(base+"curation: {filters: [length, exact-dedup], keywords_file: kw.txt, min_words: 2, max_words: 80, rouge: 0.6}\n"), "/data")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := c.Curation
+	if strings.Join(cs.Filters, ",") != "length,exact-dedup" || cs.KeywordsFile != "kw.txt" || cs.MinWords != 2 || cs.MaxWords != 80 || cs.Rouge != 0.6 {
+		t.Fatalf("curation %+v", cs)
+	}
+	if got := c.Resolve(cs.KeywordsFile); got != "/data/kw.txt" {
+		t.Errorf("keywords file resolves to %s", got)
+	}
+	other := cs
+	other.Filters = []string{"length"}
+	if fingerprint(cs) == fingerprint(other) {
+		t.Error("filter lists share a fingerprint")
+	}
+	if _, err := Parse(strings.NewReader(base+"curation: {filtres: [length]}\n"), "."); err == nil {
+		t.Error("a misspelt curation key is accepted")
 	}
 }

@@ -23,6 +23,7 @@ type CurationSummary struct {
 	Input    int             `json:"input"`
 	Kept     int             `json:"kept"`
 	Removed  int             `json:"removed"`
+	Config   *curate.Config  `json:"config,omitempty"`
 	Filters  []curate.Report `json:"filters,omitempty"`
 }
 
@@ -48,19 +49,18 @@ func (r *Runner) stageCurate(ctx context.Context, c *Configuration, dir string) 
 				return err
 			}
 		}
-		p := curate.Default(anchors, eval)
-		for _, f := range p.Filters {
-			switch f := f.(type) {
-			case *curate.RougeL:
-				if spec.Rouge > 0 {
-					f.Threshold = spec.Rouge
-				}
-			case *curate.NearDedup:
-				if spec.Near > 0 {
-					f.Threshold = spec.Near
-				}
+		cfg := curate.Config{Filters: spec.Filters, MinWords: spec.MinWords, MaxWords: spec.MaxWords, Rouge: spec.Rouge, Near: spec.Near}
+		if spec.KeywordsFile != "" {
+			if cfg.Keywords, err = curate.ReadKeywords(r.cfg.Resolve(spec.KeywordsFile)); err != nil {
+				return err
 			}
+			cfg.KeywordsFile = spec.KeywordsFile
 		}
+		p, cfg, err := curate.Build(cfg, anchors, eval)
+		if err != nil {
+			return err
+		}
+		sum.Config = &cfg
 		res, err := p.Run(ctx, gen)
 		if err != nil {
 			return err

@@ -35,6 +35,6 @@
 // rerun skips the stages whose fingerprint is unchanged and resumes the
 // others (generation never repeats a request whose answer is in the cache).
 // Shards split the per-configuration work between machines (--shard i/N;
-// a Kubernetes indexed job passes its JOB_COMPLETION_INDEX); Merge joins
+// a Kubernetes indexed job passes its JOB_COMPLETION_INDEX, a Slurm job array its SLURM_ARRAY_TASK_ID); Merge joins
 // the shards' run directories (and the shared baseline) before the report.
 package experiment

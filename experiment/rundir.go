@@ -24,7 +24,9 @@ type Shard struct {
 
 // ParseShard reads "i/N" (0 ≤ i < N). "auto/N" takes i from the
 // JOB_COMPLETION_INDEX environment variable that Kubernetes sets in an
-// indexed job. The empty string means no sharding.
+// indexed job or, without it, from Slurm's SLURM_ARRAY_TASK_ID of a job
+// array (less SLURM_ARRAY_TASK_MIN, so that --array=1-3 gives 0, 1, 2).
+// The empty string means no sharding.
 func ParseShard(s string) (Shard, error) {
 	if s == "" {
 		return Shard{}, nil
@@ -33,7 +35,15 @@ func ParseShard(s string) (Shard, error) {
 	if a == "auto" {
 		a = os.Getenv("JOB_COMPLETION_INDEX")
 		if a == "" {
-			return Shard{}, errors.New("--shard auto/N needs JOB_COMPLETION_INDEX (set by Kubernetes indexed jobs)")
+			id, err := strconv.Atoi(os.Getenv("SLURM_ARRAY_TASK_ID"))
+			if err != nil {
+				return Shard{}, errors.New("--shard auto/N needs JOB_COMPLETION_INDEX (set by Kubernetes indexed jobs) or SLURM_ARRAY_TASK_ID (set in Slurm job arrays)")
+			}
+			lo, err := strconv.Atoi(os.Getenv("SLURM_ARRAY_TASK_MIN"))
+			if err != nil {
+				lo = 0
+			}
+			a = strconv.Itoa(id - lo)
 		}
 	}
 	i, err1 := strconv.Atoi(a)

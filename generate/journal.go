@@ -28,8 +28,10 @@ type journalEntry struct {
 	Time    time.Time `json:"time"`
 	Usage   usageJSON `json:"usage"`
 	Fetched bool      `json:"fetched"`
-	Records int       `json:"records"`
-	Rejects int       `json:"rejects"`
+	// Batch tells that the answer came through a batch API (half price).
+	Batch   bool `json:"batch,omitempty"`
+	Records int  `json:"records"`
+	Rejects int  `json:"rejects"`
 }
 
 // usageJSON is llm.Usage with JSON names.

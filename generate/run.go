@@ -96,6 +96,13 @@ type Options struct {
 	Eval []dataset.Record
 	// Now returns the time recorded in provenance (time.Now when nil).
 	Now func() time.Time
+	// GiveUpAfter stops the run, its state saved, with ErrGaveUp once every
+	// request has failed for this long (0: never).
+	GiveUpAfter time.Duration
+	// Batch, when set, sends the requests through a provider's batch API
+	// (half the price, answers within 24 hours) instead of one by one;
+	// the ledger batches.jsonl makes it resumable like the online mode.
+	Batch *BatchOptions
 }
 
 // Stats are the running counters of a run.
@@ -145,6 +152,10 @@ type Summary struct {
 	// FormatRefused tells that the endpoint refused the response format
 	// and the run went on with free text.
 	FormatRefused bool `json:"format_refused,omitempty"`
+	// FormatIgnored tells that the endpoint accepted the response format
+	// but its first answers were not JSON (Ollama's /v1/completions does
+	// that): later requests were sent without it and parsed as free text.
+	FormatIgnored bool `json:"format_ignored,omitempty"`
 	// Records is the number of records in synthetic.jsonl; Rejects the
 	// number of rejected pieces, by reason in RejectReasons.
 	Records       int            `json:"records"`
@@ -154,6 +165,8 @@ type Summary struct {
 	Curated       int             `json:"curated"`
 	Removed       int             `json:"removed"`
 	CurateReports []curate.Report `json:"curate_reports,omitempty"`
+	// Batch tells what the batch mode did (nil online).
+	Batch *BatchSummary `json:"batch,omitempty"`
 	// Tokens and cost of all completed requests, and what this run spent.
 	PromptTokens     int     `json:"prompt_tokens"`
 	CompletionTokens int     `json:"completion_tokens"`
@@ -204,6 +217,10 @@ type runner struct {
 	cache    *llm.CachedBackend
 	format   *llm.ResponseFormat // the run's format setting (nil: free text)
 	noFormat atomic.Bool         // the endpoint refused the format
+	// The first answers to requests with a format: how many, how many were
+	// not JSON; formatIgnored once they all were not.
+	formatSeen, formatNotJSON atomic.Int32
+	formatIgnored             atomic.Bool
 
 	records, rejects, journal *dataset.JSONLWriter // appended in whole groups of lines, synced
 	commitMu                  sync.Mutex
@@ -214,6 +231,9 @@ type runner struct {
 	sum       Summary
 	fatal     error
 	progress  progress.Reporter
+
+	batchAnswered map[string]bool   // keys this run's batches answered
+	batchFailed   map[string]string // keys its batches left unanswered, with the reason
 }
 
 // Run generates S_gen: it sends every request of the plan that earlier runs
@@ -245,17 +265,60 @@ func Run(ctx context.Context, opt Options) (Summary, error) {
 			}
 		}
 	}
+	if r.opt.Batch != nil && len(pending) > 0 {
+		if err := r.runBatch(ctx, pending); err != nil {
+			r.progress.Done()
+			r.fillSummary()
+			r.sum.Seconds = time.Since(start).Seconds()
+			_ = r.writeSummary()
+			return r.sum, err
+		}
+	}
 	parent := ctx
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	jobs := make(chan job)
 	var wg sync.WaitGroup
+	giveUp := NewGiveUp(r.opt.GiveUpAfter)
+	gaveUp := func() {
+		if err := giveUp.Tripped(time.Now()); err != nil {
+			r.mu.Lock()
+			if r.fatal == nil {
+				r.fatal = fmt.Errorf("generate: %w", err)
+			}
+			r.mu.Unlock()
+			cancel()
+		}
+	}
+	if r.opt.GiveUpAfter > 0 {
+		// Requests that hang give no outcome: look at the clock as well.
+		go func() {
+			t := time.NewTicker(min(r.opt.GiveUpAfter/4, time.Second))
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+					gaveUp()
+				}
+			}
+		}()
+	}
 	for range min(r.opt.Concurrency, max(len(pending), 1)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for j := range jobs {
-				if err := r.do(ctx, j); err != nil {
+				err := r.do(ctx, j)
+				switch {
+				case err == nil:
+					giveUp.Success()
+				case ctx.Err() == nil && !isFatal(err):
+					giveUp.Failure(time.Now(), err)
+					gaveUp()
+				}
+				if err != nil {
 					r.failed(j, err, cancel)
 				}
 				r.progress.Add(1)
@@ -333,7 +396,7 @@ func prepare(opt Options) (*runner, int, error) {
 	case opt.Format != nil && opt.Format.Type != "" && opt.Format.Type != llm.FormatText:
 		r.format = opt.Format
 	}
-	inner := &fetchMarker{b: opt.Backend, id: opt.Identity}
+	inner := &fetchMarker{b: opt.Backend, id: opt.Identity, batchOnly: opt.Batch != nil}
 	if inner.id == "" {
 		inner.id = llm.BackendIdentity(opt.Backend)
 	}
@@ -624,7 +687,11 @@ func (r *runner) account(e journalEntry, fetched bool) {
 	r.stats.Rejects += e.Rejects
 	r.stats.Usage.PromptTokens += u.PromptTokens
 	r.stats.Usage.CompletionTokens += u.CompletionTokens
-	c := r.opt.Price.Cost(u)
+	price := r.opt.Price
+	if e.Batch {
+		price = price.Batch()
+	}
+	c := price.Cost(u)
 	r.stats.Cost += c
 	if fetched {
 		r.stats.Fetched++
@@ -651,11 +718,15 @@ type fetchKey struct{}
 // fetchMarker is the backend under the cache: it records in the context
 // that a request was really sent, and names the model for cache keys.
 type fetchMarker struct {
-	b  llm.Backend
-	id string
+	b         llm.Backend
+	id        string
+	batchOnly bool
 }
 
 func (f *fetchMarker) Generate(ctx context.Context, req llm.Request) (llm.Response, error) {
+	if f.batchOnly {
+		return llm.Response{}, errOnlineInBatch
+	}
 	if flag, ok := ctx.Value(fetchKey{}).(*atomic.Bool); ok {
 		flag.Store(true)
 	}
@@ -676,6 +747,17 @@ func (r *runner) do(ctx context.Context, j job) error {
 	withFormat := r.format != nil && !r.noFormat.Load()
 	req := r.request(j.p, j.s, withFormat)
 	fetched := new(atomic.Bool)
+	if r.opt.Batch != nil {
+		k, err := r.key(req)
+		if err != nil {
+			return err
+		}
+		if ok, err := r.cache.Has(k); err != nil {
+			return &fatalError{err}
+		} else if !ok {
+			return &batchFailure{r.batchReason(k)}
+		}
+	}
 	resp, err := r.cache.Generate(context.WithValue(ctx, fetchKey{}, fetched), req)
 	if err != nil && withFormat && formatRefused(err) {
 		r.noFormat.Store(true)
@@ -686,12 +768,20 @@ func (r *runner) do(ctx context.Context, j job) error {
 	if err != nil {
 		return err
 	}
+	if withFormat {
+		r.noticeIgnoredFormat(resp)
+	}
 	key, err := r.key(req)
 	if err != nil {
 		return err
 	}
 	e := journalEntry{Prompt: j.p.Index, Sample: j.s, Key: key, Format: withFormat, Time: r.opt.Now().UTC(),
-		Usage: toUsageJSON(resp.Usage), Fetched: fetched.Load()}
+		Usage: toUsageJSON(resp.Usage), Fetched: fetched.Load(), Batch: r.opt.Batch != nil}
+	if e.Batch {
+		r.mu.Lock()
+		e.Fetched = r.batchAnswered[key]
+		r.mu.Unlock()
+	}
 	recs, rejs := r.parse(j, req, e, resp)
 	e.Records, e.Rejects = len(recs), len(rejs)
 	var rb, jb []byte
@@ -796,6 +886,10 @@ func (r *runner) failed(j job, err error, cancel context.CancelFunc) {
 
 // failureKind names the kind of a failed request.
 func failureKind(err error) string {
+	var bf *batchFailure
+	if errors.As(err, &bf) {
+		return "batch"
+	}
 	for _, k := range []error{llm.ErrRateLimited, llm.ErrServer, llm.ErrTimeout, llm.ErrConnection, llm.ErrBadResponse, llm.ErrContextLength, context.DeadlineExceeded} {
 		if errors.Is(err, k) {
 			return k.Error()
@@ -939,6 +1033,7 @@ func (r *runner) fillSummary() {
 	r.sum.PromptTokens, r.sum.CompletionTokens = s.Usage.PromptTokens, s.Usage.CompletionTokens
 	r.sum.Cost, r.sum.FetchedCost = s.Cost, s.FetchedCost
 	r.sum.FormatRefused = r.noFormat.Load()
+	r.sum.FormatIgnored = r.formatIgnored.Load()
 	r.sum.OutDir = r.opt.OutDir
 	if r.sum.RejectReasons == nil && s.Rejects > 0 {
 		r.sum.RejectReasons = map[string]int{}
@@ -968,4 +1063,29 @@ func (r *runner) writeSummary() error {
 		return fmt.Errorf("generate: %w", err)
 	}
 	return nil
+}
+
+// ignoredFormatAnswers is how many answers to requests with a JSON schema
+// must all be other than JSON before the format is taken as ignored.
+const ignoredFormatAnswers = 3
+
+// noticeIgnoredFormat looks at the first answers to requests with a
+// format: when none of them is JSON, the endpoint ignores response_format,
+// and the run falls back as for a refusal (no format, free-text parsing).
+func (r *runner) noticeIgnoredFormat(resp llm.Response) {
+	if r.formatIgnored.Load() || len(resp.Choices) == 0 {
+		return
+	}
+	n := r.formatSeen.Add(1)
+	if n > ignoredFormatAnswers {
+		return
+	}
+	t := strings.TrimSpace(resp.Choices[0].Text)
+	if t != "" && (t[0] == '{' || t[0] == '[') {
+		return
+	}
+	if r.formatNotJSON.Add(1) == ignoredFormatAnswers {
+		r.formatIgnored.Store(true)
+		r.noFormat.Store(true)
+	}
 }

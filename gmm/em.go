@@ -1,6 +1,7 @@
 package gmm
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -66,6 +67,9 @@ type FitOptions struct {
 	// Workers bounds the goroutines of one fit (0: GOMAXPROCS). Results do
 	// not depend on it: partial sums are reduced in a fixed block order.
 	Workers int
+	// Context, when set, stops the fit between iterations once it is done;
+	// FitEM then returns its error.
+	Context context.Context
 }
 
 // Fit is the result of [FitEM].
@@ -131,6 +135,13 @@ func (o *FitOptions) defaults() error {
 	return nil
 }
 
+func (o *FitOptions) ctxErr() error {
+	if o.Context == nil {
+		return nil
+	}
+	return o.Context.Err()
+}
+
 // FitEM fits a Gaussian mixture to the n points of x (n·d values, row-major)
 // by expectation–maximisation. It is deterministic for a given Seed whatever
 // the number of workers. It returns an error for invalid options, fewer
@@ -170,8 +181,14 @@ func FitEM(x []float64, d int, opt FitOptions) (*Fit, error) {
 	var best *Fit
 	var firstErr error
 	for s := range opt.NInit {
+		if err := opt.ctxErr(); err != nil {
+			return nil, err
+		}
 		rng := rand.New(rand.NewPCG(opt.Seed, 0x9e3779b97f4a7c15^uint64(s)))
 		f, err := fitOnce(rng, x, n, d, opt, tm)
+		if cerr := opt.ctxErr(); cerr != nil {
+			return nil, cerr
+		}
 		if err != nil {
 			if firstErr == nil {
 				firstErr = err
@@ -340,6 +357,9 @@ func fitOnce(rng *rand.Rand, x []float64, n, d int, opt FitOptions, tm *team) (*
 	fit.Reseeded += reseeded
 	lower := math.Inf(-1)
 	for it := 1; it <= opt.MaxIter; it++ {
+		if err := opt.ctxErr(); err != nil {
+			return nil, err
+		}
 		prev := lower
 		lower = e.eStep(model)
 		fit.History = append(fit.History, lower)

@@ -9,7 +9,10 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+
+	"github.com/ggmi-dev/ggmi/llama/quant"
 )
 
 // Checkpoint writers: a model (for example a fine-tuned one) is saved as a
@@ -72,6 +75,7 @@ func (m *Model) WriteLlama2c(w io.Writer) error {
 // interleaved returns the weights in the interleaved RoPE layout (a
 // converted copy when the model uses the rotate-half layout).
 func (m *Model) interleaved() weights {
+	m.mustF32()
 	if !m.Config.RopeNeoX {
 		return m.w
 	}
@@ -152,6 +156,12 @@ func (m *Model) SaveLlama2c(path string) error {
 // through a temporary file renamed when complete.
 func (m *Model) SaveGGUF(path string) error { return writeFileAtomic(path, m.WriteGGUF) }
 
+// SaveGGUFAs is SaveGGUF with the weight matrices encoded as typ (see
+// [Model.WriteGGUFAs]).
+func (m *Model) SaveGGUFAs(path string, typ GGMLType) error {
+	return writeFileAtomic(path, func(w io.Writer) error { return m.WriteGGUFAs(w, typ) })
+}
+
 func writeFileAtomic(path string, write func(io.Writer) error) (err error) {
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
 	if err != nil {
@@ -224,7 +234,27 @@ func (g *ggufWriter) kv(key string, v any) {
 // dimension first) and, when the model has one, the tokenizer as
 // tokenizer.ggml.* metadata. Rotate-half models are written in the
 // interleaved layout that GGUF llama files use.
-func (m *Model) WriteGGUF(w io.Writer) error {
+func (m *Model) WriteGGUF(w io.Writer) error { return m.WriteGGUFAs(w, GGMLTypeF32) }
+
+// ggufFileType maps the encoding of a file's matrices to the value of
+// general.file_type (llama.cpp's llama_ftype) that tools such as its
+// quantiser read.
+var ggufFileType = map[GGMLType]uint32{
+	GGMLTypeF32: 0, GGMLTypeF16: 1, GGMLTypeQ4_0: 2, GGMLTypeQ4_1: 3, GGMLTypeQ8_0: 7,
+	GGMLTypeQ5_0: 8, GGMLTypeQ5_1: 9, GGMLTypeQ4_K: 14, GGMLTypeQ5_K: 16, GGMLTypeQ6_K: 18, GGMLTypeBF16: 32,
+}
+
+// WriteGGUFAs is WriteGGUF with the two-dimensional tensors (embeddings,
+// projections, classifier) encoded as typ (f32, f16, bf16, q8_0, q4_0,
+// q4_1, q5_0, q5_1, q4_K, q5_K or q6_K, quantised with package quant's
+// round-to-nearest rules); a matrix whose rows are not a whole number of
+// typ's blocks, and the norm weights, stay f32. general.file_type records
+// typ. A quantised model is expanded to float32 first.
+func (m *Model) WriteGGUFAs(w io.Writer, typ GGMLType) error {
+	ftype, ok := ggufFileType[typ]
+	if !ok {
+		return fmt.Errorf("write gguf: cannot write tensors of type %s", typ)
+	}
 	c := m.Config
 	mw := m.interleaved()
 	type tensor struct {
@@ -263,6 +293,8 @@ func (m *Model) WriteGGUF(w io.Writer) error {
 		{"general.architecture", "llama"},
 		{"general.name", "ggmi"},
 		{"general.alignment", uint32(ggufAlign)},
+		// llama.cpp's quantiser refuses files without it (0 = ALL_F32, 1 = MOSTLY_F16, ...).
+		{"general.file_type", ftype},
 		{"llama.context_length", uint32(c.SeqLen)},
 		{"llama.embedding_length", uint32(c.Dim)},
 		{"llama.feed_forward_length", uint32(c.HiddenDim)},
@@ -305,16 +337,30 @@ func (m *Model) WriteGGUF(w io.Writer) error {
 	for _, e := range kvs {
 		g.kv(e.k, e.v)
 	}
+	// The encoding of each tensor and its size in bytes.
+	types := make([]GGMLType, len(ts))
+	sizes := make([]int, len(ts))
+	for i, t := range ts {
+		types[i] = GGMLTypeF32
+		if len(t.dims) == 2 && int(t.dims[0])%typ.BlockSize() == 0 {
+			types[i] = typ
+		}
+		rb, err := quant.RowBytes(types[i], int(t.dims[0]))
+		if err != nil {
+			return fmt.Errorf("write gguf tensor %s: %w", t.name, err)
+		}
+		sizes[i] = rb * (len(t.data) / int(t.dims[0]))
+	}
 	var off uint64
-	for _, t := range ts {
+	for i, t := range ts {
 		g.str(t.name)
 		g.u32(uint32(len(t.dims)))
 		for _, d := range t.dims {
 			g.u64(d)
 		}
-		g.u32(uint32(GGMLTypeF32))
+		g.u32(uint32(types[i]))
 		g.u64(off)
-		off += (uint64(4*len(t.data)) + ggufAlign - 1) / ggufAlign * ggufAlign
+		off += (uint64(sizes[i]) + ggufAlign - 1) / ggufAlign * ggufAlign
 	}
 	for len(g.b)%ggufAlign != 0 {
 		g.b = append(g.b, 0)
@@ -325,8 +371,11 @@ func (m *Model) WriteGGUF(w io.Writer) error {
 	}
 	var buf []byte
 	var pad [ggufAlign]byte
-	for _, t := range ts {
-		buf = appendF32(buf[:0], t.data)
+	for i, t := range ts {
+		buf = slices.Grow(buf[:0], sizes[i])[:sizes[i]]
+		if err := quant.Quantize(types[i], t.data, buf); err != nil {
+			return fmt.Errorf("write gguf tensor %s: %w", t.name, err)
+		}
 		if n := len(buf) % ggufAlign; n != 0 {
 			buf = append(buf, pad[:ggufAlign-n]...)
 		}

@@ -89,6 +89,7 @@ func TestSaveLoadFineTuned(t *testing.T) {
 					t.Errorf("tokenizer encodes %q differently", text)
 				}
 			}
+			got.mustF32()
 			for i := range m.params {
 				if got.params[i] != m.params[i] {
 					t.Fatalf("weight %d: %g, want %g", i, got.params[i], m.params[i])

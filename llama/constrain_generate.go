@@ -34,7 +34,7 @@ func (m *Model) GenerateConstrained(prompt []int, schema *JSONSchema, opt Genera
 	if err != nil {
 		return nil, fmt.Errorf("generate json: %w", err)
 	}
-	g, err := m.generate(m.stateFor(prompt, opt), prompt, opt, c)
+	g, err := m.generate(m.stateFor(prompt, opt, m.Threads()), prompt, opt, c)
 	if err != nil {
 		return nil, fmt.Errorf("generate json: %w", err)
 	}

@@ -11,9 +11,14 @@
 //     classifier) together with the llama2.c tokenizer file
 //     (tokenizer.bin / tok512.bin style);
 //   - GGUF files (versions 2 and 3, little endian) of architecture "llama"
-//     with f32, f16, bf16, q8_0 or q4_0 tensors, dequantised to float32 at
-//     load time; the SentencePiece vocabulary, scores, token types and
-//     BOS/EOS ids come from the tokenizer.ggml.* metadata;
+//     with f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_K, q5_K or q6_K
+//     tensors, memory-mapped where the platform allows; the weight
+//     matrices stay in their file encoding and the forward pass multiplies
+//     by them in place (package quant: activations quantised to 8 bits per
+//     block where the weight type calls for it, AVX2 kernels). Training,
+//     [Model.Params] and the writers first expand such a model to float32
+//     ([Model.Dequantize]). The SentencePiece vocabulary, scores, token
+//     types and BOS/EOS ids come from the tokenizer.ggml.* metadata;
 //   - hf://owner/repo[@revision]/path URIs, which are downloaded from the
 //     Hugging Face hub into a local cache before loading (see [HFClient]).
 //
@@ -25,7 +30,9 @@
 // sampling-based generation with temperature, top-k, top-p, seeds and stop
 // sequences ([Model.Generate], [Model.GenerateBatch]), continuation
 // log-probabilities ([Model.LogProb]) and mean-pooled hidden-state
-// embeddings ([Model.Embed]). The tokenizer ([Tokenizer]) reproduces
+// embeddings ([Model.Embed]). Each State splits its matrix–vector products
+// by output rows over a persistent team of goroutines ([Model.SetThreads]);
+// the results do not depend on the number. The tokenizer ([Tokenizer]) reproduces
 // SentencePiece BPE with byte fallback the way llama2.c does, and the
 // arithmetic follows the reference order of operations, so greedy output
 // matches llama2.c byte for byte.
@@ -50,5 +57,8 @@
 // Trained models are saved as llama2.c checkpoints with their tokenizer
 // file ([Model.SaveLlama2c], [Tokenizer.WriteLlama2c]) or as GGUF files
 // with f32 tensors and the tokenizer embedded ([Model.SaveGGUF]); both
-// load back with [Load] and give identical logits.
+// load back with [Load] and give identical logits. [Model.SaveGGUFAs]
+// writes the matrices in another encoding (f16, q8_0, q4_K, ...); every
+// GGUF file written records general.file_type, which llama.cpp's tools
+// require.
 package llama

@@ -24,6 +24,8 @@ type State struct {
 	ctx        int       // positions held by the cache
 	keyCache   []float32 // [n_layers][ctx][kv_dim]
 	valueCache []float32 // [n_layers][ctx][kv_dim]
+
+	eng *engine // threads and scratch of the matrix products
 }
 
 // NewState allocates the buffers needed to run the model on one sequence
@@ -32,12 +34,15 @@ func (m *Model) NewState() *State { return m.NewStateN(m.Config.SeqLen) }
 
 // NewStateN is NewState with a key/value cache for only n positions
 // (clamped to [1, Config.SeqLen]), to save memory with long-context models.
-func (m *Model) NewStateN(n int) *State {
+func (m *Model) NewStateN(n int) *State { return m.newState(n, m.Threads()) }
+
+// newState is NewStateN with the given number of threads.
+func (m *Model) newState(n, threads int) *State {
 	c := m.Config
 	n = min(max(n, 1), c.SeqLen)
 	qd := c.NHeads * c.HeadSize()
 	kvd := c.KVDim()
-	return &State{
+	s := &State{
 		m:          m,
 		x:          make([]float32, c.Dim),
 		xb:         make([]float32, max(c.Dim, qd)),
@@ -53,6 +58,8 @@ func (m *Model) NewStateN(n int) *State {
 		keyCache:   make([]float32, c.NLayers*n*kvd),
 		valueCache: make([]float32, c.NLayers*n*kvd),
 	}
+	s.eng = newEngine(s, threads)
+	return s
 }
 
 // Hidden returns the final normalised hidden state computed by the last
@@ -67,8 +74,7 @@ func (s *State) Forward(token, pos int) ([]float32, error) {
 	if err := s.forwardHidden(token, pos); err != nil {
 		return nil, err
 	}
-	c := &s.m.Config
-	matmul(s.logits, s.x, s.m.w.wcls, c.Dim, c.VocabSize)
+	s.linear(s.logits, s.x, &s.m.inf.wcls)
 	return s.logits, nil
 }
 
@@ -93,7 +99,6 @@ func (s *State) forwardHidden(token, pos int) error {
 	kvd := c.KVDim()
 	qd := c.NHeads * hs
 	kvMul := c.NHeads / c.NKVHeads
-	hidden := c.HiddenDim
 	eps := c.eps()
 	sqrtHS := float32(math.Sqrt(float64(hs)))
 
@@ -106,22 +111,22 @@ func (s *State) forwardHidden(token, pos int) error {
 		}
 	}
 	x := s.x
-	copy(x, m.w.tokEmb[token*dim:(token+1)*dim])
+	m.inf.embedRow(x, token)
 	if c.LearnedPos {
-		addTo(x, m.w.posEmb[pos*dim:(pos+1)*dim])
+		addTo(x, m.inf.posEmb[pos*dim:(pos+1)*dim])
 	}
 	xb := s.xb[:dim]
-	for l := range m.w.layers {
-		lw := &m.w.layers[l]
+	for l := range m.inf.layers {
+		lw := &m.inf.layers[l]
 		s.norm(xb, x, lw.attnNorm, lw.attnNormB, eps)
 
 		loff := l * s.ctx * kvd
 		k := s.keyCache[loff+pos*kvd : loff+(pos+1)*kvd]
 		v := s.valueCache[loff+pos*kvd : loff+(pos+1)*kvd]
 		q := s.q
-		matmul(q, xb, lw.wq, dim, qd)
-		matmul(k, xb, lw.wk, dim, kvd)
-		matmul(v, xb, lw.wv, dim, kvd)
+		s.linear(q, xb, &lw.wq)
+		s.linear(k, xb, &lw.wk)
+		s.linear(v, xb, &lw.wv)
 		if c.QKVBias {
 			addTo(q, lw.bq)
 			addTo(k, lw.bk)
@@ -257,7 +262,7 @@ func (s *State) forwardHidden(token, pos int) error {
 				}
 			}
 		}
-		matmul(s.xb2, xo, lw.wo, qd, dim)
+		s.linear(s.xb2, xo, &lw.wo)
 		if c.OutBias {
 			addTo(s.xb2, lw.bo)
 		}
@@ -268,28 +273,28 @@ func (s *State) forwardHidden(token, pos int) error {
 		s.norm(xb, x, lw.ffnNorm, lw.ffnNormB, eps)
 		if c.GELU {
 			// GELU feed-forward with biases.
-			matmul(s.hb, xb, lw.w1, dim, hidden)
+			s.linear(s.hb, xb, &lw.w1)
 			addTo(s.hb, lw.b1)
 			geluInPlace(s.hb)
-			matmul(xb, s.hb, lw.w2, hidden, dim)
+			s.linear(xb, s.hb, &lw.w2)
 			addTo(xb, lw.b2)
 		} else {
 			// SwiGLU feed-forward.
-			matmul(s.hb, xb, lw.w1, dim, hidden)
-			matmul(s.hb2, xb, lw.w3, dim, hidden)
+			s.linear(s.hb, xb, &lw.w1)
+			s.linear(s.hb2, xb, &lw.w3)
 			hb2 := s.hb2[:len(s.hb)]
 			for i, g := range s.hb {
 				e := exp32(-g)
 				g *= 1 / (1 + e)
 				s.hb[i] = g * hb2[i]
 			}
-			matmul(xb, s.hb, lw.w2, hidden, dim)
+			s.linear(xb, s.hb, &lw.w2)
 		}
 		for i := range x {
 			x[i] += xb[i]
 		}
 	}
-	s.norm(x, x, m.w.finalNorm, m.w.finalNormB, eps)
+	s.norm(x, x, m.inf.finalNorm, m.inf.finalNormB, eps)
 	return nil
 }
 

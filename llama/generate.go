@@ -173,16 +173,16 @@ func (m *Model) Generate(prompt string, opt GenerateOptions) (*Generation, error
 // GenerateTokens generates a continuation of the prompt tokens (which
 // should start with BOS).
 func (m *Model) GenerateTokens(prompt []int, opt GenerateOptions) (*Generation, error) {
-	return m.generate(m.stateFor(prompt, opt), prompt, opt, nil)
+	return m.generate(m.stateFor(prompt, opt, m.Threads()), prompt, opt, nil)
 }
 
 // stateFor allocates a state with just enough cache for the request.
-func (m *Model) stateFor(prompt []int, opt GenerateOptions) *State {
+func (m *Model) stateFor(prompt []int, opt GenerateOptions, threads int) *State {
 	n := m.Config.SeqLen
 	if opt.MaxTokens > 0 && len(prompt)+opt.MaxTokens < n {
 		n = max(len(prompt)+opt.MaxTokens, 1)
 	}
-	return m.NewStateN(n)
+	return m.newState(n, threads)
 }
 
 // generate runs the decoding loop. When c is not nil every step is
@@ -299,6 +299,7 @@ func (m *Model) GenerateBatch(reqs []BatchRequest, workers int) ([]*Generation, 
 		workers = runtime.GOMAXPROCS(0)
 	}
 	workers = min(workers, len(reqs))
+	threads := max(1, m.Threads()/max(workers, 1))
 	out := make([]*Generation, len(reqs))
 	errs := make([]error, len(reqs))
 	next := make(chan int)
@@ -309,7 +310,7 @@ func (m *Model) GenerateBatch(reqs []BatchRequest, workers int) ([]*Generation, 
 			defer wg.Done()
 			for i := range next {
 				p := m.Tokenizer.Encode(reqs[i].Prompt, true, false)
-				out[i], errs[i] = m.generate(m.stateFor(p, reqs[i].Options), p, reqs[i].Options, nil)
+				out[i], errs[i] = m.generate(m.stateFor(p, reqs[i].Options, threads), p, reqs[i].Options, nil)
 			}
 		}()
 	}

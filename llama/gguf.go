@@ -2,40 +2,46 @@ package llama
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"math"
+	"os"
+	"runtime"
 	"slices"
 	"strings"
+
+	"github.com/ggmi-dev/ggmi/llama/quant"
 )
 
-// GGMLType identifies the element encoding of a GGUF tensor.
-type GGMLType uint32
+// GGMLType identifies the element encoding of a GGUF tensor (the block
+// formats of package quant).
+type GGMLType = quant.Type
 
 // Tensor encodings understood by the loader.
 const (
-	GGMLTypeF32  GGMLType = 0
-	GGMLTypeF16  GGMLType = 1
-	GGMLTypeQ4_0 GGMLType = 2
-	GGMLTypeQ8_0 GGMLType = 8
-	GGMLTypeBF16 GGMLType = 30
+	GGMLTypeF32  = quant.F32
+	GGMLTypeF16  = quant.F16
+	GGMLTypeQ4_0 = quant.Q4_0
+	GGMLTypeQ4_1 = quant.Q4_1
+	GGMLTypeQ5_0 = quant.Q5_0
+	GGMLTypeQ5_1 = quant.Q5_1
+	GGMLTypeQ8_0 = quant.Q8_0
+	GGMLTypeQ4_K = quant.Q4_K
+	GGMLTypeQ5_K = quant.Q5_K
+	GGMLTypeQ6_K = quant.Q6_K
+	GGMLTypeQ8_K = quant.Q8_K
+	GGMLTypeBF16 = quant.BF16
 )
 
 // blockInfo returns the number of elements per block and bytes per block.
-func (t GGMLType) blockInfo() (elems, bytes int64, ok bool) {
-	switch t {
-	case GGMLTypeF32:
-		return 1, 4, true
-	case GGMLTypeF16, GGMLTypeBF16:
-		return 1, 2, true
-	case GGMLTypeQ4_0:
-		return 32, 18, true
-	case GGMLTypeQ8_0:
-		return 32, 34, true
+func blockInfo(t GGMLType) (elems, bytes int64, ok bool) {
+	if !t.Known() {
+		return 0, 0, false
 	}
-	return 0, 0, false
+	return int64(t.BlockSize()), int64(t.BlockBytes()), true
 }
 
 // GGUF metadata value types.
@@ -404,9 +410,9 @@ func ReadGGUFHeader(ra io.ReaderAt, size int64) (*GGUFFile, error) {
 
 // tensorBytes validates the placement of ti and returns its size in bytes.
 func (g *GGUFFile) tensorBytes(ti GGUFTensorInfo) (int64, error) {
-	elems, bytes, ok := ti.Type.blockInfo()
+	elems, bytes, ok := blockInfo(ti.Type)
 	if !ok {
-		return 0, fmt.Errorf("unsupported tensor type %d", ti.Type)
+		return 0, fmt.Errorf("unsupported tensor type %d", uint32(ti.Type))
 	}
 	n := ti.NumElements()
 	if int64(ti.Dims[0])%elems != 0 {
@@ -515,9 +521,32 @@ func (g *GGUFFile) Tensor(name string) (GGUFTensorInfo, bool) {
 	return GGUFTensorInfo{}, false
 }
 
-// LoadGGUF loads a GGUF file of architecture "llama".
+// LoadGGUF loads a GGUF file of architecture "llama". The file is
+// memory-mapped where the platform allows (read otherwise) and the weight
+// matrices stay in it, in their file encoding; the mapping lives as long
+// as the model.
 func LoadGGUF(path string) (*Model, error) {
-	return readModelFile(path, "gguf", ReadGGUF)
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read gguf %s: %w", path, err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("read gguf %s: %w", path, err)
+	}
+	data := mmapFile(f, st.Size())
+	if data == nil {
+		return readModelFile(path, "gguf", ReadGGUF)
+	}
+	m, err := readGGUF(bytes.NewReader(data), int64(len(data)), data)
+	if err != nil {
+		munmap(data)
+		return nil, fmt.Errorf("read gguf %s: %w", path, err)
+	}
+	m.qs.mapping = data
+	runtime.AddCleanup(m, munmap, data)
+	return m, nil
 }
 
 // ReadGGUF parses a GGUF llama model (weights and tokenizer) from r.
@@ -531,6 +560,12 @@ func LoadGGUF(path string) (*Model, error) {
 // can be handled with [Model.ConvertRopeLayout] or by setting
 // Config.RopeNeoX.
 func ReadGGUF(r io.ReaderAt, size int64) (*Model, error) {
+	return readGGUF(r, size, nil)
+}
+
+// readGGUF is ReadGGUF; when mapped is not nil it holds the whole file and
+// the weight matrices are kept in it instead of being read.
+func readGGUF(r io.ReaderAt, size int64, mapped []byte) (*Model, error) {
 	g, err := ReadGGUFHeader(r, size)
 	if err != nil {
 		return nil, err
@@ -617,31 +652,29 @@ func ReadGGUF(r io.ReaderAt, size int64) (*Model, error) {
 	type spec struct {
 		name string
 		dims []uint64
-		dst  func(w *weights) []float32
 	}
 	dim, hid := uint64(cfg.Dim), uint64(cfg.HiddenDim)
 	qd := uint64(cfg.NHeads * cfg.HeadSize())
 	kvd := uint64(cfg.KVDim())
 	vocab := uint64(cfg.VocabSize)
-	specs := []spec{{"token_embd.weight", []uint64{dim, vocab}, func(w *weights) []float32 { return w.tokEmb }}}
+	specs := []spec{{"token_embd.weight", []uint64{dim, vocab}}}
 	for l := 0; l < cfg.NLayers; l++ {
 		p := fmt.Sprintf("blk.%d.", l)
-		lw := func(w *weights) *layerWeights { return &w.layers[l] }
 		specs = append(specs,
-			spec{p + "attn_norm.weight", []uint64{dim}, func(w *weights) []float32 { return lw(w).attnNorm }},
-			spec{p + "attn_q.weight", []uint64{dim, qd}, func(w *weights) []float32 { return lw(w).wq }},
-			spec{p + "attn_k.weight", []uint64{dim, kvd}, func(w *weights) []float32 { return lw(w).wk }},
-			spec{p + "attn_v.weight", []uint64{dim, kvd}, func(w *weights) []float32 { return lw(w).wv }},
-			spec{p + "attn_output.weight", []uint64{qd, dim}, func(w *weights) []float32 { return lw(w).wo }},
-			spec{p + "ffn_norm.weight", []uint64{dim}, func(w *weights) []float32 { return lw(w).ffnNorm }},
-			spec{p + "ffn_gate.weight", []uint64{dim, hid}, func(w *weights) []float32 { return lw(w).w1 }},
-			spec{p + "ffn_down.weight", []uint64{hid, dim}, func(w *weights) []float32 { return lw(w).w2 }},
-			spec{p + "ffn_up.weight", []uint64{dim, hid}, func(w *weights) []float32 { return lw(w).w3 }},
+			spec{p + "attn_norm.weight", []uint64{dim}},
+			spec{p + "attn_q.weight", []uint64{dim, qd}},
+			spec{p + "attn_k.weight", []uint64{dim, kvd}},
+			spec{p + "attn_v.weight", []uint64{dim, kvd}},
+			spec{p + "attn_output.weight", []uint64{qd, dim}},
+			spec{p + "ffn_norm.weight", []uint64{dim}},
+			spec{p + "ffn_gate.weight", []uint64{dim, hid}},
+			spec{p + "ffn_down.weight", []uint64{hid, dim}},
+			spec{p + "ffn_up.weight", []uint64{dim, hid}},
 		)
 	}
-	specs = append(specs, spec{"output_norm.weight", []uint64{dim}, func(w *weights) []float32 { return w.finalNorm }})
+	specs = append(specs, spec{"output_norm.weight", []uint64{dim}})
 	if !cfg.SharedClassifier {
-		specs = append(specs, spec{"output.weight", []uint64{dim, vocab}, func(w *weights) []float32 { return w.wcls }})
+		specs = append(specs, spec{"output.weight", []uint64{dim, vocab}})
 	}
 	byName := make(map[string]GGUFTensorInfo, len(g.Tensors))
 	for _, ti := range g.Tensors {
@@ -666,14 +699,50 @@ func ReadGGUF(r io.ReaderAt, size int64) (*Model, error) {
 		return nil, fmt.Errorf("%w: %q holds %d tokens, %q has %d rows",
 			ErrTokenizerMismatch, "tokenizer.ggml.tokens", tok.VocabSize(), emb.Name, cfg.VocabSize)
 	}
-	params := make([]float32, cfg.NumParams())
-	w := layoutWeights(cfg, params)
+	// The tensors' bytes: the mapped file, or one buffer holding just the
+	// tensors read (bounded by the file size).
+	raw := func(ti GGUFTensorInfo) ([]byte, error) {
+		nb, err := g.tensorBytes(ti)
+		if err != nil {
+			return nil, err
+		}
+		off := g.DataOffset + int64(ti.Offset)
+		if mapped != nil {
+			return mapped[off : off+nb : off+nb], nil
+		}
+		b := make([]byte, nb)
+		if _, err := r.ReadAt(b, off); err != nil {
+			return nil, err
+		}
+		return b, nil
+	}
+	iw := &infWeights{layers: make([]infLayer, cfg.NLayers)}
 	for i, sp := range specs {
-		if err := g.readTensor(r, infos[i], sp.dst(&w)); err != nil {
+		ti := infos[i]
+		if len(sp.dims) == 1 {
+			v := make([]float32, sp.dims[0])
+			if err := g.readTensor(r, ti, v); err != nil {
+				return nil, fmt.Errorf("tensor %q: %w", sp.name, err)
+			}
+			*iw.vecSlot(sp.name) = v
+			continue
+		}
+		b, err := raw(ti)
+		if err != nil {
 			return nil, fmt.Errorf("tensor %q: %w", sp.name, err)
 		}
+		mat, err := quant.NewMatrix(ti.Type, int(sp.dims[1]), int(sp.dims[0]), b)
+		if err != nil {
+			return nil, fmt.Errorf("tensor %q: %w", sp.name, err)
+		}
+		*iw.matSlot(sp.name) = mat
 	}
-	return newModel(cfg, tok, params), nil
+	if cfg.SharedClassifier {
+		iw.wcls = iw.tokEmb
+	}
+	m := &Model{Config: cfg, Tokenizer: tok, inf: iw}
+	m.initRope()
+	return m, nil
 }
 
 // checkArchitecture accepts only files whose general.architecture is
@@ -752,7 +821,7 @@ func (g *GGUFFile) readTensor(r io.ReaderAt, ti GGUFTensorInfo, dst []float32) e
 	if int64(len(dst)) != ti.NumElements() {
 		return fmt.Errorf("have %d elements, want %d", ti.NumElements(), len(dst))
 	}
-	elems, bsize, _ := ti.Type.blockInfo()
+	elems, bsize, _ := blockInfo(ti.Type)
 	// Read in chunks of whole blocks.
 	blocksPerChunk := max(1, (1<<18)/bsize)
 	buf := make([]byte, min(nb, blocksPerChunk*bsize))
@@ -773,40 +842,7 @@ func (g *GGUFFile) readTensor(r io.ReaderAt, ti GGUFTensorInfo, dst []float32) e
 
 // decodeBlocks converts raw tensor bytes of type t to float32.
 func decodeBlocks(t GGMLType, b []byte, dst []float32) {
-	switch t {
-	case GGMLTypeF32:
-		for i := range dst {
-			dst[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
-		}
-	case GGMLTypeF16:
-		for i := range dst {
-			dst[i] = F16ToF32(binary.LittleEndian.Uint16(b[2*i:]))
-		}
-	case GGMLTypeBF16:
-		for i := range dst {
-			dst[i] = math.Float32frombits(uint32(binary.LittleEndian.Uint16(b[2*i:])) << 16)
-		}
-	case GGMLTypeQ8_0:
-		for blk := 0; blk < len(dst)/32; blk++ {
-			bb := b[blk*34 : blk*34+34]
-			d := F16ToF32(binary.LittleEndian.Uint16(bb))
-			out := dst[blk*32 : blk*32+32]
-			for i := range out {
-				out[i] = float32(int8(bb[2+i])) * d
-			}
-		}
-	case GGMLTypeQ4_0:
-		for blk := 0; blk < len(dst)/32; blk++ {
-			bb := b[blk*18 : blk*18+18]
-			d := F16ToF32(binary.LittleEndian.Uint16(bb))
-			out := dst[blk*32 : blk*32+32]
-			for i := 0; i < 16; i++ {
-				q := bb[2+i]
-				out[i] = float32(int(q&0x0F)-8) * d
-				out[i+16] = float32(int(q>>4)-8) * d
-			}
-		}
-	}
+	_ = quant.Dequantize(t, b, dst)
 }
 
 // F16ToF32 converts an IEEE 754 half-precision value to float32.

@@ -14,6 +14,7 @@ func (m *Model) InitRandom(seed uint64, std float64) {
 	if std <= 0 {
 		std = 0.02
 	}
+	m.mustF32()
 	rng := rand.New(rand.NewPCG(seed, 0x6c6c616d61))
 	fill := func(s []float32, sd float64) {
 		for i := range s {

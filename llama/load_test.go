@@ -59,6 +59,7 @@ func TestLoadDispatchAndFormatsAgree(t *testing.T) {
 	}
 	// The GGUF stores the same tensors, with Q/K rows in the interleaved
 	// RoPE order and a separate copy of the classifier.
+	gg.mustF32()
 	same := func(name string, a, b []float32) {
 		if !slices.Equal(a, b) {
 			t.Errorf("tensor %s differs between .bin and .gguf", name)

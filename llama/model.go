@@ -339,8 +339,13 @@ type Model struct {
 
 	hfFiles map[string][]byte // tokenizer files of a Hugging Face folder, saved back by SaveHF
 
-	params []float32 // all weights, laid out by layoutWeights
+	params []float32 // all weights, laid out by layoutWeights; nil while the weights live only in their file encoding
 	w      weights
+
+	inf *infWeights // the matrices inference reads (views of params, or file blocks)
+	qs  quantState
+
+	threads int // goroutines per State (0: GOMAXPROCS)
 
 	ropeFreq []float32 // [rope_dim/2] rotation frequency of each pair
 }
@@ -361,12 +366,18 @@ func newModel(cfg Config, tok TextTokenizer, params []float32) *Model {
 	}
 	m := &Model{Config: cfg, Tokenizer: tok, params: params}
 	m.w = layoutWeights(cfg, params)
+	m.inf = viewsOf(cfg, &m.w)
 	m.initRope()
 	return m
 }
 
-// Params returns the flat parameter vector of the model (shared, not a copy).
-func (m *Model) Params() []float32 { return m.params }
+// Params returns the flat parameter vector of the model (shared, not a
+// copy). A model read from a quantised GGUF file is first expanded to
+// float32 ([Model.Dequantize]).
+func (m *Model) Params() []float32 {
+	m.mustF32()
+	return m.params
+}
 
 // initRope precomputes the rotation frequency of each pair of a head,
 // using the single-precision formula freq = 1/theta^(2j/rope_dim).
@@ -405,6 +416,7 @@ func (m *Model) ConvertRopeLayout(neox bool) {
 	if m.Config.RopeNeoX == neox {
 		return
 	}
+	m.mustF32()
 	c := m.Config
 	hs, rd := c.HeadSize(), c.ropeDim()
 	half := rd / 2
@@ -458,6 +470,9 @@ func Load(path string) (*Model, error) {
 			return nil, err
 		}
 		path = local
+	}
+	if IsHFFolder(path) {
+		return LoadHF(path)
 	}
 	f, err := os.Open(path)
 	if err != nil {

@@ -397,6 +397,9 @@ func (m *Model) checkTrainTokens(tokens []int) error {
 	if !m.Config.isPlainLlama() {
 		return fmt.Errorf("train: the float64 reference pass supports only the plain llama architecture, not %s (use the float32 path, NewTrainWorkspace)", m.Config.Family())
 	}
+	if err := m.Dequantize(); err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
 	if len(tokens) < 2 {
 		return fmt.Errorf("train: need at least 2 tokens, have %d", len(tokens))
 	}

@@ -128,6 +128,9 @@ func (m *Model) NewTrainWorkspace(B, T, workers int) (*TrainWorkspace, error) {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
+	if err := m.Dequantize(); err != nil {
+		return nil, fmt.Errorf("train workspace: %w", err)
+	}
 	N := B * T
 	dim, hid, V := c.Dim, c.HiddenDim, c.VocabSize
 	qd, kvd := c.NHeads*c.HeadSize(), c.KVDim()

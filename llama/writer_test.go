@@ -376,3 +376,28 @@ func tinyModel(t testing.TB, cfg Config, seed uint64) *Model {
 	}
 	return m
 }
+
+// TestWriteGGUFFileType: written files declare general.file_type 0
+// (ALL_F32, the type of every tensor), which llama.cpp's quantiser needs.
+func TestWriteGGUFFileType(t *testing.T) {
+	m, err := NewRandomModel(Config{Dim: 16, HiddenDim: 32, NLayers: 1, NHeads: 2, NKVHeads: 2, VocabSize: 8, SeqLen: 8}, nil, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := m.WriteGGUF(&buf); err != nil {
+		t.Fatal(err)
+	}
+	g, err := ReadGGUFHeader(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := g.Metadata["general.file_type"].(uint32); !ok || v != 0 {
+		t.Errorf("general.file_type = %#v, want uint32 0", g.Metadata["general.file_type"])
+	}
+	for _, ti := range g.Tensors {
+		if ti.Type != GGMLTypeF32 {
+			t.Errorf("%s: type %d, want f32 for ALL_F32", ti.Name, ti.Type)
+		}
+	}
+}

@@ -29,6 +29,10 @@ type BuiltinOptions struct {
 	// Workers is the number of sequences run at once (GOMAXPROCS when
 	// ≤ 0). Each worker owns one llama.State with a full-context cache.
 	Workers int
+	// Threads is the number of cores the engine uses in all (GOMAXPROCS
+	// when ≤ 0): each of the Workers sequences splits its matrix products
+	// over max(1, Threads/Workers) goroutines.
+	Threads int
 	// Template renders chat requests (DefaultChatTemplate when nil).
 	Template *ChatTemplate
 }
@@ -71,6 +75,11 @@ func NewBuiltin(m *llama.Model, opt BuiltinOptions) (*Builtin, error) {
 	if b.workers <= 0 {
 		b.workers = runtime.GOMAXPROCS(0)
 	}
+	threads := opt.Threads
+	if threads <= 0 {
+		threads = runtime.GOMAXPROCS(0)
+	}
+	m.SetThreads(max(1, threads/b.workers))
 	if opt.Template != nil {
 		b.tmpl = *opt.Template
 	} else {

@@ -350,3 +350,48 @@ func (c *CachedBackend) Lookup(req Request) (resp Response, found bool, err erro
 	}
 	return c.lookup([]byte(k))
 }
+
+// Keyed is a response with the cache key it is stored under.
+type Keyed struct {
+	Key  string
+	Resp Response
+}
+
+// Put stores responses under their keys (as returned by CacheKey for this
+// cache's identity) in one fsync'ed transaction, as if each had been
+// fetched by Generate: answers that came by another route (a provider's
+// batch API) serve later identical requests.
+func (c *CachedBackend) Put(entries []Keyed) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	vals := make([][]byte, len(entries))
+	for i, e := range entries {
+		v, err := encodeEntry(e.Resp)
+		if err != nil {
+			return fmt.Errorf("llm: cache encode: %w", err)
+		}
+		vals[i] = v
+	}
+	if err := c.db.Update(func(tx *bolt.Tx) error {
+		bk, err := tx.CreateBucketIfNotExists(cacheBucket)
+		if err != nil {
+			return err
+		}
+		for i, e := range entries {
+			if err := bk.Put([]byte(e.Key), vals[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		return fmt.Errorf("llm: cache write: %w", err)
+	}
+	return nil
+}
+
+// Has reports whether the cache holds an intact entry under key.
+func (c *CachedBackend) Has(key string) (bool, error) {
+	_, ok, err := c.lookup([]byte(key))
+	return ok, err
+}

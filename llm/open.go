@@ -19,6 +19,9 @@ type OpenOptions struct {
 	Name string
 	// Workers is the built-in engine's number of concurrent sequences.
 	Workers int
+	// Threads is the number of cores the built-in engine uses (see
+	// BuiltinOptions.Threads).
+	Threads int
 	// Template renders chat requests for a built-in model
 	// (DefaultChatTemplate when nil).
 	Template *ChatTemplate
@@ -72,7 +75,7 @@ func Open(spec ModelSpec, opt OpenOptions) (*Opened, error) {
 		if err != nil {
 			return nil, fmt.Errorf("load model: %w", err)
 		}
-		b, err := NewBuiltin(m, BuiltinOptions{Name: name, Workers: opt.Workers, Template: opt.Template})
+		b, err := NewBuiltin(m, BuiltinOptions{Name: name, Workers: opt.Workers, Threads: opt.Threads, Template: opt.Template})
 		if err != nil {
 			return nil, err
 		}

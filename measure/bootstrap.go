@@ -48,6 +48,9 @@ type BootstrapResult struct {
 	M         []int   // resample size per group
 	SE        float64 // standard deviation of the resampled statistics (rescaled by √(m/n))
 	Method    string  // "percentile", "m-out-of-n percentile" or "half-sampling"
+	// HalfMean is the mean of the resampled statistics (unscaled): with
+	// Subsample, the statistic's mean at half the sample size.
+	HalfMean float64
 }
 
 // Settings returns the interval's description for Result.Settings.
@@ -187,6 +190,7 @@ func Bootstrap(sizes []int, est float64, stat func(idx [][]int) (float64, error)
 	a := (1 - level) / 2
 	lo, hi := Quantile(ok, a), Quantile(ok, 1-a)
 	res.SE = sd
+	res.HalfMean = mean
 	if sub {
 		res.Method = "m-out-of-n percentile"
 		if opt.Subsample {

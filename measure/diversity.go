@@ -135,7 +135,8 @@ func CompressionRatio(texts []string) (Result, error) {
 
 // KMeans clusters the rows of x into k clusters (k-means++ seeding, Lloyd
 // iterations until no assignment changes or 300 iterations) and returns the
-// assignment.
+// assignment. With fewer than k distinct points it opens one cluster per
+// distinct point (identical points always share a cluster).
 func KMeans(x [][]float64, k int, seed uint64) ([]int, error) {
 	n, _, err := checkRows("k-means input", x, 1)
 	if err != nil {
@@ -155,8 +156,13 @@ func KMeans(x [][]float64, k int, seed uint64) ([]int, error) {
 		for _, v := range d2 {
 			s += v
 		}
+		if s == 0 {
+			// Every point coincides with a centre: fewer distinct points
+			// than k, and no more clusters to open.
+			break
+		}
 		next := rng.IntN(n)
-		if s > 0 {
+		{
 			u := rng.Float64() * s
 			for i, v := range d2 {
 				u -= v
@@ -234,13 +240,20 @@ func KMeansEntropy(x [][]float64, k int, seed uint64) (Result, error) {
 // geometric mean of clipped n-gram precisions for n = 1..maxN with uniform
 // weights, times the brevity penalty with the closest reference length.
 // Zero matches at an order are smoothed by ε = 0.1 (Chen & Cherry 2014,
-// method 1).
+// method 1, as nltk's SmoothingFunction().method1), except that no unigram
+// match at all gives 0, as nltk's sentence_bleu does with any smoothing.
 func BLEU(hyp []string, refs [][]string, maxN int) float64 {
 	if len(hyp) == 0 {
 		return 0
 	}
+	zeroUnigrams := false
 	var logp float64
 	for n := 1; n <= maxN; n++ {
+		if n == 2 && zeroUnigrams {
+			// nltk's corpus_bleu returns 0 when no unigram matches,
+			// whatever the smoothing.
+			return 0
+		}
 		h := ngrams(hyp, n)
 		if len(h) == 0 {
 			logp += math.Log(0.1/1) / float64(maxN)
@@ -266,6 +279,9 @@ func BLEU(hyp []string, refs [][]string, maxN int) float64 {
 		}
 		num := float64(m)
 		if m == 0 {
+			if n == 1 {
+				zeroUnigrams = true
+			}
 			num = 0.1
 		}
 		logp += math.Log(num/float64(len(h))) / float64(maxN)
@@ -280,6 +296,9 @@ func BLEU(hyp []string, refs [][]string, maxN int) float64 {
 	bp := 1.0
 	if c < best {
 		bp = math.Exp(1 - float64(best)/float64(c))
+	}
+	if zeroUnigrams {
+		return 0
 	}
 	return bp * math.Exp(logp)
 }
@@ -325,7 +344,8 @@ func meanResult(name string, vals []float64, set map[string]any) (Result, error)
 }
 
 // Homogenization is the mean ROUGE-L F1 over all pairs i < j of texts
-// (Padmakumar & He 2024), whitespace tokens, lower case; higher is more
+// (Padmakumar & He 2024), tokens as curate.Tokenize makes them (the module's
+// one ROUGE-L tokeniser, rouge-score's default); higher is more
 // homogeneous. O(n²) pairs. CI95 is mean ± 1.96·sd/√pairs (approximate:
 // pairs share texts).
 func Homogenization(texts []string) (Result, error) {
@@ -334,7 +354,7 @@ func Homogenization(texts []string) (Result, error) {
 	}
 	tk := make([][]string, len(texts))
 	for i, s := range texts {
-		tk[i] = tokens(s)
+		tk[i] = curate.Tokenize(s)
 	}
 	var vals []float64
 	for i := range tk {
@@ -342,7 +362,7 @@ func Homogenization(texts []string) (Result, error) {
 			vals = append(vals, curate.RougeLF1(tk[i], tk[j]))
 		}
 	}
-	return meanResult("homogenization", vals, map[string]any{"pairs": len(vals)})
+	return meanResult("homogenization", vals, map[string]any{"pairs": len(vals), "tokenizer": "curate.Tokenize (rouge-score default)"})
 }
 
 // Vendi is the Vendi score (Friedman & Dieng 2023) with the cosine kernel:

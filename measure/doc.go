@@ -39,7 +39,17 @@
 //     kernel and permutation p-value (Gretton et al. 2012), a classifier
 //     two-sample test (logistic regression, k-fold accuracy, and the lower
 //     bound TV ≥ 2·acc − 1), and the k-NN KL divergence estimator of Wang,
-//     Kulkarni & Verdú (2009).
+//     Kulkarni & Verdú (2009), by default their bias-reduced variant.
+//
+// # Intervals and their coverage
+//
+// The k-NN estimators (KSG, entropy, KL) take their intervals from
+// half-samples ([KNNInterval]); entropy and KL extend them by the bias
+// extrapolated from n/4, n/2 and n rows. [CoverageCases] and [RunCoverage]
+// measure every interval's coverage on distributions with a known truth
+// (go run ./bench/coverage; docs/metrics.md says which intervals are known
+// to be approximate). Duplicate rows are dropped and counted by the k-NN
+// estimators, never read as zero distances.
 //
 // # The suite
 //

@@ -13,50 +13,146 @@ import (
 
 // Kernel chooses a kernel: "gaussian" (default) or "linear". For the
 // Gaussian kernel k(x, y) = exp(−‖x − y‖²/(2σ²)); Sigma2 = 0 means the median
-// heuristic σ² = 0.5·median‖x_i − x_j‖² over pairs i < j (over a seeded
-// subsample of 1,000 points when there are more).
+// heuristic σ² = 0.5·median‖x_i − x_j‖² over pairs i < j, exact over all
+// rows up to MedianRows (0 means DefaultMedianRows) and over a seeded
+// subsample of MedianRows rows above.
 type Kernel struct {
-	Kind   string
-	Sigma2 float64
+	Kind       string
+	Sigma2     float64
+	MedianRows int
 }
 
-// MedianSigma2 returns 0.5·median‖x_i − x_j‖² over pairs i < j, on a seeded
-// subsample of at most 1,000 rows. A zero median (many equal points) falls
-// back to the mean, then to 1.
+// DefaultMedianRows is the number of rows up to which the median heuristic
+// uses every pair (about 5·10⁷ pairs; one pass over them plus a sampled
+// bracket, no n² memory).
+const DefaultMedianRows = 10000
+
+// MedianSigma2 returns 0.5·median‖x_i − x_j‖² over all pairs i < j when x
+// has at most DefaultMedianRows rows, else over a seeded subsample of that
+// many rows. A zero median (many equal points) falls back to the mean, then
+// to 1.
 func MedianSigma2(x [][]float64, seed uint64) float64 {
-	idx := make([]int, len(x))
-	for i := range idx {
-		idx[i] = i
+	return MedianSigma2Rows(x, seed, 0)
+}
+
+func medianRows(r int) int {
+	if r <= 0 {
+		return DefaultMedianRows
 	}
-	if len(idx) > 1000 {
+	return r
+}
+
+// MedianSigma2Rows is MedianSigma2 with the exact-up-to row count given
+// (0 means DefaultMedianRows).
+func MedianSigma2Rows(x [][]float64, seed uint64, maxRows int) float64 {
+	if maxRows <= 0 {
+		maxRows = DefaultMedianRows
+	}
+	rows := x
+	if len(x) > maxRows {
 		rng := rand.New(rand.NewPCG(seed, 77))
-		rng.Shuffle(len(idx), func(i, j int) { idx[i], idx[j] = idx[j], idx[i] })
-		idx = idx[:1000]
+		idx := rng.Perm(len(x))[:maxRows]
+		rows = pickRows(x, idx)
 	}
-	var d []float64
-	var sum float64
-	for a := range idx {
-		for b := a + 1; b < len(idx); b++ {
-			v := sqDist(x[idx[a]], x[idx[b]])
-			d = append(d, v)
-			sum += v
-		}
-	}
-	if len(d) == 0 {
-		return 1
-	}
-	slices.Sort(d)
-	m := d[len(d)/2]
-	if len(d)%2 == 0 {
-		m = 0.5 * (d[len(d)/2-1] + d[len(d)/2])
-	}
+	m, mean := medianPairSqDist(rows, seed)
 	if m <= 0 {
-		m = sum / float64(len(d))
+		m = mean
 	}
-	if m <= 0 {
+	if !(m > 0) {
 		return 1
 	}
 	return 0.5 * m
+}
+
+// medianPairSqDist returns the median (mean of the two middle values for an
+// even count) and the mean of ‖x_i − x_j‖² (pairSqDist) over pairs i < j. Up to 2·10⁶
+// pairs they are stored and sorted; above, a seeded sample of pairs brackets
+// the two middle ranks, one pass over all pairs counts the values below the
+// bracket and keeps those inside it, and the order statistics are selected
+// from the kept values (exact; the bracket is widened and the pass repeated
+// in the unlikely case it misses).
+func medianPairSqDist(x [][]float64, seed uint64) (float64, float64) {
+	n := len(x)
+	sq := make([]float64, n)
+	for i, r := range x {
+		sq[i] = dotFast(r, r)
+	}
+	dist := func(a, b int) float64 { return pairSqDist(x, sq, a, b) }
+	np := n * (n - 1) / 2
+	if np == 0 {
+		return 0, 0
+	}
+	lo, hi := (np-1)/2, np/2 // 0-based middle ranks
+	if np <= 2_000_000 {
+		d := make([]float64, 0, np)
+		var sum float64
+		for a := range n {
+			for b := a + 1; b < n; b++ {
+				v := dist(a, b)
+				d = append(d, v)
+				sum += v
+			}
+		}
+		slices.Sort(d)
+		return 0.5 * (d[lo] + d[hi]), sum / float64(np)
+	}
+	// Bracket from a sample of pairs.
+	rng := rand.New(rand.NewPCG(seed, 0x3ed1))
+	const ns = 200_000
+	s := make([]float64, ns)
+	for i := range s {
+		a := rng.IntN(n)
+		b := rng.IntN(n - 1)
+		if b >= a {
+			b++
+		}
+		s[i] = dist(a, b)
+	}
+	slices.Sort(s)
+	for width := 0.01; ; width *= 4 {
+		qlo, qhi := math.Inf(-1), math.Inf(1)
+		if width < 0.5 {
+			qlo = Quantile(s, 0.5-width)
+			qhi = Quantile(s, 0.5+width)
+		}
+		below := make([]int, n)
+		sums := make([]float64, n)
+		kept := make([][]float64, n)
+		parallelRows(n, func(a int) {
+			var c int
+			var sm float64
+			var k []float64
+			for b := a + 1; b < n; b++ {
+				v := dist(a, b)
+				sm += v
+				if v < qlo {
+					c++
+				} else if v <= qhi {
+					k = append(k, v)
+				}
+			}
+			below[a], sums[a], kept[a] = c, sm, k
+		})
+		var nb int
+		var sum float64
+		var all []float64
+		for a := range n {
+			nb += below[a]
+			sum += sums[a]
+			all = append(all, kept[a]...)
+		}
+		if nb <= lo && hi < nb+len(all) {
+			slices.Sort(all)
+			return 0.5 * (all[lo-nb] + all[hi-nb]), sum / float64(np)
+		}
+	}
+}
+
+// pairSqDist is ‖x_a − x_b‖² computed as Gram does, sq_a + sq_b − 2·x_a·x_b
+// clamped at 0 (sq the squared norms): the median heuristic sees the same
+// distances as the kernel.
+func pairSqDist(x [][]float64, sq []float64, a, b int) float64 {
+	return math.Max(sq[a]+sq[b]-2*dotFast(x[a], x[b]), 0)
 }
 
 // MaxGram is the largest sample for which an n×n kernel matrix is built
@@ -82,7 +178,7 @@ func Gram(x [][]float64, k Kernel, seed uint64) ([]float64, float64, error) {
 	}
 	s2 := k.Sigma2
 	if s2 == 0 {
-		s2 = MedianSigma2(x, seed)
+		s2 = MedianSigma2Rows(x, seed, k.MedianRows)
 	}
 	if s2 < 0 || math.IsNaN(s2) || math.IsInf(s2, 0) {
 		return nil, 0, fmt.Errorf("measure: kernel σ² must be positive (got %g)", s2)
@@ -379,6 +475,9 @@ type RFFOptions struct {
 	SigmaX2  float64 // σ² of X's Gaussian kernel; 0 means the median heuristic
 	SigmaY2  float64
 	Seed     uint64
+	// MedianRows bounds the rows of the median heuristic's exact pass (0:
+	// DefaultMedianRows; a seeded subsample above).
+	MedianRows int
 }
 
 // HSICRFF approximates the biased Gaussian-kernel HSIC in O(m·D²) with
@@ -402,10 +501,10 @@ func HSICRFF(x, y [][]float64, opt RFFOptions) (Result, error) {
 	}
 	sx, sy := opt.SigmaX2, opt.SigmaY2
 	if sx == 0 {
-		sx = MedianSigma2(x, opt.Seed)
+		sx = MedianSigma2Rows(x, opt.Seed, opt.MedianRows)
 	}
 	if sy == 0 {
-		sy = MedianSigma2(y, opt.Seed+1)
+		sy = MedianSigma2Rows(y, opt.Seed+1, opt.MedianRows)
 	}
 	if !(sx > 0) || !(sy > 0) {
 		return Result{}, fmt.Errorf("measure: RFF σ² must be positive (got %g, %g)", sx, sy)
@@ -418,7 +517,7 @@ func HSICRFF(x, y [][]float64, opt RFFOptions) (Result, error) {
 	f := mat.Norm(&c, 2)
 	v := f * f / float64((n-1)*(n-1))
 	return Result{Name: "hsic-rff", Value: v, CI95: nanCI, N: n,
-		Settings: map[string]any{"features": D, "sigma2_x": sx, "sigma2_y": sy}}, nil
+		Settings: map[string]any{"features": D, "sigma2_x": sx, "sigma2_y": sy, "median_rows": medianRows(opt.MedianRows)}}, nil
 }
 
 // rffFeatures returns the column-centred n×D random Fourier features.

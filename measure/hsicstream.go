@@ -153,7 +153,7 @@ func kernelOf(x [][]float64, k Kernel, seed uint64) (kernelFunc, float64, error)
 	}
 	s2 := k.Sigma2
 	if s2 == 0 {
-		s2 = MedianSigma2(x, seed)
+		s2 = MedianSigma2Rows(x, seed, k.MedianRows)
 	}
 	if s2 < 0 || math.IsNaN(s2) || math.IsInf(s2, 0) {
 		return kernelFunc{}, 0, fmt.Errorf("measure: kernel σ² must be positive (got %g)", s2)

@@ -533,25 +533,6 @@ func subsample[T any](x []T, m int, seed uint64) ([]T, []int) {
 	return pickRows(x, idx), idx
 }
 
-// dedupRows drops exact duplicate rows (k-NN estimators need distinct
-// points) and returns how many were dropped.
-func dedupRows(x [][]float64) ([][]float64, int) {
-	seen := make(map[string]bool, len(x))
-	out := x[:0:0]
-	for _, r := range x {
-		b := make([]byte, 0, 8*len(r))
-		for _, v := range r {
-			u := math.Float64bits(v)
-			b = append(b, byte(u), byte(u>>8), byte(u>>16), byte(u>>24), byte(u>>32), byte(u>>40), byte(u>>48), byte(u>>56))
-		}
-		if !seen[string(b)] {
-			seen[string(b)] = true
-			out = append(out, r)
-		}
-	}
-	return out, len(x) - len(out)
-}
-
 // withBootstrap adds a bootstrap CI to r (whose estimate is r.Value).
 func (st *state) withBootstrap(r Result, sizes []int, stat func(idx [][]int) (float64, error)) (Result, error) {
 	if r.Settings == nil {
@@ -604,7 +585,7 @@ func (st *state) run(ctx context.Context, name string) (Result, error) {
 			return Result{}, err
 		}
 		D := int(st.param(name, "features", 100))
-		r, err := HSICRFF(p.X, p.Y, RFFOptions{Features: D, Seed: seed})
+		r, err := HSICRFF(p.X, p.Y, RFFOptions{Features: D, Seed: seed, MedianRows: int(st.param(name, "median_rows", DefaultMedianRows))})
 		if err != nil {
 			return Result{}, err
 		}
@@ -625,14 +606,14 @@ func (st *state) run(ctx context.Context, name string) (Result, error) {
 		x, y, dup := dedupPairs(x, y)
 		k := int(st.param(name, "k", 3))
 		pca := int(st.param(name, "pca_dim", 10))
-		r, err := KSG(x, y, KSGOptions{K: k, PCADim: pca})
+		r, err := KSG(x, y, KSGOptions{K: k, PCADim: pca, CI: st.knnCI(false)})
 		if err != nil {
 			return Result{}, err
 		}
 		for k, v := range st.pairSettings(p) {
 			r.Settings[k] = v
 		}
-		r.Settings["duplicates_removed"], r.Settings["ci"] = dup, "estimator (mean ± 1.96·sd/√N of per-point terms)"
+		r.Settings["duplicates_removed"] = dup
 		return r, nil
 	case "entropy":
 		return st.knnEntropy(st.x, seed^0x33)
@@ -780,10 +761,9 @@ func (st *state) run(ctx context.Context, name string) (Result, error) {
 			var dx, dy int
 			x, dx = dedupRows(x)
 			y, dy = dedupRows(y)
-			r, err = KLDivergence(x, y, int(st.param(name, "k", 3)))
+			r, err = KLDivergenceOpt(x, y, KNNKLOptions{K: int(st.param(name, "k", 3)), CI: st.knnCI(true)})
 			if err == nil {
 				r.Settings["duplicates_removed"] = dx + dy
-				r.Settings["ci"] = "estimator (approximate)"
 			}
 		}
 		if err != nil {
@@ -812,14 +792,26 @@ func (st *state) hashes() tokenHashes {
 	return st.th
 }
 
+// knnCI is the k-NN estimators' interval: half-sampling with the suite's
+// resample count, at most 50 (each half-sample is a quarter of a full
+// O(n²) estimate); a negative Suite.Bootstrap selects the fast per-point
+// formula.
+func (st *state) knnCI(biasAware bool) KNNInterval {
+	b := st.s.Bootstrap
+	if b == 0 || b > 50 {
+		b = 50
+	}
+	return KNNInterval{Resamples: b, Seed: st.s.Seed ^ 0x4e4e, BiasAware: biasAware}
+}
+
 func (st *state) knnEntropy(x [][]float64, seed uint64) (Result, error) {
 	x, _ = subsample(x, st.maxPairs, seed)
 	x, dup := dedupRows(x)
-	r, err := KLEntropy(x, int(st.param("entropy", "k", 3)))
+	r, err := KLEntropyCI(x, int(st.param("entropy", "k", 3)), st.knnCI(true))
 	if err != nil {
 		return Result{}, err
 	}
-	r.Settings["duplicates_removed"], r.Settings["ci"] = dup, "estimator (approximate)"
+	r.Settings["duplicates_removed"] = dup
 	return r, nil
 }
 

@@ -10,4 +10,4 @@ cd "$(dirname "$0")/.."
 . scripts/ensure-chromium.sh
 
 go test -count=1 -timeout 30m ./...
-go test -count=1 -timeout 30m -tags purego ./gmm ./llama ./measure
+go test -count=1 -timeout 30m -tags purego ./gmm ./llama ./llama/quant ./measure

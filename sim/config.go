@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"math"
 	"strings"
 )
 
@@ -109,6 +110,11 @@ type Config struct {
 	// G is below this quantile of their batch are rejected (0: no curation).
 	CurateQuantile float64 `json:"curate_quantile"`
 
+	// LossCap is the bound C of the loss in the Lemma 3.1 check (the
+	// negative log-density of π_gen clipped to [0, C]); 0 means
+	// DefaultLossCap.
+	LossCap float64 `json:"loss_cap,omitempty"`
+
 	Estimators  []Estimator `json:"estimators"`   // estimators to compute; the first is primary
 	Direction   Direction   `json:"direction"`    // direction of the primary KL Gap
 	MCSamples   int         `json:"mc_samples"`   // draws per Monte-Carlo estimate (2000)
@@ -164,6 +170,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("curate-quantile must be in [0, 1) (got %v)", c.CurateQuantile)
 	case len(c.Estimators) == 0:
 		return fmt.Errorf("at least one estimator is needed")
+	case c.LossCap < 0 || math.IsNaN(c.LossCap) || math.IsInf(c.LossCap, 0):
+		return fmt.Errorf("loss-cap must be a positive number, or 0 for %d (got %v)", DefaultLossCap, c.LossCap)
 	case c.MCSamples < 2:
 		return fmt.Errorf("mc-samples must be at least 2 (got %d)", c.MCSamples)
 	case c.EMMaxIter < 1:
@@ -189,6 +197,9 @@ func (c *Config) Validate() error {
 			if c.HistSamples < 2 || c.HistRounds < 1 || c.HistBins < 1 {
 				return fmt.Errorf("histogram settings must be positive (samples %d, rounds %d, bins %d)", c.HistSamples, c.HistRounds, c.HistBins)
 			}
+			if cells := math.Pow(float64(c.HistBins), float64(c.Dim)); cells > maxHistCells {
+				return fmt.Errorf("hist-bins %d in %d dimensions makes %.3g cells, more than %d; lower --hist-bins", c.HistBins, c.Dim, cells, maxHistCells)
+			}
 		}
 	}
 	if ac := c.anchorComponents(); ac < 1 || ac > c.K*c.AnchorPerComp {
@@ -202,6 +213,9 @@ func (c *Config) Validate() error {
 	}
 	return nil
 }
+
+// maxHistCells bounds the cells of one histogram (bins^dim).
+const maxHistCells = 1 << 31
 
 // AnchorKJL as Config.AnchorComponents fits π_anchor with K+J+L components,
 // as the paper's §4.4 text says.

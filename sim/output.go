@@ -30,10 +30,10 @@ func RoundsHeader(cfg Config) []string {
 	return h
 }
 
-var seNames = []string{"gap_mc_model-gt", "gap_mc_gt-model", "kl_anchor_g", "kl_gen_g", "kl_g_anchor", "kl_g_gen", "tv_g_m", "tv_m_gen", "h_anchor", "h_gen", "delta_h"}
+var seNames = []string{"gap_mc_model-gt", "gap_mc_gt-model", "kl_anchor_g", "kl_gen_g", "kl_g_anchor", "kl_g_gen", "tv_g_m", "tv_m_gen", "h_anchor", "h_gen", "delta_h", "lemma31_slack"}
 
 func (r *Round) ses() []float64 {
-	return []float64{r.GapModelGT.SE, r.GapGTModel.SE, r.KLAnchorG.SE, r.KLGenG.SE, r.KLGAnchor.SE, r.KLGGen.SE, r.TVGM.SE, r.TVMGen.SE, r.HAnchor.SE, r.HGen.SE, r.DeltaH.SE}
+	return []float64{r.GapModelGT.SE, r.GapGTModel.SE, r.KLAnchorG.SE, r.KLGenG.SE, r.KLGAnchor.SE, r.KLGGen.SE, r.TVGM.SE, r.TVMGen.SE, r.HAnchor.SE, r.HGen.SE, r.DeltaH.SE, r.Lemma.SlackSE}
 }
 
 // WriteRoundsCSV writes one row per outer round.

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"context"
 	"math"
 	"math/rand/v2"
 
@@ -35,6 +36,9 @@ type Round struct {
 	// of D_gen, and ΔH = H(S_anchor) − H(S_gen), in nats.
 	HAnchor, HGen, DeltaH gmm.Estimate
 
+	// Lemma 3.1 checked with the bounded loss ℓ(x) = clip(−log π_gen(x), 0, C).
+	Lemma Lemma31
+
 	// Sizes and EM diagnostics.
 	AnchorN, SyntheticN     int
 	EMIterAnchor, EMIterGen int
@@ -65,7 +69,7 @@ func diffEstimate(a, b gmm.Estimate) gmm.Estimate {
 }
 
 // measure computes every quantity of a round on world w.
-func measure(w *World, rng *rand.Rand) Round {
+func measure(ctx context.Context, w *World, rng *rand.Rand) (Round, error) {
 	cfg := w.Config
 	n := cfg.MCSamples
 	pa, pg := w.PiAnchor.Model, w.PiGen.Model
@@ -91,6 +95,9 @@ func measure(w *World, rng *rand.Rand) Round {
 	r.KLAnchorG = klFrom(pa, w.G)
 	r.KLGenG = klFrom(pg, w.G)
 	r.GapModelGT = diffEstimate(r.KLAnchorG, r.KLGenG)
+	if err := ctx.Err(); err != nil {
+		return r, err
+	}
 
 	// Draws from G serve the reverse KLs (paired) and TV(G, M).
 	w.G.SampleInto(rng, x, nil)
@@ -102,6 +109,11 @@ func measure(w *World, rng *rand.Rand) Round {
 	r.KLGGen = gmm.MeanSE(gmm.KLTerms(lg, lgen))
 	r.GapGTModel = gmm.MeanSE(gmm.KLTerms(lgen, la)) // KL(G‖πa) − KL(G‖πgen), paired
 	r.TVGM = gmm.MeanSE(gmm.TVTerms(lg, lm))
+	c := cfg.lossCap()
+	rd := gmm.MeanSE(clippedLoss(lgen, c))
+	if err := ctx.Err(); err != nil {
+		return r, err
+	}
 
 	// H(S_anchor).
 	w.AnchorDist.SampleInto(rng, x, nil)
@@ -110,9 +122,13 @@ func measure(w *World, rng *rand.Rand) Round {
 	// D_gen = M restricted to {log g > threshold}, renormalised.
 	w.M.SampleInto(rng, x, nil)
 	lmm := w.M.LogProbs(x, l1)
+	lossM := clippedLoss(pg.LogProbs(x, l3), c)
+	var rdgen gmm.Estimate
+	var keptLoss []float64
 	if math.IsInf(w.LogGThreshold, -1) {
 		r.TVMGen = gmm.Estimate{Value: 0, SE: 0, N: n}
 		r.HGen = gmm.MeanSE(gmm.EntropyTerms(lmm))
+		rdgen = gmm.MeanSE(lossM)
 	} else {
 		lgm := w.G.LogProbs(x, l2)
 		rejected := make([]float64, n)
@@ -120,6 +136,7 @@ func measure(w *World, rng *rand.Rand) Round {
 		for i := range n {
 			if lgm[i] > w.LogGThreshold {
 				kept = append(kept, -lmm[i])
+				keptLoss = append(keptLoss, lossM[i])
 			} else {
 				rejected[i] = 1
 			}
@@ -136,17 +153,27 @@ func measure(w *World, rng *rand.Rand) Round {
 		}
 	}
 	r.DeltaH = diffEstimate(r.HAnchor, r.HGen)
-
-	if cfg.has(Hist) || cfg.has(HistShared) {
-		histRound(w, rng, &r)
+	if !math.IsInf(w.LogGThreshold, -1) {
+		rdgen = gmm.MeanSE(keptLoss) // self-normalised over the accepted draws of M
 	}
-	return r
+	rhat := gmm.MeanSE(clippedLoss(pg.LogProbs(w.Synthetic, nil), c)).Value
+	r.Lemma = CheckLemma31(c, rd, rdgen, rhat, r.TVGM, r.TVMGen)
+
+	if err := ctx.Err(); err != nil {
+		return r, err
+	}
+	if cfg.has(Hist) || cfg.has(HistShared) {
+		if err := histRound(ctx, w, rng, &r); err != nil {
+			return r, err
+		}
+	}
+	return r, nil
 }
 
 // histRound runs the histogram estimators' inner resampling rounds, as the
 // reference code does: each inner round draws HistSamples points from G,
 // π_anchor and π_gen and compares histograms.
-func histRound(w *World, rng *rand.Rand, r *Round) {
+func histRound(ctx context.Context, w *World, rng *rand.Rand, r *Round) error {
 	cfg := w.Config
 	d, m, bins := cfg.Dim, cfg.HistSamples, cfg.HistBins
 	xg := make([]float64, m*d)
@@ -162,6 +189,9 @@ func histRound(w *World, rng *rand.Rand, r *Round) {
 	own, shared := cfg.has(Hist), cfg.has(HistShared)
 	var sumMG, sumGM, sumSMG, sumSGM float64
 	for range cfg.HistRounds {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		w.G.SampleInto(rng, xg, nil)
 		w.PiAnchor.Model.SampleInto(rng, xa, nil)
 		w.PiGen.Model.SampleInto(rng, xs, nil)
@@ -194,4 +224,5 @@ func histRound(w *World, rng *rand.Rand, r *Round) {
 	if shared {
 		r.HistSharedModelGT, r.HistSharedGTModel = sumSMG/k, sumSGM/k
 	}
+	return nil
 }

@@ -84,6 +84,16 @@ func Columns(cfg Config) []Column {
 		Column{"h_anchor", "H(S_anchor) in nats", func(r *Round) float64 { return r.HAnchor.Value }},
 		Column{"h_gen", "H(S_gen) in nats", func(r *Round) float64 { return r.HGen.Value }},
 		Column{"delta_h", "ΔH = H(S_anchor) − H(S_gen) (Thm 4.10)", func(r *Round) float64 { return r.DeltaH.Value }},
+		Column{"lemma31_err", "Lemma 3.1 left side Err(π_gen) = abs(R_D − R̂_S_gen), loss −log π_gen clipped to [0, C]", func(r *Round) float64 { return r.Lemma.Err }},
+		Column{"lemma31_bound", "Lemma 3.1 right side C·(TV(D, D_M) + TV(D_M, D_gen)) + abs(R_D_gen − R̂_S_gen)", func(r *Round) float64 { return r.Lemma.Bound }},
+		Column{"lemma31_slack", "Lemma 3.1 slack: bound − Err (negative only by Monte-Carlo error)", func(r *Round) float64 { return r.Lemma.Slack }},
+		Column{"lemma31_ratio", "Lemma 3.1 tightness Err / bound (1 is tight)", func(r *Round) float64 { return r.Lemma.Ratio }},
+		Column{"lemma31_violation", "1 when the slack is below −1.96 of its Monte-Carlo SE", func(r *Round) float64 {
+			if r.Lemma.Violation {
+				return 1
+			}
+			return 0
+		}},
 	)
 	return cols
 }

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ggmi-dev/ggmi/internal/crash"
 	"github.com/ggmi-dev/ggmi/progress"
 )
 
@@ -59,6 +60,13 @@ func (o *Options) Validate() error {
 	if o.Workers < 0 {
 		return fmt.Errorf("workers must be at least 1 (got %d)", o.Workers)
 	}
+	n := float64(o.Rounds)
+	if len(o.Sweeps) > 0 {
+		n *= float64(len(o.Sweeps)) * (float64(o.To) - float64(o.From) + 1)
+	}
+	if n > maxTasks {
+		return fmt.Errorf("the run has %.3g rounds in all, more than %.3g; lower --rounds or narrow --from/--to", n, float64(maxTasks))
+	}
 	if len(o.Sweeps) == 0 {
 		return o.Config.Validate()
 	}
@@ -84,6 +92,9 @@ func (c Config) with(v Var, val int) Config {
 	}
 	return c
 }
+
+// maxTasks bounds the rounds of one run.
+const maxTasks = 1 << 40
 
 // Result is the outcome of [Run].
 type Result struct {
@@ -115,14 +126,42 @@ func roundStream(si, value, round int) uint64 {
 // RunRound draws the world of one round and measures it. It is the unit of
 // work of [Run], exposed for single-world use.
 func RunRound(cfg Config, seed uint64, si, value, round int) (*World, Round, error) {
+	return RunRoundContext(context.Background(), cfg, seed, si, value, round)
+}
+
+// RunRoundContext is [RunRound] that stops early, returning ctx's error,
+// once ctx is done.
+func RunRoundContext(ctx context.Context, cfg Config, seed uint64, si, value, round int) (*World, Round, error) {
 	rng := rand.New(rand.NewPCG(seed, roundStream(si, value, round)))
-	w, err := NewWorld(cfg, rng)
+	w, err := newWorld(ctx, cfg, rng)
 	if err != nil {
 		return nil, Round{}, err
 	}
-	r := measure(w, rng)
+	r, err := measure(ctx, w, rng)
+	if err != nil {
+		return nil, Round{}, err
+	}
 	r.Value, r.Index = value, round
 	return w, r, nil
+}
+
+// Tasks is the number of rounds opt runs.
+func (o *Options) Tasks() int {
+	if len(o.Sweeps) == 0 {
+		return o.Rounds
+	}
+	return len(o.Sweeps) * (o.To - o.From + 1) * o.Rounds
+}
+
+// taskAt is the i-th round of the run, in order: sweep, value, round.
+func (o *Options) taskAt(i int) task {
+	if len(o.Sweeps) == 0 {
+		return task{si: -1, round: i, index: i}
+	}
+	per := (o.To - o.From + 1) * o.Rounds
+	si := i / per
+	rest := i % per
+	return task{sweep: o.Sweeps[si], si: si, value: o.From + rest/o.Rounds, round: rest % o.Rounds, index: i}
 }
 
 // Run executes the sweeps: for every swept variable and value, Rounds
@@ -138,22 +177,12 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 		workers = runtime.GOMAXPROCS(0)
 	}
 	rep := progress.OrNop(opt.Progress)
-	var tasks []task
-	if len(opt.Sweeps) == 0 {
-		for r := range opt.Rounds {
-			tasks = append(tasks, task{si: -1, value: 0, round: r, index: len(tasks)})
-		}
-	}
-	for si, v := range opt.Sweeps {
-		for val := opt.From; val <= opt.To; val++ {
-			for r := range opt.Rounds {
-				tasks = append(tasks, task{sweep: v, si: si, value: val, round: r, index: len(tasks)})
-			}
-		}
-	}
+	ntasks := opt.Tasks()
 	start := time.Now()
-	rounds := make([]Round, len(tasks))
-	rep.Start("simulate", len(tasks))
+	// The rounds are kept: the summaries' bootstrap intervals need every one
+	// ([Options.MemoryEstimate] counts them).
+	rounds := make([]Round, ntasks)
+	rep.Start("simulate", ntasks)
 	defer rep.Done()
 
 	ctx, cancel := context.WithCancel(ctx)
@@ -168,12 +197,17 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer func() {
+				if p := crash.Capture(recover()); p != nil {
+					errOnce.Do(func() { firstErr = p; cancel() })
+				}
+			}()
 			for {
 				i := int(next.Add(1) - 1)
-				if i >= len(tasks) || ctx.Err() != nil {
+				if i >= ntasks || ctx.Err() != nil {
 					return
 				}
-				t := tasks[i]
+				t := opt.taskAt(i)
 				cfg := opt.Config
 				si := t.si
 				if si >= 0 {
@@ -184,8 +218,11 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 				} else {
 					si = 3
 				}
-				_, r, err := RunRound(cfg, opt.Seed, si, t.value, t.round)
+				_, r, err := RunRoundContext(ctx, cfg, opt.Seed, si, t.value, t.round)
 				if err != nil {
+					if ctx.Err() != nil {
+						return
+					}
 					errOnce.Do(func() {
 						firstErr = fmt.Errorf("sweep %s = %d, round %d: %w", t.sweep, t.value, t.round, err)
 						cancel()

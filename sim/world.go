@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -102,6 +103,10 @@ func randomCov(rng *rand.Rand, d int, recipe CovRecipe, ridge float64) []float64
 
 // NewWorld draws a world for cfg (which must be valid) from rng.
 func NewWorld(cfg Config, rng *rand.Rand) (*World, error) {
+	return newWorld(context.Background(), cfg, rng)
+}
+
+func newWorld(ctx context.Context, cfg Config, rng *rand.Rand) (*World, error) {
 	d := cfg.Dim
 	w := &World{Config: cfg, LogGThreshold: math.Inf(-1)}
 
@@ -196,11 +201,14 @@ func NewWorld(cfg Config, rng *rand.Rand) (*World, error) {
 		}
 	}
 
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	// Fits.
 	fit := func(x []float64, k int) (*gmm.Fit, error) {
 		return gmm.FitEM(x, d, gmm.FitOptions{
 			Components: k, Tol: cfg.EMTol, MaxIter: cfg.EMMaxIter, NInit: cfg.EMNInit,
-			RegCovar: cfg.EMRegCovar, Seed: rng.Uint64(), Workers: 1,
+			RegCovar: cfg.EMRegCovar, Seed: rng.Uint64(), Workers: 1, Context: ctx,
 		})
 	}
 	if w.PiAnchor, err = fit(w.Anchors, cfg.anchorComponents()); err != nil {

@@ -45,6 +45,7 @@ func main() {
 	dir := fs.String("dir", "", "export directory")
 	seed := fs.Uint64("seed", 1, "seed")
 	prof := fs.String("cpuprofile", "", "write a CPU profile to this file")
+	metrics := fs.String("metrics", "hsic-rff,vendi,ngram,self-rep,compression", "suite: metrics to run (e.g. add entropy,ksg,knn-kl for the k-NN estimators and their half-sampling intervals)")
 	_ = fs.Parse(os.Args[2:])
 	if *prof != "" {
 		f, err := os.Create(*prof)
@@ -61,7 +62,7 @@ func main() {
 	var err error
 	switch os.Args[1] {
 	case "suite":
-		err = benchSuite(*gsm, or(*n, 100000), *runs, *seed)
+		err = benchSuite(*gsm, or(*n, 100000), *runs, *seed, *metrics)
 	case "hsic":
 		err = benchHSIC(*gsm, or(*n, 5000), *runs, *seed)
 	case "export":
@@ -145,8 +146,9 @@ func emit(v any) error {
 
 // benchSuite runs measure.Run with the built-in LSA embedder on n records
 // (S_gen) and n/10 train records, metrics hsic-rff, vendi, ngram, self-rep
-// and compression, each with its bootstrap CI (B = 200, m = 2,000).
-func benchSuite(gsm string, n, runs int, seed uint64) error {
+// and compression by default (-metrics), each with its bootstrap CI
+// (B = 200, m = 2,000).
+func benchSuite(gsm string, n, runs int, seed uint64, metrics string) error {
 	q, _, err := loadGSM8K(gsm)
 	if err != nil {
 		return err
@@ -164,8 +166,10 @@ func benchSuite(gsm string, n, runs int, seed uint64) error {
 	var times []time.Duration
 	var last measure.Report
 	var stages *stageTimer
-	metrics := "hsic-rff,vendi,ngram,self-rep,compression"
-	names, _ := measure.SelectMetrics(metrics, false)
+	names, err := measure.SelectMetrics(metrics, false)
+	if err != nil {
+		return err
+	}
 	for range runs {
 		t0 := time.Now()
 		stages = &stageTimer{names: names, t: map[string]float64{}}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -50,7 +49,7 @@ func runCompare(g *globals, o *compareOptions, dirs []string) error {
 		return err
 	}
 	if o.out != "" {
-		if err := os.WriteFile(o.out, []byte(b.String()), 0o644); err != nil {
+		if err := writeFileAtomic(o.out, []byte(b.String())); err != nil {
 			return fmt.Errorf("write %s: %w", o.out, err)
 		}
 	}

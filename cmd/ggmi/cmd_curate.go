@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -13,6 +14,8 @@ import (
 )
 
 type curateOptions struct {
+	format        string
+	lossyUTF8     bool
 	schema        string
 	mapping       []string
 	skipInvalid   bool
@@ -22,6 +25,10 @@ type curateOptions struct {
 	testSchema    string
 	rouge         float64
 	near          float64
+	filters       []string
+	keywordsFile  string
+	minWords      int
+	maxWords      int
 	out           string
 	json          bool
 }
@@ -48,12 +55,18 @@ in meta) and curation.json (per-filter counts and reasons).`,
 	f.StringVar(&o.schema, "schema", "auto", "schema of IN: auto, record, alpaca, dolly, self-instruct, gsm8k, chat, sharegpt, mt-bench")
 	f.StringArrayVar(&o.mapping, "map", nil, "custom field mapping field=path (repeatable), overrides --schema")
 	f.BoolVar(&o.skipInvalid, "skip-invalid", false, "skip and count malformed rows instead of failing")
+	f.StringVar(&o.format, "format", "", "format of the input files when their names do not say it: jsonl, json, csv or parquet")
+	f.BoolVar(&o.lossyUTF8, "lossy-utf8", false, "replace bytes that are not valid UTF-8 with U+FFFD instead of failing")
 	f.StringVar(&o.against, "against", "", "anchors file: the ROUGE-L filter also compares with these")
 	f.StringVar(&o.againstSchema, "against-schema", "auto", "schema of the anchors file")
 	f.StringVar(&o.decontaminate, "decontaminate", "", "evaluation split: drop records sharing a 13-gram with it")
 	f.StringVar(&o.testSchema, "test-schema", "auto", "schema of the evaluation split")
 	f.Float64Var(&o.rouge, "rouge", 0.7, "ROUGE-L F1 threshold (drop above)")
 	f.Float64Var(&o.near, "near", 0.8, "Jaccard threshold of near-duplicates")
+	f.StringSliceVar(&o.filters, "filters", nil, "filters to apply, in order (default "+strings.Join(curate.FilterNames[:6], ",")+", plus decontaminate with --decontaminate; none for no filter)")
+	f.StringVar(&o.keywordsFile, "keywords-file", "", "keyword filter's list, one word or phrase per line (default the Self-Instruct media keywords)")
+	f.IntVar(&o.minWords, "min-words", 3, "length filter: keep instructions with more than this many words")
+	f.IntVar(&o.maxWords, "max-words", 150, "length filter: keep instructions with at most this many words")
 	f.StringVar(&o.out, "out", "", "output directory (required)")
 	f.BoolVar(&o.json, "json", false, "print the per-filter reports as JSON on stdout")
 	return c
@@ -64,6 +77,7 @@ type curationSummary struct {
 	Input   dataset.ReadReport `json:"input"`
 	Kept    int                `json:"kept"`
 	Removed int                `json:"removed"`
+	Config  curate.Config      `json:"config"`
 	Filters []curate.Report    `json:"filters"`
 }
 
@@ -75,10 +89,13 @@ func runCurate(cmd *cobra.Command, g *globals, o *curateOptions, in string) erro
 		return userErr("--rouge and --near must be in (0, 1] (got %v and %v)", o.rouge, o.near)
 	}
 	read := func(path, schema string, mapping []string) ([]dataset.Record, dataset.ReadReport, error) {
-		recs, rep, err := dataset.ReadFile(path, dataset.ReadOptions{Schema: schema, Mapping: mapping, SkipInvalid: o.skipInvalid})
+		recs, rep, err := dataset.ReadFile(path, dataset.ReadOptions{Format: dataset.Format(o.format), Schema: schema, Mapping: mapping, SkipInvalid: o.skipInvalid, LossyUTF8: o.lossyUTF8})
 		if err != nil {
 			// A missing or malformed input is the user's to fix.
 			return nil, rep, usageError{err}
+		}
+		if len(recs) == 0 {
+			return nil, rep, userErr("%s holds no records", path)
 		}
 		return recs, rep, nil
 	}
@@ -97,14 +114,16 @@ func runCurate(cmd *cobra.Command, g *globals, o *curateOptions, in string) erro
 			return err
 		}
 	}
-	p := curate.Default(anchors, eval)
-	for _, f := range p.Filters {
-		switch f := f.(type) {
-		case *curate.RougeL:
-			f.Threshold = o.rouge
-		case *curate.NearDedup:
-			f.Threshold = o.near
+	cfg := curate.Config{Filters: o.filters, MinWords: o.minWords, MaxWords: o.maxWords, Rouge: o.rouge, Near: o.near}
+	if o.keywordsFile != "" {
+		if cfg.Keywords, err = curate.ReadKeywords(o.keywordsFile); err != nil {
+			return usageError{err}
 		}
+		cfg.KeywordsFile = o.keywordsFile
+	}
+	p, cfg, err := curate.Build(cfg, anchors, eval)
+	if err != nil {
+		return usageError{err}
 	}
 	res, err := p.Run(cmd.Context(), recs)
 	if err != nil {
@@ -119,12 +138,12 @@ func runCurate(cmd *cobra.Command, g *globals, o *curateOptions, in string) erro
 	if err := dataset.WriteFile(filepath.Join(o.out, "removed.jsonl"), res.Removed, dataset.WriteOptions{}); err != nil {
 		return err
 	}
-	sum := curationSummary{Input: inRep, Kept: len(res.Kept), Removed: len(res.Removed), Filters: res.Reports}
+	sum := curationSummary{Input: inRep, Kept: len(res.Kept), Removed: len(res.Removed), Config: cfg, Filters: res.Reports}
 	b, err := json.MarshalIndent(sum, "", "  ")
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(o.out, "curation.json"), append(b, '\n'), 0o644); err != nil {
+	if err := writeFileAtomic(filepath.Join(o.out, "curation.json"), append(b, '\n')); err != nil {
 		return fmt.Errorf("write curation.json: %w", err)
 	}
 	if o.json {
@@ -138,7 +157,7 @@ func runCurate(cmd *cobra.Command, g *globals, o *curateOptions, in string) erro
 	}
 	fmt.Fprintf(w, ")\n%-14s %8s %8s  reasons\n", "filter", "seen", "removed")
 	for _, r := range res.Reports {
-		fmt.Fprintf(w, "%-14s %8d %8d  %v\n", r.Filter, r.Seen, r.Removed, r.Reasons)
+		fmt.Fprintf(w, "%-14s %8d %8d  %s\n", r.Filter, r.Seen, r.Removed, counts(r.Reasons))
 	}
 	fmt.Fprintf(w, "kept %d, removed %d → %s\n", len(res.Kept), len(res.Removed), o.out)
 	return nil

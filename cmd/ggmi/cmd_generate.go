@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ggmi-dev/ggmi/batch"
 	"github.com/ggmi-dev/ggmi/dataset"
 	"github.com/ggmi-dev/ggmi/generate"
 	"github.com/ggmi-dev/ggmi/llm"
@@ -27,6 +28,7 @@ import (
 const exitIncomplete = 3
 
 type generateOptions struct {
+	giveUpAfter   time.Duration
 	anchors       string
 	schema        string
 	mapping       []string
@@ -50,6 +52,7 @@ type generateOptions struct {
 	attempts      int
 	apiKeyEnv     string
 	workers       int
+	threads       int
 	topics        []string
 	styles        []string
 	personas      []string
@@ -62,6 +65,10 @@ type generateOptions struct {
 	noCurate      bool
 	out           string
 	json          bool
+	batch         string
+	batchResubmit bool
+	batchPoll     time.Duration
+	batchMax      int
 }
 
 func newGenerateCmd(g *globals) *cobra.Command {
@@ -123,8 +130,10 @@ their retries (run the same command again to retry them); 130 interrupted.`,
 	f.Uint64Var(&o.seed, "seed", 1, "seed of the plan (demonstrations, conditions, sampling seeds)")
 	f.DurationVar(&o.timeout, "timeout", 5*time.Minute, "time limit of one attempt")
 	f.IntVar(&o.attempts, "attempts", 5, "attempts per request, the first included")
+	f.DurationVar(&o.giveUpAfter, "give-up-after", time.Minute, "stop (state saved, exit 3) when every request has failed for this long (0: never)")
 	f.StringVar(&o.apiKeyEnv, "api-key-env", llm.DefaultAPIKeyEnv, "name of the environment variable holding the API key")
 	f.IntVar(&o.workers, "workers", 0, "built-in engine: sequences generated at once (0: every core)")
+	f.IntVar(&o.threads, "threads", 0, "built-in engine: cores used in all, shared by the running sequences (0: every core)")
 	f.StringSliceVar(&o.topics, "topics", nil, "condition: topics to cycle through (comma list)")
 	f.StringSliceVar(&o.styles, "styles", nil, "condition: styles to cycle through (comma list)")
 	f.StringSliceVar(&o.personas, "personas", nil, "condition: personas to cycle through (comma list)")
@@ -137,6 +146,10 @@ their retries (run the same command again to retry them); 130 interrupted.`,
 	f.BoolVar(&o.noCurate, "no-curate", false, "skip the curation step ε")
 	f.StringVar(&o.out, "out", "", "output directory (required unless --dry-run)")
 	f.BoolVar(&o.json, "json", false, "print the summary (or the dry-run estimate) as JSON on stdout")
+	f.StringVar(&o.batch, "batch", "", "send the requests through the provider's batch API (half price, answers within 24 h): openai or anthropic (key from $ANTHROPIC_API_KEY unless --api-key-env is set)")
+	f.BoolVar(&o.batchResubmit, "batch-resubmit", false, "batch mode: send again the requests that failed or expired in an earlier batch")
+	f.DurationVar(&o.batchPoll, "batch-poll", 30*time.Second, "batch mode: time between two polls of a batch")
+	f.IntVar(&o.batchMax, "batch-max-requests", 0, "batch mode: requests per batch at most (0: the provider's limit)")
 	return c
 }
 
@@ -188,12 +201,20 @@ func (o *generateOptions) check() (llm.ModelSpec, llm.Price, error) {
 		return none, llm.Price{}, fmt.Errorf("--n must be between 1 and %d (got %d)", llm.MaxN, o.n)
 	case o.samples < 1:
 		return none, llm.Price{}, fmt.Errorf("--samples must be at least 1 (got %d)", o.samples)
+	case o.giveUpAfter < 0:
+		return none, llm.Price{}, fmt.Errorf("--give-up-after must not be negative (got %v)", o.giveUpAfter)
 	case o.attempts < 1:
 		return none, llm.Price{}, fmt.Errorf("--attempts must be at least 1 (got %d)", o.attempts)
 	case o.timeout < 0:
 		return none, llm.Price{}, fmt.Errorf("--timeout must not be negative (got %v)", o.timeout)
+	case o.threads < 0:
+		return none, llm.Price{}, fmt.Errorf("--threads must be at least 0 (got %d)", o.threads)
 	case o.workers < 0:
 		return none, llm.Price{}, fmt.Errorf("--workers must be at least 0 (got %d)", o.workers)
+	case o.batch != "" && o.batch != "openai" && o.batch != "anthropic":
+		return none, llm.Price{}, fmt.Errorf("--batch must be openai or anthropic (got %q)", o.batch)
+	case o.batchPoll <= 0 || o.batchMax < 0:
+		return none, llm.Price{}, errors.New("--batch-poll must be positive and --batch-max-requests at least 0")
 	case !envName.MatchString(o.apiKeyEnv):
 		// The value is not echoed: it may be the key itself.
 		return none, llm.Price{}, errors.New("--api-key-env takes the name of an environment variable (such as OPENAI_API_KEY), not a key")
@@ -349,7 +370,7 @@ func runGenerate(cmd *cobra.Command, g *globals, o *generateOptions) error {
 	if workers == 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	opened, err := llm.Open(spec, llm.OpenOptions{Workers: workers, APIKeyEnv: o.apiKeyEnv, Mode: mode})
+	opened, err := llm.Open(spec, llm.OpenOptions{Workers: workers, Threads: o.threads, APIKeyEnv: o.apiKeyEnv, Mode: mode})
 	if err != nil {
 		if spec.Kind == llm.SpecRemote {
 			return usageError{fmt.Errorf("--model: %w", err)}
@@ -371,8 +392,29 @@ func runGenerate(cmd *cobra.Command, g *globals, o *generateOptions) error {
 		Prices:            map[string]llm.Price{opt.Model: price},
 	})
 	opt.Progress = newUnitReporter(g.stderr, g.quiet, "requests")
+	if o.batch != "" {
+		ob, ok := backend.(*llm.OpenAI)
+		if !ok {
+			return usageError{fmt.Errorf("--batch %s needs an http(s)://HOST/v1#MODEL endpoint as --model", o.batch)}
+		}
+		var prov batch.Provider = batch.NewOpenAI(ob)
+		if o.batch == "anthropic" {
+			keyEnv := o.apiKeyEnv
+			if keyEnv == llm.DefaultAPIKeyEnv {
+				keyEnv = batch.DefaultAnthropicKeyEnv
+			}
+			prov = batch.NewAnthropic(batch.AnthropicOptions{BaseURL: ob.BaseURL(), Model: spec.Model, APIKeyEnv: keyEnv})
+		}
+		opt.Batch = &generate.BatchOptions{Provider: prov, Resubmit: o.batchResubmit, Poll: o.batchPoll,
+			Limits: batch.Limits{MaxRequests: o.batchMax}}
+	}
 
+	opt.GiveUpAfter = o.giveUpAfter
 	sum, err := generate.Run(ctx, opt)
+	if errors.Is(err, generate.ErrGaveUp) {
+		printGenerateSummary(g, o, sum)
+		return exitError{code: exitIncomplete, err: fmt.Errorf("%v; the state is saved: run the same command again once it is back", errors.Unwrap(err))}
+	}
 	if errors.Is(err, generate.ErrOtherRun) {
 		return usageError{fmt.Errorf("--out %s holds a run made with other options; use the same options to resume it or a new --out", o.out)}
 	}
@@ -391,8 +433,11 @@ func runGenerate(cmd *cobra.Command, g *globals, o *generateOptions) error {
 	} else {
 		printGenerateSummary(g, o, sum)
 	}
+	if !sum.Complete && sum.Batch != nil && sum.Failures["batch"] > 0 {
+		return exitError{code: exitIncomplete, err: fmt.Errorf("%d of %d requests got no answer from their batch (%v); run the same command with --batch-resubmit to send them again", sum.Failed, sum.Requests, sum.Failures)}
+	}
 	if !sum.Complete {
-		return exitError{code: exitIncomplete, err: fmt.Errorf("%d of %d requests failed after their retries (%v); run the same command again to retry them", sum.Failed, sum.Requests, sum.Failures)}
+		return exitError{code: exitIncomplete, err: fmt.Errorf("%d of %d requests failed after their retries (%s); run the same command again to retry them", sum.Failed, sum.Requests, counts(sum.Failures))}
 	}
 	return nil
 }
@@ -404,7 +449,7 @@ func printGenerateSummary(g *globals, o *generateOptions, s generate.Summary) {
 		s.Done, s.Requests, s.Resumed, s.Fetched, s.CacheHits, s.Failed)
 	fmt.Fprintf(w, "records: %d, rejects: %d", s.Records, s.Rejects)
 	if len(s.RejectReasons) > 0 {
-		fmt.Fprintf(w, " %v", s.RejectReasons)
+		fmt.Fprintf(w, " (%s)", counts(s.RejectReasons))
 	}
 	fmt.Fprintln(w)
 	if s.Complete && !o.noCurate {
@@ -412,8 +457,17 @@ func printGenerateSummary(g *globals, o *generateOptions, s generate.Summary) {
 	}
 	fmt.Fprintf(w, "tokens: %d in, %d out; cost %.4f (this run %.4f); %.1f s\n",
 		s.PromptTokens, s.CompletionTokens, s.Cost, s.FetchedCost, s.Seconds)
-	if s.FormatRefused {
+	if s.FormatIgnored {
+		fmt.Fprintln(w, "note: the endpoint ignores response_format (its first answers were not JSON); later requests were sent without it and answers parsed as free text")
+	} else if s.FormatRefused {
 		fmt.Fprintln(w, "note: the endpoint refused the response format; answers were parsed as free text")
+	}
+	if b := s.Batch; b != nil {
+		fmt.Fprintf(w, "batch %s: %d batches created (%d requests, %d resubmitted), %d resumed; %d answers stored, %d without answer\n",
+			b.Provider, b.Created, b.Submitted, b.Resubmitted, b.Resumed, b.Answered, b.Failed)
+		for _, n := range b.Notes {
+			fmt.Fprintf(w, "note: %s\n", n)
+		}
 	}
 	for _, e := range s.Errors {
 		fmt.Fprintf(w, "failed: %s\n", e)

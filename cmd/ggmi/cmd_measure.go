@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 
@@ -13,6 +14,7 @@ import (
 
 	"github.com/ggmi-dev/ggmi/dataset"
 	"github.com/ggmi-dev/ggmi/embed"
+	"github.com/ggmi-dev/ggmi/internal/budget"
 	"github.com/ggmi-dev/ggmi/llama"
 	"github.com/ggmi-dev/ggmi/llm"
 	"github.com/ggmi-dev/ggmi/measure"
@@ -20,6 +22,8 @@ import (
 )
 
 type measureOptions struct {
+	format                string
+	lossyUTF8             bool
 	anchors, train        string
 	reference             string
 	schema, anchorsSchema string
@@ -79,6 +83,8 @@ Writes metrics.json and metrics.md into --out and prints the table (JSON with --
 	f.StringVar(&o.reference, "reference", "", "real sample the divergences compare S_gen with, e.g. the held-out test split (default: --train, else --anchors)")
 	f.StringVar(&o.referenceSchema, "reference-schema", "auto", "schema of --reference")
 	f.BoolVar(&o.skipInvalid, "skip-invalid", false, "skip and count malformed rows instead of failing")
+	f.StringVar(&o.format, "format", "", "format of the input files when their names do not say it: jsonl, json, csv or parquet")
+	f.BoolVar(&o.lossyUTF8, "lossy-utf8", false, "replace bytes that are not valid UTF-8 with U+FFFD instead of failing")
 	f.StringVar(&o.embed, "embed", "lsa", "embedder: lsa, glove:PATH, builtin:PATH or http(s)://HOST/v1#MODEL")
 	f.StringVar(&o.cache, "cache", os.Getenv("GGMI_CACHE"), "embedding cache directory (default $GGMI_CACHE; empty: no cache)")
 	f.StringVar(&o.metrics, "metrics", "all", "metrics: all or a comma list (hsic,hsic-rff,ksg,entropy,delta-h,se,ngram,self-rep,compression,kmeans-entropy,self-bleu,homogenization,vendi,mmd,c2st,knn-kl)")
@@ -187,9 +193,12 @@ func runMeasure(cmd *cobra.Command, g *globals, o *measureOptions, data []string
 	if _, err := measure.SelectMetrics(o.metrics, o.llmSpec != ""); err != nil {
 		return userErr("--metrics: %v", err)
 	}
+	if err := g.checkMemory("measure with these inputs and flags", measureMemory(append(append([]string(nil), data...), o.anchors, o.train, o.reference), o.maxPairs, o.bootstrap, o.workers)...); err != nil {
+		return err
+	}
 	in := measureInputs{Data: data, Anchors: o.anchors, Train: o.train, Ref: o.reference, Metrics: o.metrics, Pairing: o.pairing, Version: version}
 	read := func(path, schema string) ([]dataset.Record, error) {
-		recs, rep, err := dataset.ReadFile(path, dataset.ReadOptions{Schema: schema, SkipInvalid: o.skipInvalid})
+		recs, rep, err := dataset.ReadFile(path, dataset.ReadOptions{Format: dataset.Format(o.format), Schema: schema, SkipInvalid: o.skipInvalid, LossyUTF8: o.lossyUTF8})
 		if err != nil {
 			return nil, usageError{err}
 		}
@@ -253,14 +262,14 @@ func runMeasure(cmd *cobra.Command, g *globals, o *measureOptions, data []string
 	if err != nil {
 		return fmt.Errorf("encode metrics.json: %w", err)
 	}
-	if err := os.WriteFile(filepath.Join(o.out, "metrics.json"), append(b, '\n'), 0o644); err != nil {
+	if err := writeFileAtomic(filepath.Join(o.out, "metrics.json"), append(b, '\n')); err != nil {
 		return fmt.Errorf("write metrics.json: %w", err)
 	}
 	var md strings.Builder
 	if err := report.MeasureMarkdown(&md, "Metrics of "+strings.Join(data, ", "), rep); err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(o.out, "metrics.md"), []byte(md.String()), 0o644); err != nil {
+	if err := writeFileAtomic(filepath.Join(o.out, "metrics.md"), []byte(md.String())); err != nil {
 		return fmt.Errorf("write metrics.md: %w", err)
 	}
 	if len(rep.Errors) > 0 && !g.quiet {
@@ -300,4 +309,32 @@ func readMeasureFile(path string) (measureFile, error) {
 		return measureFile{}, fmt.Errorf("%s is not a metrics.json: %v", path, err)
 	}
 	return f, nil
+}
+
+// measureMemory estimates the peak memory of a measurement: the records and
+// their embeddings (from the size of the input files), the n×n matrices of
+// the O(n²) estimators (--max-pairs) and the bootstrap's resamples.
+func measureMemory(files []string, maxPairs, bootstrap, workers int) []budget.Term {
+	var in float64
+	for _, p := range files {
+		if p == "" || strings.Contains(p, "://") {
+			continue
+		}
+		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
+			in += float64(st.Size())
+		}
+	}
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	n := float64(maxPairs)
+	return []budget.Term{
+		// Records, tokens, n-gram tables and LSA's sparse matrix.
+		{Bytes: 12 * in, Flag: "the input size"},
+		// Kernel matrices of HSIC, MMD and Vendi, their centred copies.
+		{Bytes: 6 * 8 * n * n, Flag: "--max-pairs"},
+		{Bytes: float64(workers) * 8 * n * n / 4 * min(float64(bootstrap), 1), Flag: "--max-pairs"},
+		{Bytes: 8 * float64(bootstrap) * n, Flag: "--bootstrap"},
+		{Bytes: 128 << 20},
+	}
 }

@@ -34,7 +34,7 @@ was meant to predict.
 Finished stages are skipped when their inputs are unchanged; an interrupted run resumes
 where it stopped, and generation never repeats a request whose answer is cached.
 --shard i/N does configuration i, i+N, … only (auto/N reads JOB_COMPLETION_INDEX, as set
-by a Kubernetes indexed job); --merge DIR… joins shards' run directories into this one
+by a Kubernetes indexed job, or SLURM_ARRAY_TASK_ID of a Slurm job array); --merge DIR… joins shards' run directories into this one
 and writes the report.
 
 Exit codes: 0 done; 1 a stage failed (the other configurations still ran); 2 a mistake
@@ -47,7 +47,7 @@ in the command line or the experiment file; 130 interrupted.`,
 	}
 	f := c.Flags()
 	f.StringVar(&o.stage, "stage", "", "run only this stage: "+strings.Join(experiment.Stages, ", "))
-	f.StringVar(&o.shard, "shard", "", "do this machine's share i/N of the configurations (auto/N: from JOB_COMPLETION_INDEX)")
+	f.StringVar(&o.shard, "shard", "", "do this machine's share i/N of the configurations (auto/N: from JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID)")
 	f.BoolVar(&o.force, "force", false, "rerun stages even when their inputs are unchanged")
 	f.StringSliceVar(&o.merge, "merge", nil, "shard run directories to join into this run before the report")
 	return c

@@ -18,6 +18,7 @@ type serveOptions struct {
 	addr     string
 	name     string
 	workers  int
+	threads  int
 	template string
 	maxBody  int64
 }
@@ -50,6 +51,7 @@ SIGTERM the server stops accepting connections and finishes the requests in flig
 	f.StringVar(&o.addr, "addr", "127.0.0.1:8080", "address to listen on (port 0 picks a free port)")
 	f.StringVar(&o.name, "name", "", "model name clients ask for (default: the file name without extension)")
 	f.IntVar(&o.workers, "workers", 0, "sequences generated at once (0: every core)")
+	f.IntVar(&o.threads, "threads", 0, "cores the engine uses in all, shared by the running sequences (0: every core)")
 	f.StringVar(&o.template, "template", "plain", "chat template: plain or raw")
 	f.Int64Var(&o.maxBody, "max-body", serve.DefaultMaxBodyBytes, "largest request body in bytes")
 	return c
@@ -57,6 +59,9 @@ SIGTERM the server stops accepting connections and finishes the requests in flig
 
 // check validates the flags; every error is the user's.
 func (o *serveOptions) check() (llm.ChatTemplate, error) {
+	if o.threads < 0 {
+		return llm.ChatTemplate{}, fmt.Errorf("--threads must be at least 0 (got %d)", o.threads)
+	}
 	if o.workers < 0 {
 		return llm.ChatTemplate{}, fmt.Errorf("--workers must be at least 0 (got %d)", o.workers)
 	}
@@ -96,7 +101,7 @@ func runServe(cmd *cobra.Command, g *globals, o *serveOptions) error {
 	if o.workers == 0 {
 		o.workers = runtime.GOMAXPROCS(0)
 	}
-	b, m, err := openBuiltin(o.model, builtinOptions{name: o.name, workers: o.workers, template: tmpl})
+	b, m, err := openBuiltin(o.model, builtinOptions{name: o.name, workers: o.workers, threads: o.threads, template: tmpl})
 	if err != nil {
 		return err
 	}

@@ -21,6 +21,7 @@ type simulateOptions struct {
 	estimator        string
 	direction        string
 	mcSamples        int
+	lossCap          float64
 	histSamples      int
 	histRounds       int
 	histBins         int
@@ -74,6 +75,7 @@ and report.md.`,
 	f.StringVar(&o.estimator, "estimator", "mc", "KL estimator(s), comma-separated, first is primary: mc, hist, hist-shared, all")
 	f.StringVar(&o.direction, "direction", string(d.Direction), "KL direction of the primary gap: model-gt (paper) or gt-model")
 	f.IntVar(&o.mcSamples, "mc-samples", d.MCSamples, "draws per Monte-Carlo estimate")
+	f.Float64Var(&o.lossCap, "loss-cap", sim.DefaultLossCap, "C of the Lemma 3.1 check: the loss −log π_gen(x) is clipped to [0, C]")
 	f.IntVar(&o.histSamples, "hist-samples", d.HistSamples, "draws per histogram (hist estimators)")
 	f.IntVar(&o.histRounds, "hist-rounds", d.HistRounds, "inner resampling rounds of the hist estimators")
 	f.IntVar(&o.histBins, "hist-bins", d.HistBins, "histogram bins per axis")
@@ -119,6 +121,7 @@ func (o *simulateOptions) options() (sim.Options, error) {
 		return sim.Options{}, err
 	}
 	cfg.MCSamples, cfg.HistSamples, cfg.HistRounds, cfg.HistBins = o.mcSamples, o.histSamples, o.histRounds, o.histBins
+	cfg.LossCap = o.lossCap
 	cfg.Covariance, cfg.CovRidge = sim.CovRecipe(o.covariance), o.covRidge
 	cfg.CurateQuantile = o.curateQuantile
 	cfg.EMTol, cfg.EMMaxIter, cfg.EMNInit, cfg.EMRegCovar = o.emTol, o.emMaxIter, o.emNInit, o.regCovar
@@ -138,6 +141,9 @@ func runSimulate(cmd *cobra.Command, g *globals, o *simulateOptions) error {
 	opt, err := o.options()
 	if err != nil {
 		return usageError{err}
+	}
+	if err := g.checkMemory("simulate with these flags", opt.MemoryEstimate()...); err != nil {
+		return err
 	}
 	opt.Progress = newReporter(g.stderr, g.quiet)
 	res, err := sim.Run(cmd.Context(), opt)

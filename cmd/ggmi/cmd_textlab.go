@@ -112,14 +112,14 @@ func runTextlab(cmd *cobra.Command, g *globals, o *textlabOptions) error {
 		if err := os.MkdirAll(o.out, 0o755); err != nil {
 			return fmt.Errorf("textlab: %w", err)
 		}
-		if err := os.WriteFile(filepath.Join(o.out, "result.json"), js, 0o644); err != nil {
+		if err := writeFileAtomic(filepath.Join(o.out, "result.json"), js); err != nil {
 			return fmt.Errorf("textlab: %w", err)
 		}
 		var md bytes.Buffer
 		if err := textlab.WriteMarkdown(&md, res, lab); err != nil {
 			return fmt.Errorf("textlab: report: %w", err)
 		}
-		if err := os.WriteFile(filepath.Join(o.out, "textlab.md"), md.Bytes(), 0o644); err != nil {
+		if err := writeFileAtomic(filepath.Join(o.out, "textlab.md"), md.Bytes()); err != nil {
 			return fmt.Errorf("textlab: %w", err)
 		}
 		fmt.Fprintf(g.stderr, "wrote result.json and textlab.md to %s\n", o.out)

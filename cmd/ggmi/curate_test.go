@@ -82,3 +82,49 @@ func TestCurateBadInput(t *testing.T) {
 		}
 	}
 }
+
+// --filters, --keywords-file and the length bounds take effect and are
+// recorded in curation.json.
+func TestCurateFilterSwitches(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.jsonl")
+	os.WriteFile(in, []byte(`{"instruction":"Describe the video of the launch in detail","output":"x"}
+{"instruction":"Explain how tides are caused by the moon","output":"y"}
+`), 0o644)
+	kw := filepath.Join(dir, "kw.txt")
+	os.WriteFile(kw, []byte("tides\n"), 0o644)
+	for _, c := range []struct {
+		args []string
+		kept int
+	}{
+		{nil, 1},
+		{[]string{"--filters", "length,exact-dedup"}, 2},
+		{[]string{"--keywords-file", kw}, 1},
+		{[]string{"--filters", "none"}, 2},
+		{[]string{"--max-words", "7"}, 0},
+	} {
+		out := t.TempDir()
+		code, _, stderr := runCLI(append([]string{"curate", in, "--out", out}, c.args...)...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", c.args, code, stderr)
+		}
+		var sum curationSummary
+		b, _ := os.ReadFile(filepath.Join(out, "curation.json"))
+		if err := json.Unmarshal(b, &sum); err != nil {
+			t.Fatal(err)
+		}
+		if sum.Kept != c.kept {
+			t.Errorf("%v: kept %d, want %d", c.args, sum.Kept, c.kept)
+		}
+		if len(c.args) > 1 && c.args[0] == "--filters" && strings.Join(sum.Config.Filters, ",") != strings.ReplaceAll(c.args[1], "none", "") {
+			t.Errorf("%v: recorded filters %v", c.args, sum.Config.Filters)
+		}
+		if len(c.args) > 1 && c.args[0] == "--keywords-file" && (sum.Config.KeywordsFile != kw || len(sum.Config.Keywords) != 1) {
+			t.Errorf("keyword file not recorded: %+v", sum.Config)
+		}
+	}
+	code, _, stderr := runCLI("curate", in, "--out", t.TempDir(), "--filters", "nonsense")
+	if code != 2 || !strings.Contains(stderr, "unknown filter") {
+		t.Errorf("unknown filter: exit %d, %q", code, stderr)
+	}
+}

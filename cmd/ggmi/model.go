@@ -26,6 +26,7 @@ func checkModelFile(path string) error {
 type builtinOptions struct {
 	name     string // model name (modelName(path) when empty)
 	workers  int
+	threads  int
 	template llm.ChatTemplate
 }
 
@@ -39,7 +40,7 @@ func openBuiltin(path string, o builtinOptions) (*llm.Builtin, *llama.Model, err
 	if err != nil {
 		return nil, nil, fmt.Errorf("load model: %w", err)
 	}
-	b, err := llm.NewBuiltin(m, llm.BuiltinOptions{Name: o.name, Workers: o.workers, Template: &o.template})
+	b, err := llm.NewBuiltin(m, llm.BuiltinOptions{Name: o.name, Workers: o.workers, Threads: o.threads, Template: &o.template})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -7,10 +7,16 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"sort"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/ggmi-dev/ggmi/dataset"
+	"github.com/ggmi-dev/ggmi/internal/budget"
+	"github.com/ggmi-dev/ggmi/internal/crash"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -38,6 +44,33 @@ func (e exitError) Unwrap() error { return e.err }
 type globals struct {
 	stdout, stderr io.Writer
 	quiet          bool
+	maxMemory      string
+}
+
+// memLimit is the memory a command may plan to use: --max-memory, else the
+// memory available now (MemAvailable), else no limit.
+func (g *globals) memLimit() (budget.Limit, error) {
+	if g.maxMemory != "" {
+		b, err := budget.ParseSize(g.maxMemory)
+		if err != nil {
+			return budget.Limit{}, userErr("--max-memory: %v", err)
+		}
+		return budget.Limit{Bytes: b, From: "--max-memory"}, nil
+	}
+	return budget.Limit{Bytes: budget.Available(), From: "the memory available now"}, nil
+}
+
+// checkMemory refuses a command whose estimate exceeds the limit.
+func (g *globals) checkMemory(what string, terms ...budget.Term) error {
+	lim, err := g.memLimit()
+	if err != nil {
+		return err
+	}
+	total, hint := budget.Sum(terms...)
+	if err := lim.Check(what, total, hint); err != nil {
+		return usageError{err}
+	}
+	return nil
 }
 
 func newRootCmd(g *globals) *cobra.Command {
@@ -54,6 +87,7 @@ func newRootCmd(g *globals) *cobra.Command {
 	root.SetOut(g.stdout)
 	root.SetErr(g.stderr)
 	root.PersistentFlags().BoolVarP(&g.quiet, "quiet", "q", false, "no progress output")
+	root.PersistentFlags().StringVar(&g.maxMemory, "max-memory", "", "refuse work whose estimated memory exceeds this (e.g. 4G; default: the memory available now)")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newSimulateCmd(g))
 	root.AddCommand(newCurateCmd(g))
@@ -63,34 +97,90 @@ func newRootCmd(g *globals) *cobra.Command {
 	root.AddCommand(newTextlabCmd(g))
 	root.AddCommand(newGenerateCmd(g))
 	root.AddCommand(newRunCmd(g))
+	root.AddCommand(newTokenizeCmd(g))
+	for _, f := range extraCommands {
+		root.AddCommand(f(g))
+	}
 	return root
 }
 
+// extraCommands are added to the root by tests (e.g. a command that panics).
+var extraCommands []func(*globals) *cobra.Command
+
+// Exit codes beyond a command's own.
+const (
+	exitInternal    = 70  // a bug: a panic recovered at the command boundary
+	exitInterrupted = 130 // SIGINT or SIGTERM
+)
+
+// hardExit, set by main, lets an interrupt end the process when the command
+// has not returned within interruptGrace (tests calling run leave it off).
+var (
+	hardExit       func(int)
+	interruptGrace = time.Second
+)
+
 // run executes the command line and returns the process exit code: 0 on
-// success, 2 for a user's mistake, 1 for any other failure, 130 when
-// interrupted, or a command's own code (exitError).
-func run(args []string, stdout, stderr io.Writer) int {
+// success, 2 for a user's mistake, 1 for any other failure, 70 for an
+// internal error (a bug), 130 when interrupted, or a command's own code
+// (exitError).
+func run(args []string, stdout, stderr io.Writer) (code int) {
 	g := &globals{stdout: stdout, stderr: stderr}
+	defer func() {
+		if p := crash.Capture(recover()); p != nil {
+			code = reportPanic(stderr, p, args)
+		}
+	}()
 	root := newRootCmd(g)
 	root.SetArgs(args)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	finished := make(chan struct{})
+	defer close(finished)
+	go func() {
+		select {
+		case <-sigs:
+		case <-finished:
+			return
+		}
+		cancel()
+		if hardExit == nil {
+			return
+		}
+		// Every output is written atomically, so ending here leaves each
+		// one complete or absent; a second signal ends at once.
+		select {
+		case <-finished:
+		case <-sigs:
+			fmt.Fprintln(stderr, "ggmi: interrupted")
+			hardExit(exitInterrupted)
+		case <-time.After(interruptGrace):
+			fmt.Fprintln(stderr, "ggmi: interrupted")
+			hardExit(exitInterrupted)
+		}
+	}()
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return 0
 	}
 	var ue usageError
 	var xe exitError
+	var pe *crash.Panic
 	switch {
+	case errors.As(err, &pe):
+		return reportPanic(stderr, pe, args)
 	case errors.As(err, &xe):
 		fmt.Fprintf(stderr, "ggmi: %v\n", err)
 		return xe.code
 	case errors.As(err, &ue):
 		fmt.Fprintf(stderr, "ggmi: %v\n", err)
 		return 2
-	case errors.Is(err, context.Canceled):
+	case errors.Is(err, context.Canceled) || ctx.Err() != nil:
 		fmt.Fprintln(stderr, "ggmi: interrupted")
-		return 130
+		return exitInterrupted
 	}
 	// Cobra's own argument errors (unknown command, wrong arity) are the
 	// user's too.
@@ -110,4 +200,42 @@ func isCobraUsage(err error) bool {
 		}
 	}
 	return false
+}
+
+// reportPanic writes the panic's stack to a log file and says so.
+func reportPanic(stderr io.Writer, p *crash.Panic, args []string) int {
+	path, err := crash.WriteLog(p, args, version)
+	if err != nil {
+		fmt.Fprintf(stderr, "ggmi: internal error, please report: %v\n%s", p.Value, p.Stack)
+		return exitInternal
+	}
+	fmt.Fprintf(stderr, "ggmi: internal error, please report it with the log %s (%v)\n", path, p.Value)
+	return exitInternal
+}
+
+// writeFileAtomic writes b to path through a temporary file and a rename,
+// so that an interrupted command leaves the old file or the new, never part.
+func writeFileAtomic(path string, b []byte) error {
+	return dataset.WriteAtomic(path, false, func(w io.Writer) error {
+		_, err := w.Write(b)
+		return err
+	})
+}
+
+// counts prints reason counts as "too short 1, keyword draw 2" (sorted by
+// reason), or "–" when there are none.
+func counts(m map[string]int) string {
+	if len(m) == 0 {
+		return "–"
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s %d", k, m[k])
+	}
+	return strings.Join(parts, ", ")
 }
