@@ -40,7 +40,7 @@ func parityConfigs(t *testing.T) map[string]Config {
 		return c
 	}
 	return map[string]Config{
-		"gpt2": mk(ArchGPT2, func(c *Config) { c.HiddenDim, c.SharedClassifier = 256, true }),
+		"gpt2":             mk(ArchGPT2, func(c *Config) { c.HiddenDim, c.SharedClassifier = 256, true }),
 		"llama-gqa-untied": mk(ArchLlama, func(c *Config) { c.NKVHeads, c.RopeTheta = 2, 10000 }),
 		// Head size 16: with an original context of 64 the four frequency
 		// pairs fall in the kept, smoothed (two) and divided bands.

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The test command (README): every test of the module, and the portable
 # code paths of the packages with assembly kernels. Installs what it needs
-# (Go, Debian's chromium for the report's browser test, Debian's python3-torch for the PyTorch parity test). Tests that need
-# ../shared skip when it is absent. CI (.ci/run) runs gofmt -l and go vet,
+# (Go, Debian's chromium for the report's browser test, Debian's
+# python3-torch for the llama package's PyTorch parity test). Tests that
+# need ../shared skip when it is absent. CI (.ci/run) runs gofmt -l and go vet,
 # then this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
