@@ -251,6 +251,9 @@ var ggufFileType = map[GGMLType]uint32{
 // typ's blocks, and the norm weights, stay f32. general.file_type records
 // typ. A quantised model is expanded to float32 first.
 func (m *Model) WriteGGUFAs(w io.Writer, typ GGMLType) error {
+	if err := m.Config.ggufWritable(); err != nil {
+		return err
+	}
 	ftype, ok := ggufFileType[typ]
 	if !ok {
 		return fmt.Errorf("write gguf: cannot write tensors of type %s", typ)
@@ -388,3 +391,19 @@ func (m *Model) WriteGGUFAs(w io.Writer, typ GGMLType) error {
 	}
 	return nil
 }
+
+// ggufWritable reports why the GGUF writer cannot store a model of c: it
+// writes the llama architecture without RoPE scaling only.
+func (c Config) ggufWritable() error {
+	if !c.isPlainLlama() {
+		return fmt.Errorf("write gguf: only the llama architecture can be written as GGUF, not %s (save a Hugging Face folder instead)", c.Family())
+	}
+	if c.RopeScaling.Type != "" {
+		return fmt.Errorf("write gguf: %s RoPE scaling cannot be written as GGUF (save a Hugging Face folder instead)", c.RopeScaling.Type)
+	}
+	return nil
+}
+
+// CanWriteGGUF reports whether [Model.WriteGGUF] can store the model
+// (otherwise [Model.SaveHF] can).
+func (m *Model) CanWriteGGUF() bool { return m.Config.ggufWritable() == nil }

@@ -519,3 +519,22 @@ func (m *Model) SaveHF(dir string) error {
 	}
 	return nil
 }
+
+// Clone returns an independent copy of m (float32 parameters, the same
+// tokenizer, and the tokenizer files SaveHF writes back), for fine-tuning
+// without touching the original.
+func (m *Model) Clone() (*Model, error) {
+	cp, err := NewModel(m.Config, m.Tokenizer)
+	if err != nil {
+		return nil, fmt.Errorf("clone: %w", err)
+	}
+	copy(cp.params, m.Params())
+	if m.hfFiles != nil {
+		cp.hfFiles = make(map[string][]byte, len(m.hfFiles))
+		for k, v := range m.hfFiles {
+			cp.hfFiles[k] = v
+		}
+	}
+	cp.threads = m.threads
+	return cp, nil
+}
