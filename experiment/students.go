@@ -189,7 +189,11 @@ func (r *Runner) trainMix(ctx context.Context, s *studentSetup, mix, source stri
 		return res, nil
 	}
 	cfg := train.Configuration{Name: mix, Real: real, Synthetic: syn, Mix: mo}
-	sum, err := train.RunSeeds(ctx, s.options(filepath.Join(mixDir, "student.gguf"), r), cfg, s.test, s.seeds)
+	ckpt := "student.gguf"
+	if s.base != nil && s.spec.Scratch == nil && !s.base.CanWriteGGUF() {
+		ckpt = "student" // a Hugging Face folder (gpt2, qwen2, scaled RoPE)
+	}
+	sum, err := train.RunSeeds(ctx, s.options(filepath.Join(mixDir, ckpt), r), cfg, s.test, s.seeds)
 	if err != nil {
 		return res, fmt.Errorf("mix %s: %w", mix, err)
 	}

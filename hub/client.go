@@ -82,7 +82,7 @@ func (c *Client) Get(ctx context.Context, u string) (*http.Response, error) {
 		if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
 			msg += " (a gated or private repository needs HF_TOKEN)"
 		}
-		return nil, fmt.Errorf("GET %s: %s: %s", u, resp.Status, msg)
+		return nil, &HTTPError{URL: u, Status: resp.Status, Code: resp.StatusCode, Msg: msg}
 	}
 	return resp, nil
 }
@@ -155,3 +155,12 @@ func (c *Client) DownloadURL(ctx context.Context, u string, ref Ref, p string, e
 	ok = true
 	return dst, nil
 }
+
+// HTTPError is a response other than 200 OK.
+type HTTPError struct {
+	URL, Status string
+	Code        int
+	Msg         string // the start of the body
+}
+
+func (e *HTTPError) Error() string { return fmt.Sprintf("GET %s: %s: %s", e.URL, e.Status, e.Msg) }

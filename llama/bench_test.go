@@ -7,7 +7,7 @@ import "testing"
 func BenchmarkGreedyStories260K(b *testing.B) {
 	m := loadBin(b)
 	st := m.NewState()
-	prompt := []int{m.Tokenizer.BOS}
+	prompt := []int{m.sp().BOS}
 	opt := GenerateOptions{MaxTokens: 256, IgnoreEOS: true}
 	b.ReportAllocs()
 	b.ResetTimer()

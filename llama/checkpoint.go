@@ -32,6 +32,12 @@ var errLegacyConfig = errors.New("llama2.c format stores only default RMSNorm ep
 // interleaved layout llama2.c uses.
 func (m *Model) WriteLlama2c(w io.Writer) error {
 	c := m.Config
+	if !c.isPlainLlama() {
+		return fmt.Errorf("write llama2.c: the format stores only the llama architecture, not %s", c.Family())
+	}
+	if c.RopeScaling.Type != "" {
+		return fmt.Errorf("write llama2.c: the format has no RoPE scaling")
+	}
 	if c.eps() != 1e-5 || c.ropeTheta() != 10000 || c.ropeDim() != c.HeadSize() {
 		return fmt.Errorf("write llama2.c: %w", errLegacyConfig)
 	}
@@ -138,8 +144,12 @@ func (m *Model) SaveLlama2c(path string) error {
 	if m.Tokenizer == nil {
 		return nil
 	}
+	sp, ok := m.Tokenizer.(*Tokenizer)
+	if !ok {
+		return fmt.Errorf("save %s: the llama2.c format stores only SentencePiece tokenizers, not %T", path, m.Tokenizer)
+	}
 	tp := filepath.Join(filepath.Dir(path), fmt.Sprintf("tok%d.bin", m.Config.VocabSize))
-	return writeFileAtomic(tp, m.Tokenizer.WriteLlama2c)
+	return writeFileAtomic(tp, sp.WriteLlama2c)
 }
 
 // SaveGGUF writes the model to path as a GGUF file (see [Model.WriteGGUF]),
@@ -241,6 +251,9 @@ var ggufFileType = map[GGMLType]uint32{
 // typ's blocks, and the norm weights, stay f32. general.file_type records
 // typ. A quantised model is expanded to float32 first.
 func (m *Model) WriteGGUFAs(w io.Writer, typ GGMLType) error {
+	if err := m.Config.ggufWritable(); err != nil {
+		return err
+	}
 	ftype, ok := ggufFileType[typ]
 	if !ok {
 		return fmt.Errorf("write gguf: cannot write tensors of type %s", typ)
@@ -295,7 +308,11 @@ func (m *Model) WriteGGUFAs(w io.Writer, typ GGMLType) error {
 		{"llama.rope.freq_base", c.ropeTheta()},
 		{"llama.attention.layer_norm_rms_epsilon", c.eps()},
 	}
-	if tok := m.Tokenizer; tok != nil {
+	if m.Tokenizer != nil {
+		tok, ok := m.Tokenizer.(*Tokenizer)
+		if !ok {
+			return fmt.Errorf("write gguf: tokenizer %T is not supported", m.Tokenizer)
+		}
 		if err := tok.checkWritable(c.VocabSize); err != nil {
 			return fmt.Errorf("write gguf: %w", err)
 		}
@@ -377,3 +394,19 @@ func (m *Model) WriteGGUFAs(w io.Writer, typ GGMLType) error {
 	}
 	return nil
 }
+
+// ggufWritable reports why the GGUF writer cannot store a model of c: it
+// writes the llama architecture without RoPE scaling only.
+func (c Config) ggufWritable() error {
+	if !c.isPlainLlama() {
+		return fmt.Errorf("write gguf: only the llama architecture can be written as GGUF, not %s (save a Hugging Face folder instead)", c.Family())
+	}
+	if c.RopeScaling.Type != "" {
+		return fmt.Errorf("write gguf: %s RoPE scaling cannot be written as GGUF (save a Hugging Face folder instead)", c.RopeScaling.Type)
+	}
+	return nil
+}
+
+// CanWriteGGUF reports whether [Model.WriteGGUF] can store the model
+// (otherwise [Model.SaveHF] can).
+func (m *Model) CanWriteGGUF() bool { return m.Config.ggufWritable() == nil }

@@ -29,8 +29,8 @@ func logitsOf(t *testing.T, m *Model, tokens []int) []float32 {
 func fineTuned(t *testing.T) *Model {
 	t.Helper()
 	base := loadBin(t)
-	m := newModel(base.Config, base.Tokenizer, append([]float32(nil), base.params...))
-	seqs, err := EncodeExamples(m.Tokenizer, storyCorpus(16), true)
+	m := newModel(base.Config, base.sp(), append([]float32(nil), base.params...))
+	seqs, err := EncodeExamples(m.sp(), storyCorpus(16), true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +58,7 @@ func fineTuned(t *testing.T) *Model {
 // checks that Load gives back the same weights, tokenizer and logits.
 func TestSaveLoadFineTuned(t *testing.T) {
 	m := fineTuned(t)
-	toks := m.Tokenizer.Encode("Once upon a time, Lily saw a cat.", true, false)
+	toks := m.sp().Encode("Once upon a time, Lily saw a cat.", true, false)
 	want := logitsOf(t, m, toks)
 	dir := t.TempDir()
 	for _, c := range []struct {
@@ -81,11 +81,11 @@ func TestSaveLoadFineTuned(t *testing.T) {
 			if effective(got.Config) != effective(m.Config) {
 				t.Errorf("config %+v, want %+v", got.Config, m.Config)
 			}
-			if got.Tokenizer == nil {
+			if got.sp() == nil {
 				t.Fatal("tokenizer not restored")
 			}
 			for _, text := range []string{"The dog ran.", "Once upon a time, Lily saw a cat.\nÉtoile ✓"} {
-				if !equalInts(got.Tokenizer.Encode(text, true, true), m.Tokenizer.Encode(text, true, true)) {
+				if !equalInts(got.sp().Encode(text, true, true), m.sp().Encode(text, true, true)) {
 					t.Errorf("tokenizer encodes %q differently", text)
 				}
 			}
@@ -164,7 +164,7 @@ func TestCheckpointRoundTrip(t *testing.T) {
 				t.Fatal(err)
 			}
 			check(got)
-			if !equalInts(got.Tokenizer.Encode("the ab a", true, true), m.Tokenizer.Encode("the ab a", true, true)) {
+			if !equalInts(got.sp().Encode("the ab a", true, true), m.sp().Encode("the ab a", true, true)) {
 				t.Error("GGUF tokenizer encodes differently")
 			}
 			buf.Reset()
@@ -183,7 +183,7 @@ func TestCheckpointRoundTrip(t *testing.T) {
 			}
 			check(got)
 			buf.Reset()
-			if err := m.Tokenizer.WriteLlama2c(&buf); err != nil {
+			if err := m.sp().WriteLlama2c(&buf); err != nil {
 				t.Fatal(err)
 			}
 			tok, err := ParseLlama2cTokenizer(buf.Bytes(), m.Config.VocabSize)
@@ -191,8 +191,8 @@ func TestCheckpointRoundTrip(t *testing.T) {
 				t.Fatal(err)
 			}
 			for i := range tok.Vocab {
-				if tok.Vocab[i] != m.Tokenizer.Vocab[i] || tok.Scores[i] != m.Tokenizer.Scores[i] {
-					t.Fatalf("token %d: %q %g, want %q %g", i, tok.Vocab[i], tok.Scores[i], m.Tokenizer.Vocab[i], m.Tokenizer.Scores[i])
+				if tok.Vocab[i] != m.sp().Vocab[i] || tok.Scores[i] != m.sp().Scores[i] {
+					t.Fatalf("token %d: %q %g, want %q %g", i, tok.Vocab[i], tok.Scores[i], m.sp().Vocab[i], m.sp().Scores[i])
 				}
 			}
 		})
@@ -218,7 +218,7 @@ func TestCheckpointErrors(t *testing.T) {
 	if err := m.WriteLlama2c(&failWriter{100}); err == nil {
 		t.Error("llama2.c write error not reported")
 	}
-	if err := m.Tokenizer.WriteLlama2c(&failWriter{10}); err == nil {
+	if err := m.sp().WriteLlama2c(&failWriter{10}); err == nil {
 		t.Error("tokenizer write error not reported")
 	}
 	missing := filepath.Join(t.TempDir(), "no", "such", "dir", "m.bin")
@@ -236,7 +236,7 @@ func TestCheckpointErrors(t *testing.T) {
 		t.Error("tokenizer with BOS 0 written in llama2.c format")
 	}
 	// Inconsistent tokenizer tables are refused.
-	broken := *m.Tokenizer
+	broken := *m.sp()
 	broken.Scores = broken.Scores[:5]
 	if err := broken.WriteLlama2c(&bytes.Buffer{}); err == nil {
 		t.Error("tokenizer with 5 scores written")

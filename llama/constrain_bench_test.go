@@ -12,7 +12,7 @@ const (
 
 func benchGenerate(b *testing.B, schema string) {
 	m := loadBin(b)
-	prompt := m.Tokenizer.Encode("Once upon a time", true, false)
+	prompt := m.sp().Encode("Once upon a time", true, false)
 	var js *JSONSchema
 	if schema != "" {
 		var err error
@@ -138,7 +138,7 @@ func benchMask(b *testing.B, v *ConstraintVocab) {
 // vocabulary of stories260K.
 func BenchmarkMask512(b *testing.B) {
 	m := loadBin(b)
-	v, err := VocabFor(m.Tokenizer)
+	v, err := VocabFor(m.sp())
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -50,7 +50,7 @@ type trieEdge struct {
 var vocabCache sync.Map // *Tokenizer → *ConstraintVocab
 
 // VocabFor returns the ConstraintVocab of tok, built once per tokenizer.
-func VocabFor(tok *Tokenizer) (*ConstraintVocab, error) {
+func VocabFor(tok TextTokenizer) (*ConstraintVocab, error) {
 	if tok == nil {
 		return nil, ErrNoTokenizer
 	}
@@ -59,19 +59,9 @@ func VocabFor(tok *Tokenizer) (*ConstraintVocab, error) {
 	}
 	toks := make([][]byte, tok.VocabSize())
 	for id := range toks {
-		switch tok.Types[id] {
-		case TokenNormal, TokenUserDefined, TokenByte:
-		default:
-			continue
-		}
-		if id == tok.BOS || id == tok.EOS {
-			continue
-		}
-		if p := tok.Piece(-1, id); p != "" {
-			toks[id] = []byte(p)
-		}
+		toks[id] = tok.TokenBytes(id)
 	}
-	v := NewConstraintVocab(toks, tok.BOS, tok.EOS)
+	v := NewConstraintVocab(toks, tok.BOSID(), tok.EOSID())
 	actual, _ := vocabCache.LoadOrStore(tok, v)
 	return actual.(*ConstraintVocab), nil
 }
@@ -237,7 +227,7 @@ func (c *Constraint) AcceptBytes(b []byte) error {
 
 // Accept advances the constraint by the bytes of token id as emitted after
 // prev (see Tokenizer.Piece: a leading space is dropped after BOS).
-func (c *Constraint) Accept(tok *Tokenizer, prev, id int) error {
+func (c *Constraint) Accept(tok TextTokenizer, prev, id int) error {
 	if id < 0 || id >= c.vocab.size || c.vocab.tokens[id] == nil {
 		return fmt.Errorf("llama: constraint: token %d is not allowed", id)
 	}

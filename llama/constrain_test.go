@@ -307,7 +307,7 @@ func FuzzConstraint(f *testing.F) {
 func TestAllowedMatchesBruteForce(t *testing.T) {
 	vocabs := []*ConstraintVocab{NewConstraintVocab(syntheticVocab(3000, 2), -1, -1)}
 	if _, err := os.Stat(filepath.Join("..", "..", "shared", "models", "stories260K", "stories260K.bin")); err == nil {
-		v, err := VocabFor(loadBin(t).Tokenizer)
+		v, err := VocabFor(loadBin(t).sp())
 		if err != nil {
 			t.Fatal(err)
 		}

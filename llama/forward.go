@@ -102,17 +102,23 @@ func (s *State) forwardHidden(token, pos int) error {
 	eps := c.eps()
 	sqrtHS := float32(math.Sqrt(float64(hs)))
 
-	for j, f := range m.ropeFreq {
-		val := float32(pos) * f
-		s.ropeCos[j] = float32(math.Cos(float64(val)))
-		s.ropeSin[j] = float32(math.Sin(float64(val)))
+	rope := !c.LearnedPos
+	if rope {
+		for j, f := range m.ropeFreq {
+			val := float32(pos) * f
+			s.ropeCos[j] = float32(math.Cos(float64(val)))
+			s.ropeSin[j] = float32(math.Sin(float64(val)))
+		}
 	}
 	x := s.x
 	m.inf.embedRow(x, token)
+	if c.LearnedPos {
+		addTo(x, m.inf.posEmb[pos*dim:(pos+1)*dim])
+	}
 	xb := s.xb[:dim]
 	for l := range m.inf.layers {
 		lw := &m.inf.layers[l]
-		rmsnorm(xb, x, lw.attnNorm, eps)
+		s.norm(xb, x, lw.attnNorm, lw.attnNormB, eps)
 
 		loff := l * s.ctx * kvd
 		k := s.keyCache[loff+pos*kvd : loff+(pos+1)*kvd]
@@ -121,8 +127,15 @@ func (s *State) forwardHidden(token, pos int) error {
 		s.linear(q, xb, &lw.wq)
 		s.linear(k, xb, &lw.wk)
 		s.linear(v, xb, &lw.wv)
-		s.rope(q)
-		s.rope(k)
+		if c.QKVBias {
+			addTo(q, lw.bq)
+			addTo(k, lw.bk)
+			addTo(v, lw.bv)
+		}
+		if rope {
+			s.rope(q)
+			s.rope(k)
+		}
 
 		// Multi-head attention over positions 0..pos. The sums run in
 		// position order with one accumulator, like the reference.
@@ -250,27 +263,91 @@ func (s *State) forwardHidden(token, pos int) error {
 			}
 		}
 		s.linear(s.xb2, xo, &lw.wo)
+		if c.OutBias {
+			addTo(s.xb2, lw.bo)
+		}
 		for i := range x {
 			x[i] += s.xb2[i]
 		}
 
-		// SwiGLU feed-forward.
-		rmsnorm(xb, x, lw.ffnNorm, eps)
-		s.linear(s.hb, xb, &lw.w1)
-		s.linear(s.hb2, xb, &lw.w3)
-		hb2 := s.hb2[:len(s.hb)]
-		for i, g := range s.hb {
-			e := exp32(-g)
-			g *= 1 / (1 + e)
-			s.hb[i] = g * hb2[i]
+		s.norm(xb, x, lw.ffnNorm, lw.ffnNormB, eps)
+		if c.GELU {
+			// GELU feed-forward with biases.
+			s.linear(s.hb, xb, &lw.w1)
+			addTo(s.hb, lw.b1)
+			geluInPlace(s.hb)
+			s.linear(xb, s.hb, &lw.w2)
+			addTo(xb, lw.b2)
+		} else {
+			// SwiGLU feed-forward.
+			s.linear(s.hb, xb, &lw.w1)
+			s.linear(s.hb2, xb, &lw.w3)
+			hb2 := s.hb2[:len(s.hb)]
+			for i, g := range s.hb {
+				e := exp32(-g)
+				g *= 1 / (1 + e)
+				s.hb[i] = g * hb2[i]
+			}
+			s.linear(xb, s.hb, &lw.w2)
 		}
-		s.linear(xb, s.hb, &lw.w2)
 		for i := range x {
 			x[i] += xb[i]
 		}
 	}
-	rmsnorm(x, x, m.inf.finalNorm, eps)
+	s.norm(x, x, m.inf.finalNorm, m.inf.finalNormB, eps)
 	return nil
+}
+
+// norm applies the model's normalisation (RMSNorm, or LayerNorm with
+// bias b) to x, writing out (out may alias x).
+func (s *State) norm(out, x, w, b []float32, eps float32) {
+	if s.m.Config.LayerNorm {
+		layernorm(out, x, w, b, eps)
+		return
+	}
+	rmsnorm(out, x, w, eps)
+}
+
+// layernorm writes w·(x − mean)/sqrt(var + eps) + b to out (out may
+// alias x); the variance is the biased one, as in PyTorch.
+func layernorm(out, x, w, b []float32, eps float32) {
+	n := len(x)
+	var mean float32
+	for _, v := range x {
+		mean += v
+	}
+	mean /= float32(n)
+	var vr float32
+	for _, v := range x {
+		d := v - mean
+		vr += d * d
+	}
+	vr /= float32(n)
+	r := float32(1 / math.Sqrt(float64(vr+eps)))
+	w, b, out = w[:n], b[:n], out[:n]
+	for i, v := range x {
+		out[i] = w[i]*((v-mean)*r) + b[i]
+	}
+}
+
+// geluC is sqrt(2/π) of the tanh approximation of GELU.
+const geluC = 0.7978845608028654
+
+// geluInPlace applies the tanh-approximated GELU,
+// 0.5·x·(1 + tanh(c·(x + 0.044715·x³))) = x·σ(2c·(x + 0.044715·x³)).
+func geluInPlace(x []float32) {
+	for i, v := range x {
+		u := 2 * geluC * (v + 0.044715*v*v*v)
+		x[i] = v / (1 + exp32(-u))
+	}
+}
+
+// addTo adds b to a element-wise (len(b) ≥ len(a)).
+func addTo(a, b []float32) {
+	b = b[:len(a)]
+	for i, v := range b {
+		a[i] += v
+	}
 }
 
 // rope rotates each head of vec (query or key projection) by the angles

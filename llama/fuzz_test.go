@@ -18,9 +18,9 @@ func exercise(t *testing.T, m *Model) {
 			t.Fatalf("Forward on accepted model: %v", err)
 		}
 	}
-	if m.Tokenizer != nil {
-		ids := m.Tokenizer.Encode("ab the é", true, true)
-		_ = m.Tokenizer.Decode(ids)
+	if m.sp() != nil {
+		ids := m.sp().Encode("ab the é", true, true)
+		_ = m.sp().Decode(ids)
 	}
 }
 

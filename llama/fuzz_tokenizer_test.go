@@ -21,7 +21,7 @@ var (
 // stories260K's tok512.bin.
 func fuzzTokenizers(t testing.TB) []*Tokenizer {
 	fuzzToksOnce.Do(func() {
-		fuzzToks = append(fuzzToks, tinyModel(t, tinyConfig, 1).Tokenizer)
+		fuzzToks = append(fuzzToks, tinyModel(t, tinyConfig, 1).sp())
 		data, err := os.ReadFile(filepath.Join("..", "..", "shared", "models", "stories260K", "tok512.bin"))
 		if err != nil {
 			return
@@ -145,7 +145,7 @@ func joinPieces(tok *Tokenizer, ids []int) string {
 // the file holds, and an accepted file has exactly vocabSize tokens and
 // serialises back to the same records.
 func FuzzParseLlama2cTokenizer(f *testing.F) {
-	valid := tokenizerToLlama2c(tinyModel(f, tinyConfig, 1).Tokenizer)
+	valid := tokenizerToLlama2c(tinyModel(f, tinyConfig, 1).sp())
 	f.Add(valid, int32(262))
 	f.Add(valid, int32(263))
 	f.Add(valid, int32(3))

@@ -202,7 +202,7 @@ func (m *Model) generate(st *State, prompt []int, opt GenerateOptions, c *Constr
 	tok := m.Tokenizer
 	bos, eos := -1, -1
 	if tok != nil {
-		bos, eos = tok.BOS, tok.EOS
+		bos, eos = tok.BOSID(), tok.EOSID()
 	}
 	ignoreEOS := opt.IgnoreEOS && c == nil
 	g := &Generation{Prompt: slices.Clone(prompt), FinishReason: FinishLength}

@@ -145,7 +145,7 @@ func TestGreedyTemperatureZeroEqualsArgmaxChain(t *testing.T) {
 			t.Fatalf("position %d: generated %d, argmax %d", pos, toks[pos+1], Argmax(l))
 		}
 	}
-	whole, head := m.Tokenizer.Decode(toks), m.Tokenizer.Decode(g.Prompt)
+	whole, head := m.sp().Decode(toks), m.sp().Decode(g.Prompt)
 	if head != "Lily" || whole != head+g.Text {
 		t.Errorf("prompt decodes to %q and Text is %q, but the whole sequence decodes to %q", head, g.Text, whole)
 	}
@@ -346,7 +346,7 @@ func TestEmbed(t *testing.T) {
 		embs = append(embs, e)
 	}
 	// The mean of the per-position hidden states, computed by hand.
-	toks := m.Tokenizer.Encode(texts[0], true, false)
+	toks := m.sp().Encode(texts[0], true, false)
 	st := m.NewState()
 	manual := make([]float64, m.Config.Dim)
 	for pos, tk := range toks {
@@ -389,7 +389,7 @@ func TestForwardDoesNotAllocate(t *testing.T) {
 	st := m.NewState()
 	pos := 0
 	allocs := testing.AllocsPerRun(50, func() {
-		if _, err := st.Forward(m.Tokenizer.BOS+pos%100, pos); err != nil {
+		if _, err := st.Forward(m.sp().BOS+pos%100, pos); err != nil {
 			t.Fatal(err)
 		}
 		pos++
@@ -418,7 +418,7 @@ func TestGroupedQueryAttentionEqualsDuplicatedHeads(t *testing.T) {
 		gqa := tinyModel(t, cfg, 31)
 		mcfg := cfg
 		mcfg.NKVHeads = cfg.NHeads
-		mha, err := NewModel(mcfg, gqa.Tokenizer)
+		mha, err := NewModel(mcfg, gqa.sp())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -83,7 +83,7 @@ func llama2cOutput(t testing.TB, m *Model, prompt string, steps int) string {
 	if steps <= 0 || steps > m.Config.SeqLen {
 		steps = m.Config.SeqLen
 	}
-	toks := m.Tokenizer.Encode(prompt, true, false)
+	toks := m.sp().Encode(prompt, true, false)
 	g, err := m.GenerateTokens(toks, GenerateOptions{MaxTokens: steps - len(toks) + 1})
 	if err != nil {
 		t.Fatal(err)
@@ -94,10 +94,16 @@ func llama2cOutput(t testing.TB, m *Model, prompt string, steps int) string {
 	}
 	var sb strings.Builder
 	for i := 1; i < len(all); i++ {
-		if p := m.Tokenizer.Piece(all[i-1], all[i]); PrintablePiece(p) {
+		if p := m.sp().Piece(all[i-1], all[i]); PrintablePiece(p) {
 			sb.WriteString(p)
 		}
 	}
 	sb.WriteString("\n")
 	return sb.String()
+}
+
+// sp returns the model's SentencePiece tokenizer (nil for another kind).
+func (m *Model) sp() *Tokenizer {
+	t, _ := m.Tokenizer.(*Tokenizer)
+	return t
 }

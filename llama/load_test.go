@@ -41,7 +41,7 @@ func TestLoadDispatchAndFormatsAgree(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if bin.Tokenizer == nil {
+	if bin.sp() == nil {
 		t.Fatal("Load did not find tok512.bin next to the checkpoint")
 	}
 	gg, err := Load(filepath.Join(dir, "stories260K.gguf"))
@@ -78,7 +78,7 @@ func TestLoadDispatchAndFormatsAgree(t *testing.T) {
 			same(fmt.Sprintf("blk.%d.%s", l, p.name), p.x, p.y)
 		}
 	}
-	toks := bin.Tokenizer.Encode("Once upon a time there was", true, false)
+	toks := bin.sp().Encode("Once upon a time there was", true, false)
 	if d := maxAbsDiff(logitsAt(t, bin, toks), logitsAt(t, gg, toks)); d != 0 {
 		t.Errorf("bin and gguf logits differ by %g", d)
 	}
@@ -89,7 +89,7 @@ func TestLoadDispatchAndFormatsAgree(t *testing.T) {
 // tolerance that follows the precision of the encoding.
 func TestQuantizedGGUF(t *testing.T) {
 	ref := loadBin(t)
-	toks := ref.Tokenizer.Encode("Lily saw a big dog", true, false)
+	toks := ref.sp().Encode("Lily saw a big dog", true, false)
 	want := logitsAt(t, ref, toks)
 	spread := 0.0
 	for _, v := range want {
@@ -194,12 +194,12 @@ func TestLlama2cRoundTripAndSeparateClassifier(t *testing.T) {
 		if got.Config.SharedClassifier != shared || !slices.Equal(got.params, m.params) {
 			t.Errorf("shared=%v: weights or config differ after round trip", shared)
 		}
-		tokData := tokenizerToLlama2c(m.Tokenizer)
+		tokData := tokenizerToLlama2c(m.sp())
 		tok, err := ParseLlama2cTokenizer(tokData, cfg.VocabSize)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !slices.Equal(tok.Vocab, m.Tokenizer.Vocab) || !slices.Equal(tok.Scores, m.Tokenizer.Scores) {
+		if !slices.Equal(tok.Vocab, m.sp().Vocab) || !slices.Equal(tok.Scores, m.sp().Scores) {
 			t.Error("tokenizer differs after round trip")
 		}
 	}
@@ -270,7 +270,7 @@ func TestLoadLlama2cErrors(t *testing.T) {
 }
 
 func TestLlama2cTokenizerErrors(t *testing.T) {
-	valid := tokenizerToLlama2c(tinyModel(t, tinyConfig, 1).Tokenizer)
+	valid := tokenizerToLlama2c(tinyModel(t, tinyConfig, 1).sp())
 	negLen := slices.Clone(valid)
 	binary.LittleEndian.PutUint32(negLen[8:], uint32(0xFFFFFFF0))
 	hugeLen := slices.Clone(valid)
@@ -479,8 +479,8 @@ func TestGGUFTokenizerMetadata(t *testing.T) {
 			return out
 		}
 	}
-	u8types := make([]uint8, len(m.Tokenizer.Types))
-	for i, v := range m.Tokenizer.Types {
+	u8types := make([]uint8, len(m.sp().Types))
+	for i, v := range m.sp().Types {
 		u8types[i] = uint8(v)
 	}
 	cases := []struct {
@@ -490,13 +490,13 @@ func TestGGUFTokenizerMetadata(t *testing.T) {
 		check   func(*Model) bool
 	}{
 		{"uint8 token types", set("tokenizer.ggml.token_type", u8types), "",
-			func(g *Model) bool { return slices.Equal(g.Tokenizer.Types, m.Tokenizer.Types) }},
+			func(g *Model) bool { return slices.Equal(g.sp().Types, m.sp().Types) }},
 		{"bos as uint64", set("tokenizer.ggml.bos_token_id", uint64(1)), "",
-			func(g *Model) bool { return g.Tokenizer.BOS == 1 }},
+			func(g *Model) bool { return g.sp().BOS == 1 }},
 		{"no scores", set("tokenizer.ggml.scores", nil), "",
-			func(g *Model) bool { return g.Tokenizer.Scores[261] == 0 && m.Tokenizer.Scores[261] != 0 }},
+			func(g *Model) bool { return g.sp().Scores[261] == 0 && m.sp().Scores[261] != 0 }},
 		{"no vocabulary", set("tokenizer.ggml.tokens", nil), "",
-			func(g *Model) bool { return g.Tokenizer == nil }},
+			func(g *Model) bool { return g.sp() == nil }},
 		{"gpt2 tokenizer", set("tokenizer.ggml.model", "gpt2"), "unsupported tokenizer model", nil},
 		{"short scores", set("tokenizer.ggml.scores", []float32{1, 2}), "float32 values", nil},
 		{"types not integers", set("tokenizer.ggml.token_type", []float32{1}), "integer values", nil},

@@ -266,3 +266,54 @@ func PrintablePiece(p string) bool {
 	c := p[0]
 	return c < 0x80 && (unicode.IsPrint(rune(c)) || unicode.IsSpace(rune(c)))
 }
+
+// TextTokenizer converts between text and token ids. [Tokenizer]
+// (SentencePiece with byte fallback) implements it, and so do byte-level
+// BPE tokenizers of GPT-2, Llama 3 and Qwen2 models.
+type TextTokenizer interface {
+	// Encode tokenizes text, optionally with the BOS and EOS tokens.
+	Encode(text string, bos, eos bool) []int
+	// EncodeRaw tokenizes a continuation of earlier text (no BOS and no
+	// leading-space handling).
+	EncodeRaw(text string) []int
+	// Decode returns the text of a token sequence.
+	Decode(tokens []int) string
+	// Piece returns the text of token following prev (-1 at the start).
+	Piece(prev, token int) string
+	// TokenBytes returns the bytes token stands for, or nil for a control
+	// or unused token that never appears in generated text.
+	TokenBytes(token int) []byte
+	// VocabSize returns the number of tokens.
+	VocabSize() int
+	// Lookup returns the id of a token given its text.
+	Lookup(piece string) (int, bool)
+	// BOSID and EOSID return the begin- and end-of-sequence ids (-1 when
+	// the tokenizer has none).
+	BOSID() int
+	EOSID() int
+}
+
+var _ TextTokenizer = (*Tokenizer)(nil)
+
+// BOSID returns t.BOS.
+func (t *Tokenizer) BOSID() int { return t.BOS }
+
+// EOSID returns t.EOS.
+func (t *Tokenizer) EOSID() int { return t.EOS }
+
+// TokenBytes returns the bytes of a normal, user-defined or byte token
+// other than BOS/EOS, nil otherwise.
+func (t *Tokenizer) TokenBytes(id int) []byte {
+	if id < 0 || id >= len(t.Vocab) || id == t.BOS || id == t.EOS {
+		return nil
+	}
+	switch t.Types[id] {
+	case TokenNormal, TokenUserDefined, TokenByte:
+	default:
+		return nil
+	}
+	if p := t.Piece(-1, id); p != "" {
+		return []byte(p)
+	}
+	return nil
+}

@@ -82,7 +82,7 @@ func TestTokenizerRoundTrip(t *testing.T) {
 		fn   func(testing.TB) *Model
 	}{{"bin", loadBin}, {"gguf", loadGGUF}} {
 		t.Run(load.name, func(t *testing.T) {
-			tok := load.fn(t).Tokenizer
+			tok := load.fn(t).sp()
 			for _, s := range roundTripTexts {
 				ids := tok.Encode(s, true, false)
 				if ids[0] != tok.BOS {
@@ -124,8 +124,8 @@ func TestTokenizerRoundTrip(t *testing.T) {
 }
 
 func TestTokenizersAgree(t *testing.T) {
-	a := loadBin(t).Tokenizer
-	b := loadGGUF(t).Tokenizer
+	a := loadBin(t).sp()
+	b := loadGGUF(t).sp()
 	for _, s := range roundTripTexts {
 		if x, y := a.Encode(s, true, true), b.Encode(s, true, true); !slices.Equal(x, y) {
 			t.Errorf("Encode(%q): llama2c tokenizer %v, gguf tokenizer %v", s, x, y)

@@ -394,6 +394,9 @@ func (m *Model) trainBackward(tc *trainCache, targets []int, weights []float64, 
 // weights64 mirrors weights for a float64 gradient vector.
 // checkTrainTokens validates a training sequence.
 func (m *Model) checkTrainTokens(tokens []int) error {
+	if !m.Config.isPlainLlama() {
+		return fmt.Errorf("train: the float64 reference pass supports only the plain llama architecture, not %s (use the float32 path, NewTrainWorkspace)", m.Config.Family())
+	}
 	if err := m.Dequantize(); err != nil {
 		return fmt.Errorf("train: %w", err)
 	}

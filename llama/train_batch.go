@@ -57,7 +57,8 @@ func (b *Batch) Validate(c Config) error {
 type bwLayer struct {
 	xn1, r1, q, k, v, att, o []float32
 	xMid, xn2, r2, h1, h3, g []float32
-	sig                      []float32 // sigmoid of h1
+	sig                      []float32 // sigmoid of h1 (SwiGLU), of the scaled GELU argument (GELU)
+	mu1, mu2                 []float32 // row means (LayerNorm)
 }
 
 // TrainWorkspace holds every buffer of the float32 batched training pass
@@ -75,10 +76,10 @@ type TrainWorkspace struct {
 	ropeCos, ropeSin []float32 // [T][rope_dim/2]
 	ropeIdx          [][2]int
 
-	xs     [][]float32 // residual stream entering block l, and leaving the last block [L+1][N*dim]
-	layers []bwLayer
-	xf, rF []float32
-	logits []float32 // [N][vocab]; holds dlogits after the loss
+	xs          [][]float32 // residual stream entering block l, and leaving the last block [L+1][N*dim]
+	layers      []bwLayer
+	xf, rF, muF []float32
+	logits      []float32 // [N][vocab]; holds dlogits after the loss
 
 	// backward scratch
 	dx, dxMid, dxn, dg, dh1, dh3, do, dq, dk, dv []float32
@@ -155,10 +156,16 @@ func (m *Model) NewTrainWorkspace(B, T, workers int) (*TrainWorkspace, error) {
 		w.layers[l] = bwLayer{
 			xn1: f(N * dim), r1: f(N), q: f(N * qd), k: f(N * kvd), v: f(N * kvd),
 			att: f(B * c.NHeads * T * T), o: f(N * qd),
-			xMid: f(N * dim), xn2: f(N * dim), r2: f(N), h1: f(N * hid), h3: f(N * hid), g: f(N * hid), sig: f(N * hid),
+			xMid: f(N * dim), xn2: f(N * dim), r2: f(N), h1: f(N * hid), g: f(N * hid), sig: f(N * hid),
+		}
+		if !c.GELU {
+			w.layers[l].h3 = f(N * hid)
+		}
+		if c.LayerNorm {
+			w.layers[l].mu1, w.layers[l].mu2 = f(N), f(N)
 		}
 	}
-	w.xf, w.rF, w.logits = f(N*dim), f(N), f(N*V)
+	w.xf, w.rF, w.muF, w.logits = f(N*dim), f(N), f(N), f(N*V)
 	w.dx, w.dxMid, w.dxn = f(N*dim), f(N*dim), f(N*dim)
 	w.dg, w.dh1, w.dh3 = f(N*hid), f(N*hid), f(N*hid)
 	w.do, w.dq, w.dk, w.dv = f(N*qd), f(N*qd), f(N*kvd), f(N*kvd)
@@ -247,6 +254,77 @@ func rmsRows(out, r, x []float32, wt []float32, rows, n int, eps float32) {
 	}
 }
 
+// lnRows applies LayerNorm (weight wt, bias b) to every row of x
+// (rows × n) into out, storing the mean in mu and 1/std in r.
+func lnRows(out, mu, r, x, wt, b []float32, rows, n int, eps float32) {
+	wt, b = wt[:n], b[:n]
+	for t := 0; t < rows; t++ {
+		xt := x[t*n:][:n]
+		var mean float32
+		for _, v := range xt {
+			mean += v
+		}
+		mean /= float32(n)
+		var vr float32
+		for _, v := range xt {
+			d := v - mean
+			vr += d * d
+		}
+		rt := float32(1 / math.Sqrt(float64(vr/float32(n)+eps)))
+		mu[t], r[t] = mean, rt
+		ot := out[t*n:][:n]
+		for i, v := range xt {
+			ot[i] = wt[i]*((v-mean)*rt) + b[i]
+		}
+	}
+}
+
+// lnRowsBack adds to dx the gradient through y = wt·(x−mu)·r + b, and to
+// dw and db the weight and bias gradients (summed over rows in order).
+func lnRowsBack(dx, dw, db, dy, x, mu, r, wt []float32, rows, n int) {
+	wt, dw, db = wt[:n], dw[:n], db[:n]
+	for t := 0; t < rows; t++ {
+		xt := x[t*n:][:n]
+		dyt := dy[t*n:][:n]
+		dxt := dx[t*n:][:n]
+		rt, m := r[t], mu[t]
+		var s1, s2 float32 // Σ dxhat, Σ dxhat·xhat
+		for i, v := range xt {
+			xh := (v - m) * rt
+			g := dyt[i] * wt[i]
+			s1 += g
+			s2 += g * xh
+			dw[i] += dyt[i] * xh
+			db[i] += dyt[i]
+		}
+		s1 /= float32(n)
+		s2 /= float32(n)
+		for i, v := range xt {
+			xh := (v - m) * rt
+			dxt[i] += rt * (dyt[i]*wt[i] - s1 - xh*s2)
+		}
+	}
+}
+
+// normBack adds the gradient through the model's normalisation of x.
+func (w *TrainWorkspace) normBack(dx, dw, db, dy, x, mu, r, wt []float32, rows, n int) {
+	if w.m.Config.LayerNorm {
+		lnRowsBack(dx, dw, db, dy, x, mu, r, wt, rows, n)
+		return
+	}
+	rmsRowsBack(dx, dw, dy, x, r, wt, rows, n)
+}
+
+// biasBack adds Σ over rows of dy (rows × n) to db, in row order.
+func biasBack(db, dy []float32, rows, n int) {
+	db = db[:n]
+	for t := 0; t < rows; t++ {
+		for i, v := range dy[t*n:][:n] {
+			db[i] += v
+		}
+	}
+}
+
 // rmsRowsBack adds to dx the gradient through y = wt·x·r, and to dw the
 // weight gradient (summed over rows in order).
 func rmsRowsBack(dx, dw, dy, x, r, wt []float32, rows, n int) {
@@ -304,6 +382,10 @@ const (
 	elemAdd                        // out += x
 	elemSwiGLU                     // gate: sig = σ(h1), g = h1·sig·h3
 	elemSwiGLUBack                 // dh1, dh3 from dg
+	elemLN                         // LayerNorm of rows
+	elemBias                       // out[row] += bias
+	elemGELU                       // sig = σ(2c(h1+0.044715h1³)), g = h1·sig
+	elemGELUBack                   // dh1 from dg
 )
 
 // elemTask runs a row-wise operation in parallel over rows. Every row is
@@ -314,6 +396,7 @@ type elemTask struct {
 	kind    elemKind
 	out, x  []float32
 	r, wt   []float32
+	mu, b   []float32
 	lc      *bwLayer
 	n       int // row width
 	eps     float32
@@ -325,6 +408,41 @@ func (e *elemTask) run(lo, hi int) {
 	switch e.kind {
 	case elemRMS:
 		rmsRows(e.out[lo*n:], e.r[lo:], e.x[lo*n:], e.wt, hi-lo, n, e.eps)
+	case elemLN:
+		lnRows(e.out[lo*n:], e.mu[lo:], e.r[lo:], e.x[lo*n:], e.wt, e.b, hi-lo, n, e.eps)
+	case elemBias:
+		for r := lo; r < hi; r++ {
+			addTo(e.out[r*n:][:n], e.b)
+		}
+	case elemGELU:
+		lc := e.lc
+		for r := lo; r < hi; r++ {
+			h1 := lc.h1[r*n:][:n]
+			g := lc.g[r*n:][:n]
+			sig := lc.sig[r*n:][:n]
+			for i, z := range h1 {
+				sig[i] = 2 * geluC * (z + 0.044715*z*z*z)
+			}
+			expNeg(sig)
+			for i, z := range h1 {
+				sg := 1 / (1 + sig[i])
+				sig[i] = sg
+				g[i] = z * sg
+			}
+		}
+	case elemGELUBack:
+		lc, w := e.lc, e.w
+		for r := lo; r < hi; r++ {
+			h1 := lc.h1[r*n:][:n]
+			sg := lc.sig[r*n:][:n]
+			dg := w.dg[r*n:][:n]
+			dh1 := w.dh1[r*n:][:n]
+			for i, z := range h1 {
+				s := sg[i]
+				du := 2 * geluC * (1 + 3*0.044715*z*z)
+				dh1[i] = dg[i] * (s + z*s*(1-s)*du)
+			}
+		}
 	case elemRope:
 		e.w.ropeRows(e.out, lo, hi, n, e.inverse)
 	case elemAdd:
@@ -367,9 +485,20 @@ func (e *elemTask) run(lo, hi int) {
 	}
 }
 
-// rms normalises rows of x into out in parallel.
-func (w *TrainWorkspace) rms(out, r, x, wt []float32, rows, n int) {
-	w.elem = elemTask{w: w, kind: elemRMS, out: out, r: r, x: x, wt: wt, n: n, eps: w.m.Config.eps()}
+// rms normalises rows of x into out in parallel with the model's
+// normalisation (RMSNorm, or LayerNorm with bias b storing means in mu).
+func (w *TrainWorkspace) rms(out, mu, r, x, wt, b []float32, rows, n int) {
+	k := elemRMS
+	if w.m.Config.LayerNorm {
+		k = elemLN
+	}
+	w.elem = elemTask{w: w, kind: k, out: out, mu: mu, r: r, x: x, wt: wt, b: b, n: n, eps: w.m.Config.eps()}
+	w.pool.do(rows, 1, &w.elem)
+}
+
+// bias adds b to every row of out (rows × len(b)) in parallel.
+func (w *TrainWorkspace) bias(out, b []float32, rows int) {
+	w.elem = elemTask{w: w, kind: elemBias, out: out, b: b, n: len(b)}
 	w.pool.do(rows, 1, &w.elem)
 }
 
@@ -391,6 +520,12 @@ func (w *TrainWorkspace) swiglu(lc *bwLayer, rows int, back bool) {
 	if back {
 		k = elemSwiGLUBack
 	}
+	if w.m.Config.GELU {
+		k = elemGELU
+		if back {
+			k = elemGELUBack
+		}
+	}
 	w.elem = elemTask{w: w, kind: k, lc: lc, n: w.m.Config.HiddenDim}
 	w.pool.do(rows, 1, &w.elem)
 }
@@ -404,31 +539,52 @@ func (w *TrainWorkspace) forward() {
 	x := w.xs[0]
 	for n, tok := range w.inputs {
 		copy(x[n*dim:(n+1)*dim], m.w.tokEmb[tok*dim:(tok+1)*dim])
+		if c.LearnedPos {
+			t := n % w.T
+			addTo(x[n*dim:(n+1)*dim], m.w.posEmb[t*dim:(t+1)*dim])
+		}
 	}
 	for l := range m.w.layers {
 		lw := &m.w.layers[l]
 		lc := &w.layers[l]
 		x = w.xs[l]
-		w.rms(lc.xn1, lc.r1, x, lw.attnNorm, N, dim)
+		w.rms(lc.xn1, lc.mu1, lc.r1, x, lw.attnNorm, lw.attnNormB, N, dim)
 		w.matmul(lc.q, lc.xn1, lw.wq, N, qd, dim)
 		w.matmul(lc.k, lc.xn1, lw.wk, N, kvd, dim)
 		w.matmul(lc.v, lc.xn1, lw.wv, N, kvd, dim)
-		w.rope(lc.q, N, qd, false)
-		w.rope(lc.k, N, kvd, false)
+		if c.QKVBias {
+			w.bias(lc.q, lw.bq, N)
+			w.bias(lc.k, lw.bk, N)
+			w.bias(lc.v, lw.bv, N)
+		}
+		if !c.LearnedPos {
+			w.rope(lc.q, N, qd, false)
+			w.rope(lc.k, N, kvd, false)
+		}
 		w.attnF.l = lc
 		w.pool.do(w.batchB*c.NKVHeads, 1, &w.attnF)
 		xMid := lc.xMid
 		w.matmul(xMid, lc.o, lw.wo, N, dim, qd)
+		if c.OutBias {
+			w.bias(xMid, lw.bo, N)
+		}
 		w.add(xMid, x, N, dim)
-		w.rms(lc.xn2, lc.r2, xMid, lw.ffnNorm, N, dim)
+		w.rms(lc.xn2, lc.mu2, lc.r2, xMid, lw.ffnNorm, lw.ffnNormB, N, dim)
 		w.matmul(lc.h1, lc.xn2, lw.w1, N, hid, dim)
-		w.matmul(lc.h3, lc.xn2, lw.w3, N, hid, dim)
+		if c.GELU {
+			w.bias(lc.h1, lw.b1, N)
+		} else {
+			w.matmul(lc.h3, lc.xn2, lw.w3, N, hid, dim)
+		}
 		w.swiglu(lc, N, false)
 		next := w.xs[l+1]
 		w.matmul(next, lc.g, lw.w2, N, dim, hid)
+		if c.GELU {
+			w.bias(next, lw.b2, N)
+		}
 		w.add(next, xMid, N, dim)
 	}
-	w.rms(w.xf, w.rF, w.xs[c.NLayers], m.w.finalNorm, N, dim)
+	w.rms(w.xf, w.muF, w.rF, w.xs[c.NLayers], m.w.finalNorm, m.w.finalNormB, N, dim)
 	w.matmul(w.logits, w.xf, m.w.wcls, N, V, dim)
 }
 
@@ -749,7 +905,7 @@ func (w *TrainWorkspace) backward(grads []float32) {
 	w.inputGrad(dxf, dlog, m.w.wcls, N, V, dim, false)
 	dx := w.dx[:N*dim]
 	clear(dx)
-	rmsRowsBack(dx, gw.finalNorm, dxf, w.xs[c.NLayers], w.rF, m.w.finalNorm, N, dim)
+	w.normBack(dx, gw.finalNorm, gw.finalNormB, dxf, w.xs[c.NLayers], w.muF, w.rF, m.w.finalNorm, N, dim)
 
 	for l := c.NLayers - 1; l >= 0; l-- {
 		lw := &m.w.layers[l]
@@ -759,38 +915,60 @@ func (w *TrainWorkspace) backward(grads []float32) {
 		dxMid := w.dxMid[:N*dim]
 		copy(dxMid, dx)
 		w.weightGrad(lg.w2, dx, lc.g, N, dim, hid)
+		if c.GELU {
+			biasBack(lg.b2, dx, N, dim)
+		}
 		dg := w.dg[:N*hid]
 		w.inputGrad(dg, dx, lw.w2, N, dim, hid, false)
 		w.swiglu(lc, N, true)
-		dh1, dh3 := w.dh1[:N*hid], w.dh3[:N*hid]
+		dh1 := w.dh1[:N*hid]
 		w.weightGrad(lg.w1, dh1, lc.xn2, N, hid, dim)
-		w.weightGrad(lg.w3, dh3, lc.xn2, N, hid, dim)
 		dxn := w.dxn[:N*dim]
 		w.inputGrad(dxn, dh1, lw.w1, N, hid, dim, false)
-		w.inputGrad(dxn, dh3, lw.w3, N, hid, dim, true)
-		rmsRowsBack(dxMid, lg.ffnNorm, dxn, lc.xMid, lc.r2, lw.ffnNorm, N, dim)
+		if c.GELU {
+			biasBack(lg.b1, dh1, N, hid)
+		} else {
+			dh3 := w.dh3[:N*hid]
+			w.weightGrad(lg.w3, dh3, lc.xn2, N, hid, dim)
+			w.inputGrad(dxn, dh3, lw.w3, N, hid, dim, true)
+		}
+		w.normBack(dxMid, lg.ffnNorm, lg.ffnNormB, dxn, lc.xMid, lc.mu2, lc.r2, lw.ffnNorm, N, dim)
 
 		// Attention: xMid = xIn + Wo·o.
 		copy(dx, dxMid)
 		w.weightGrad(lg.wo, dxMid, lc.o, N, dim, qd)
+		if c.OutBias {
+			biasBack(lg.bo, dxMid, N, dim)
+		}
 		w.inputGrad(w.do[:N*qd], dxMid, lw.wo, N, dim, qd, false)
 		clear(w.dq[:N*qd])
 		w.attnB.l = lc
 		w.pool.do(w.batchB*c.NKVHeads, 1, &w.attnB)
-		w.rope(w.dq, N, qd, true)
-		w.rope(w.dk, N, kvd, true)
+		if !c.LearnedPos {
+			w.rope(w.dq, N, qd, true)
+			w.rope(w.dk, N, kvd, true)
+		}
+		if c.QKVBias {
+			biasBack(lg.bq, w.dq, N, qd)
+			biasBack(lg.bk, w.dk, N, kvd)
+			biasBack(lg.bv, w.dv, N, kvd)
+		}
 		w.weightGrad(lg.wq, w.dq, lc.xn1, N, qd, dim)
 		w.weightGrad(lg.wk, w.dk, lc.xn1, N, kvd, dim)
 		w.weightGrad(lg.wv, w.dv, lc.xn1, N, kvd, dim)
 		w.inputGrad(dxn, w.dq, lw.wq, N, qd, dim, false)
 		w.inputGrad(dxn, w.dk, lw.wk, N, kvd, dim, true)
 		w.inputGrad(dxn, w.dv, lw.wv, N, kvd, dim, true)
-		rmsRowsBack(dx, lg.attnNorm, dxn, w.xs[l], lc.r1, lw.attnNorm, N, dim)
+		w.normBack(dx, lg.attnNorm, lg.attnNormB, dxn, w.xs[l], lc.mu1, lc.r1, lw.attnNorm, N, dim)
 	}
 	for n, tok := range w.inputs {
 		e := gw.tokEmb[tok*dim:][:dim]
 		for i, v := range dx[n*dim:][:dim] {
 			e[i] += v
+		}
+		if c.LearnedPos {
+			t := n % w.T
+			addTo(gw.posEmb[t*dim:][:dim], dx[n*dim:][:dim])
 		}
 	}
 }

@@ -18,7 +18,7 @@ func randomTokens(rng *rand.Rand, n, vocab int) []int {
 // against the float32 inference engine.
 func TestTrainLossMatchesInference(t *testing.T) {
 	m := loadBin(t)
-	toks := m.Tokenizer.Encode("Once upon a time, there was a little girl named Lily.", true, false)
+	toks := m.sp().Encode("Once upon a time, there was a little girl named Lily.", true, false)
 	loss, err := m.Loss(toks)
 	if err != nil {
 		t.Fatal(err)

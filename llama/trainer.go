@@ -26,14 +26,17 @@ type Sequence struct {
 // dummy-prefix space), the response (raw, so include its leading space)
 // and EOS. With responseOnly the loss covers only the response tokens and
 // EOS; otherwise every token after BOS.
-func EncodeExamples(tok *Tokenizer, exs []Example, responseOnly bool) ([]Sequence, error) {
+func EncodeExamples(tok TextTokenizer, exs []Example, responseOnly bool) ([]Sequence, error) {
 	if tok == nil {
 		return nil, ErrNoTokenizer
 	}
 	out := make([]Sequence, 0, len(exs))
 	for i, ex := range exs {
 		p := tok.Encode(ex.Prompt, true, false)
-		r := append(tok.EncodeRaw(ex.Response), tok.EOS)
+		r := tok.EncodeRaw(ex.Response)
+		if eos := tok.EOSID(); eos >= 0 {
+			r = append(r, eos)
+		}
 		s := Sequence{Tokens: append(p, r...)}
 		if responseOnly {
 			s.Loss = make([]bool, len(s.Tokens))
@@ -117,7 +120,7 @@ func errLen(what string, got, want int) error {
 
 // NewRandomModel returns a model of shape cfg with seeded random weights
 // (see [Model.InitRandom] with the default standard deviation).
-func NewRandomModel(cfg Config, tok *Tokenizer, seed uint64) (*Model, error) {
+func NewRandomModel(cfg Config, tok TextTokenizer, seed uint64) (*Model, error) {
 	if tok != nil && tok.VocabSize() != cfg.VocabSize {
 		return nil, fmt.Errorf("tokenizer has %d tokens, config %d", tok.VocabSize(), cfg.VocabSize)
 	}
@@ -186,15 +189,19 @@ func NewTrainer(m *Model, train, eval []Sequence, cfg TrainConfig) (*Trainer, er
 // Close releases the trainer's worker goroutines.
 func (t *Trainer) Close() { t.ws.Close() }
 
-// decayMask marks every parameter except the RMSNorm weights.
+// decayMask marks every parameter except the normalisation weights and
+// biases and the other biases.
 func decayMask(m *Model) []bool {
 	marks := make([]float32, len(m.params))
 	w := layoutWeights(m.Config, marks)
 	for l := range w.layers {
-		ones(w.layers[l].attnNorm)
-		ones(w.layers[l].ffnNorm)
+		lw := &w.layers[l]
+		for _, t := range [][]float32{lw.attnNorm, lw.attnNormB, lw.bq, lw.bk, lw.bv, lw.bo, lw.ffnNorm, lw.ffnNormB, lw.b1, lw.b2} {
+			ones(t)
+		}
 	}
 	ones(w.finalNorm)
+	ones(w.finalNormB)
 	mask := make([]bool, len(marks))
 	for i, v := range marks {
 		mask[i] = v == 0

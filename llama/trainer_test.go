@@ -127,7 +127,7 @@ func storyCorpus(n int) []Example {
 func toyTrainModel(t testing.TB, seed uint64) *Model {
 	t.Helper()
 	cfg := Config{Dim: 32, HiddenDim: 64, NLayers: 2, NHeads: 4, NKVHeads: 2, VocabSize: 262, SeqLen: 64, SharedClassifier: true}
-	tok := tinyModel(t, Config{Dim: 8, HiddenDim: 8, NLayers: 1, NHeads: 2, NKVHeads: 1, VocabSize: 262, SeqLen: 8, SharedClassifier: true}, 1).Tokenizer
+	tok := tinyModel(t, Config{Dim: 8, HiddenDim: 8, NLayers: 1, NHeads: 2, NKVHeads: 1, VocabSize: 262, SeqLen: 8, SharedClassifier: true}, 1).sp()
 	m, err := NewRandomModel(cfg, tok, seed)
 	if err != nil {
 		t.Fatal(err)
@@ -149,7 +149,7 @@ func TestTrainerLossFalls(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			m := toyTrainModel(t, 1)
-			seqs, err := EncodeExamples(m.Tokenizer, exs, c.respOn)
+			seqs, err := EncodeExamples(m.sp(), exs, c.respOn)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -195,12 +195,12 @@ func TestTrainerLossFalls(t *testing.T) {
 func TestResponseMask(t *testing.T) {
 	m := loadBin(t)
 	ex := Example{Prompt: "Once upon a time, there was a dog.", Response: " The dog was happy."}
-	seqs, err := EncodeExamples(m.Tokenizer, []Example{ex}, true)
+	seqs, err := EncodeExamples(m.sp(), []Example{ex}, true)
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := seqs[0]
-	p := m.Tokenizer.Encode(ex.Prompt, true, false)
+	p := m.sp().Encode(ex.Prompt, true, false)
 	rows, err := buildRows(seqs, m.Config.VocabSize, 32, false, 1)
 	if err != nil {
 		t.Fatal(err)
@@ -235,7 +235,7 @@ func TestResponseMask(t *testing.T) {
 	if n != cnt || math.Abs(loss-want) > 1e-4*want {
 		t.Errorf("masked loss %g over %d tokens, inference cross-entropy of the response %g over %d", loss, n, want, cnt)
 	}
-	full, err := EncodeExamples(m.Tokenizer, []Example{ex}, false)
+	full, err := EncodeExamples(m.sp(), []Example{ex}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,7 +250,7 @@ func TestTrainerDeterminism(t *testing.T) {
 	exs := storyCorpus(24)
 	run := func(seed uint64, workers int) []float32 {
 		m := toyTrainModel(t, 9)
-		seqs, err := EncodeExamples(m.Tokenizer, exs, false)
+		seqs, err := EncodeExamples(m.sp(), exs, false)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -320,7 +320,7 @@ func TestTrainerErrors(t *testing.T) {
 	if _, err := EncodeExamples(nil, nil, false); err == nil {
 		t.Error("EncodeExamples without tokenizer accepted")
 	}
-	if _, err := NewRandomModel(Config{Dim: 8, HiddenDim: 8, NLayers: 1, NHeads: 2, NKVHeads: 1, VocabSize: 10, SeqLen: 8}, m.Tokenizer, 1); err == nil {
+	if _, err := NewRandomModel(Config{Dim: 8, HiddenDim: 8, NLayers: 1, NHeads: 2, NKVHeads: 1, VocabSize: 10, SeqLen: 8}, m.sp(), 1); err == nil {
 		t.Error("tokenizer of another vocabulary size accepted")
 	}
 	ws, err := m.NewTrainWorkspace(2, 8, 1)
@@ -364,7 +364,7 @@ func TestTrainerErrors(t *testing.T) {
 // nothing.
 func TestTrainStepDoesNotAllocate(t *testing.T) {
 	m := toyTrainModel(t, 1)
-	seqs, err := EncodeExamples(m.Tokenizer, storyCorpus(16), false)
+	seqs, err := EncodeExamples(m.sp(), storyCorpus(16), false)
 	if err != nil {
 		t.Fatal(err)
 	}

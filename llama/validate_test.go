@@ -157,7 +157,7 @@ func TestGGUFOtherArchitecture(t *testing.T) {
 func tinyTokenizerOf(t testing.TB, vocab int) []byte {
 	cfg := tinyConfig
 	cfg.VocabSize = vocab
-	return tokenizerToLlama2c(tinyModel(t, cfg, 1).Tokenizer)
+	return tokenizerToLlama2c(tinyModel(t, cfg, 1).sp())
 }
 
 // TestLlama2cTokenizerMismatch pairs a 262-token checkpoint with tokenizer
@@ -167,7 +167,7 @@ func TestLlama2cTokenizerMismatch(t *testing.T) {
 	m := tinyModel(t, tinyConfig, 32)
 	dir := t.TempDir()
 	bin := writeTemp(t, dir, "model.bin", modelToLlama2c(m))
-	valid := tokenizerToLlama2c(m.Tokenizer)
+	valid := tokenizerToLlama2c(m.sp())
 	cases := []struct {
 		name     string
 		tok      []byte
@@ -199,7 +199,7 @@ func TestLlama2cTokenizerMismatch(t *testing.T) {
 			tokPath := writeTemp(t, dir, strings.ReplaceAll(c.name, " ", "_")+".tok", c.tok)
 			got, err := LoadLlama2c(bin, tokPath)
 			if c.want == nil {
-				if err != nil || got.Tokenizer == nil || got.Tokenizer.VocabSize() != 262 {
+				if err != nil || got.sp() == nil || got.sp().VocabSize() != 262 {
 					t.Fatalf("valid pair rejected: %v", err)
 				}
 				return
@@ -236,7 +236,7 @@ func TestGGUFTokenizerMismatch(t *testing.T) {
 	vocabOf := func(n int) func([]ggufKV) []ggufKV {
 		cfg := tinyConfig
 		cfg.VocabSize = n
-		tok := tinyModel(t, cfg, 1).Tokenizer
+		tok := tinyModel(t, cfg, 1).sp()
 		words := make([]string, n)
 		for i, s := range tok.Vocab {
 			words[i] = replaceSpaces(s)

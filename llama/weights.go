@@ -16,18 +16,30 @@ import (
 // parameter vector until one is asked for ([Model.Dequantize], which
 // training, Params and the writers call).
 
-// infLayer holds one block's matrices and norm weights.
+// infLayer holds one block's matrices and vectors (norm weights and, for
+// the families that have them, norm biases and projection biases; empty
+// otherwise). w3 is empty for the GELU feed-forward.
 type infLayer struct {
 	wq, wk, wv, wo, w1, w2, w3 quant.Matrix
 	attnNorm, ffnNorm          []float32
+	attnNormB, ffnNormB        []float32
+	bq, bk, bv, bo, b1, b2     []float32
+}
+
+// vectors lists the layer's vectors in layoutWeights order.
+func (il *infLayer) vectors() []*[]float32 {
+	return []*[]float32{&il.attnNorm, &il.attnNormB, &il.bq, &il.bk, &il.bv, &il.bo,
+		&il.ffnNorm, &il.ffnNormB, &il.b1, &il.b2}
 }
 
 // infWeights are the tensors the forward pass reads.
 type infWeights struct {
-	tokEmb    quant.Matrix // [vocab][dim]
-	layers    []infLayer
-	finalNorm []float32
-	wcls      quant.Matrix // [vocab][dim]
+	tokEmb     quant.Matrix // [vocab][dim]
+	posEmb     []float32    // [seq_len][dim] (learned positions)
+	layers     []infLayer
+	finalNorm  []float32
+	finalNormB []float32
+	wcls       quant.Matrix // [vocab][dim]
 }
 
 // f32Matrix views x (rows×cols float32 values) as an F32 quant.Matrix
@@ -52,21 +64,29 @@ func viewsOf(c Config, w *weights) *infWeights {
 		iw.layers[l] = infLayer{
 			wq: f32Matrix(lw.wq, qd, dim), wk: f32Matrix(lw.wk, kvd, dim), wv: f32Matrix(lw.wv, kvd, dim),
 			wo: f32Matrix(lw.wo, dim, qd), w1: f32Matrix(lw.w1, hid, dim), w2: f32Matrix(lw.w2, dim, hid),
-			w3: f32Matrix(lw.w3, hid, dim), attnNorm: lw.attnNorm, ffnNorm: lw.ffnNorm,
+			attnNorm: lw.attnNorm, ffnNorm: lw.ffnNorm, attnNormB: lw.attnNormB, ffnNormB: lw.ffnNormB,
+			bq: lw.bq, bk: lw.bk, bv: lw.bv, bo: lw.bo, b1: lw.b1, b2: lw.b2,
+		}
+		if !c.GELU {
+			iw.layers[l].w3 = f32Matrix(lw.w3, hid, dim)
 		}
 	}
+	iw.posEmb, iw.finalNormB = w.posEmb, w.finalNormB
 	return iw
 }
 
 // matrices lists the weight matrices of iw in the parameter-vector order
 // of layoutWeights (the classifier last, omitted when shared).
-func (iw *infWeights) matrices(shared bool) []*quant.Matrix {
+func (iw *infWeights) matrices(c Config) []*quant.Matrix {
 	out := []*quant.Matrix{&iw.tokEmb}
 	for l := range iw.layers {
 		il := &iw.layers[l]
-		out = append(out, &il.wq, &il.wk, &il.wv, &il.wo, &il.w1, &il.w2, &il.w3)
+		out = append(out, &il.wq, &il.wk, &il.wv, &il.wo, &il.w1, &il.w2)
+		if !c.GELU {
+			out = append(out, &il.w3)
+		}
 	}
-	if !shared {
+	if !c.SharedClassifier {
 		out = append(out, &iw.wcls)
 	}
 	return out
@@ -121,21 +141,30 @@ func (m *Model) Dequantize() error {
 	dst := []*[]float32{&w.tokEmb}
 	for l := range w.layers {
 		lw := &w.layers[l]
-		dst = append(dst, &lw.wq, &lw.wk, &lw.wv, &lw.wo, &lw.w1, &lw.w2, &lw.w3)
+		dst = append(dst, &lw.wq, &lw.wk, &lw.wv, &lw.wo, &lw.w1, &lw.w2)
+		if !c.GELU {
+			dst = append(dst, &lw.w3)
+		}
 	}
 	if !c.SharedClassifier {
 		dst = append(dst, &w.wcls)
 	}
-	for i, mat := range src.matrices(c.SharedClassifier) {
+	for i, mat := range src.matrices(c) {
 		if err := mat.Dequantize(*dst[i]); err != nil {
 			return fmt.Errorf("dequantize: %w", err)
 		}
 	}
 	for l := range w.layers {
-		copy(w.layers[l].attnNorm, src.layers[l].attnNorm)
-		copy(w.layers[l].ffnNorm, src.layers[l].ffnNorm)
+		lw := &w.layers[l]
+		dv := []*[]float32{&lw.attnNorm, &lw.attnNormB, &lw.bq, &lw.bk, &lw.bv, &lw.bo,
+			&lw.ffnNorm, &lw.ffnNormB, &lw.b1, &lw.b2}
+		for i, sv := range src.layers[l].vectors() {
+			copy(*dv[i], *sv)
+		}
 	}
+	copy(w.posEmb, src.posEmb)
 	copy(w.finalNorm, src.finalNorm)
+	copy(w.finalNormB, src.finalNormB)
 	m.params, m.w = params, w
 	m.inf = viewsOf(c, &m.w)
 	return nil

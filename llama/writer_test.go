@@ -208,7 +208,7 @@ func encodeTensor(x []float32, typ GGMLType) []byte {
 func modelToGGUF(m *Model, typ GGMLType, edits ...func([]ggufKV) []ggufKV) []byte {
 	c := m.Config
 	w := m.w
-	tok := m.Tokenizer
+	tok := m.sp()
 	vocab := make([]string, len(tok.Vocab))
 	for i, s := range tok.Vocab {
 		vocab[i] = s

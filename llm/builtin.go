@@ -51,12 +51,13 @@ type BuiltinOptions struct {
 // requests beyond the pool wait in arrival order. It is safe for concurrent
 // use; call Close to stop the workers.
 type Builtin struct {
-	m       *llama.Model
-	name    string
-	tmpl    ChatTemplate
-	jinja   *jinjaChat // nil: tmpl renders chat requests
-	onPr    func(string, []int)
-	workers int
+	m        *llama.Model
+	name     string
+	tmpl     ChatTemplate
+	jinja    *jinjaChat // nil: tmpl renders chat requests
+	jinjaTok *llama.Tokenizer
+	onPr     func(string, []int)
+	workers  int
 
 	jobs      chan *job
 	quit      chan struct{}
@@ -104,7 +105,12 @@ func NewBuiltin(m *llama.Model, opt BuiltinOptions) (*Builtin, error) {
 		}
 	}
 	if jt != nil {
-		b.jinja = newJinjaChat(jt, m.Tokenizer)
+		spt, ok := m.Tokenizer.(*llama.Tokenizer)
+		if !ok {
+			return nil, fmt.Errorf("builtin: Jinja chat templates are supported with SentencePiece vocabularies only so far; this model has a byte-level BPE vocabulary")
+		}
+		b.jinja = newJinjaChat(jt, spt)
+		b.jinjaTok = spt
 	}
 	b.onPr = opt.OnPrompt
 	for range b.workers {
@@ -260,7 +266,7 @@ func (b *Builtin) prepare(req Request) ([]int, seqParams, error) {
 	switch {
 	case len(req.Messages) > 0 && b.jinja != nil:
 		var err error
-		if prompt, tokens, err = b.jinja.render(b.m.Tokenizer, req.Messages); err != nil {
+		if prompt, tokens, err = b.jinja.render(b.jinjaTok, req.Messages); err != nil {
 			return nil, p, err
 		}
 	case len(req.Messages) > 0:
@@ -400,7 +406,7 @@ func (b *Builtin) sequence(ctx context.Context, st *llama.State, prompt []int, p
 			}
 		}
 		next := smp.Sample(logits)
-		if (!p.ignoreEOS || con != nil) && (next == tok.EOS || next == tok.BOS) {
+		if (!p.ignoreEOS || con != nil) && (next == tok.EOSID() || next == tok.BOSID()) {
 			c.FinishReason = FinishStop
 			break
 		}
@@ -526,7 +532,7 @@ func (t *topK) find(logits []float32, k int) []int {
 
 // tokenLogProb returns the log-probability of next (following prev) under
 // logits and, when top > 0, the top alternatives.
-func tokenLogProb(tok *llama.Tokenizer, logits []float32, prev, next, top int, buf *topK) TokenLogProb {
+func tokenLogProb(tok llama.TextTokenizer, logits []float32, prev, next, top int, buf *topK) TokenLogProb {
 	mx := float64(logits[llama.Argmax(logits)])
 	var sum float64
 	for _, l := range logits {

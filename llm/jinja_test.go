@@ -44,7 +44,7 @@ func TestJinjaChatPrompt(t *testing.T) {
 		t.Fatalf("GGUF round trip: chat template %q, want %q", fromFile.ChatTemplate, src)
 	}
 
-	tok := m.Tokenizer
+	tok := m.Tokenizer.(*llama.Tokenizer)
 	// stories260K's BOS and EOS texts are "\n<s>\n" and "\n</s>\n"; the
 	// user types both.
 	bosT, eosT := tok.Vocab[tok.BOS], tok.Vocab[tok.EOS]

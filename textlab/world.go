@@ -166,7 +166,7 @@ func clone(m *llama.Model) (*llama.Model, error) {
 
 // encodeTexts tokenizes texts as BOS, text, EOS (loss on every token after
 // BOS).
-func encodeTexts(tok *llama.Tokenizer, texts []string) []llama.Sequence {
+func encodeTexts(tok llama.TextTokenizer, texts []string) []llama.Sequence {
 	out := make([]llama.Sequence, len(texts))
 	for i, t := range texts {
 		out[i] = llama.Sequence{Tokens: tok.Encode(t, true, true)}

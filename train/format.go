@@ -150,7 +150,7 @@ func (t PromptTemplate) Examples(recs []dataset.Record) ([]llama.Example, error)
 // response and EOS. With responseOnly the loss covers only the response
 // and EOS (the usual instruction-tuning mask); otherwise every token after
 // BOS.
-func (t PromptTemplate) Encode(tok *llama.Tokenizer, recs []dataset.Record, responseOnly bool) ([]llama.Sequence, error) {
+func (t PromptTemplate) Encode(tok llama.TextTokenizer, recs []dataset.Record, responseOnly bool) ([]llama.Sequence, error) {
 	exs, err := t.Examples(recs)
 	if err != nil {
 		return nil, err
@@ -165,7 +165,7 @@ func (t PromptTemplate) Encode(tok *llama.Tokenizer, recs []dataset.Record, resp
 // TokenCounter returns a function counting the tokens a record occupies in
 // training with this template and tokenizer (BOS, prompt, response, EOS),
 // for Mix.
-func (t PromptTemplate) TokenCounter(tok *llama.Tokenizer) func(dataset.Record) int {
+func (t PromptTemplate) TokenCounter(tok llama.TextTokenizer) func(dataset.Record) int {
 	return func(r dataset.Record) int {
 		if tok == nil {
 			return WordCount(r)

@@ -40,7 +40,7 @@ type Options struct {
 	// shape (seeded with Seed) instead of fine-tuning Base.
 	Scratch *Shape
 	// Tokenizer is the tokenizer of a scratch model when Base is nil.
-	Tokenizer *llama.Tokenizer
+	Tokenizer llama.TextTokenizer
 	// Template renders records as training text (AlpacaTemplate when its
 	// NoContext is empty).
 	Template PromptTemplate
@@ -79,8 +79,9 @@ type Options struct {
 	// Result.Curve (0: only the training loss of each step).
 	EvalEvery int
 	// Out, when set, is the checkpoint written after training: GGUF when
-	// it ends in ".gguf", otherwise llama2.c (with tok<vocab>.bin beside
-	// it).
+	// it ends in ".gguf", llama2.c (with tok<vocab>.bin beside it) when it
+	// ends in ".bin", otherwise a Hugging Face folder (config.json,
+	// model.safetensors and the base model's tokenizer files).
 	Out string
 	// Progress receives one stage per training run, one unit per step.
 	Progress progress.Reporter
@@ -196,11 +197,10 @@ func initialModel(opt Options) (*llama.Model, error) {
 	if base.Tokenizer == nil {
 		return nil, fmt.Errorf("base model: %w", llama.ErrNoTokenizer)
 	}
-	m, err := llama.NewModel(base.Config, base.Tokenizer)
+	m, err := base.Clone()
 	if err != nil {
 		return nil, fmt.Errorf("copy base model: %w", err)
 	}
-	copy(m.Params(), base.Params())
 	return m, nil
 }
 
@@ -312,10 +312,13 @@ func Train(ctx context.Context, opt Options, train, test []dataset.Record) (*Stu
 // save writes a checkpoint in the format its extension names.
 func save(m *llama.Model, path string) error {
 	var err error
-	if strings.EqualFold(filepath.Ext(path), ".gguf") {
+	switch ext := strings.ToLower(filepath.Ext(path)); ext {
+	case ".gguf":
 		err = m.SaveGGUF(path)
-	} else {
+	case ".bin":
 		err = m.SaveLlama2c(path)
+	default:
+		err = m.SaveHF(path)
 	}
 	if err != nil {
 		return fmt.Errorf("save checkpoint %s: %w", path, err)

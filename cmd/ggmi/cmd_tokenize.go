@@ -134,6 +134,9 @@ func openCodec(path string) (tokenizer.Codec, error) {
 	if m.Tokenizer == nil {
 		return nil, fmt.Errorf("%s: no tokenizer found beside the model (tokenizer.bin)", path)
 	}
+	if e, ok := m.Tokenizer.(tokenizer.Engine); ok {
+		return e.BPE, nil
+	}
 	return spmCodec{m.Tokenizer}, nil
 }
 
@@ -167,7 +170,7 @@ func bpeFromGGUF(h *llama.GGUFFile) (*tokenizer.BPE, error) {
 }
 
 // spmCodec adapts the llama package's SentencePiece tokenizer.
-type spmCodec struct{ t *llama.Tokenizer }
+type spmCodec struct{ t llama.TextTokenizer }
 
 func (c spmCodec) EncodeText(text string, special bool) []int {
 	return c.t.Encode(text, special, false)

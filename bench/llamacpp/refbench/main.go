@@ -179,7 +179,11 @@ func prompt(args []string) error {
 	if err != nil {
 		return err
 	}
-	s, err := promptText(m.Tokenizer, *n, *seed)
+	tok, ok := m.Tokenizer.(*llama.Tokenizer)
+	if !ok {
+		return fmt.Errorf("%s: no SentencePiece tokenizer", *model)
+	}
+	s, err := promptText(tok, *n, *seed)
 	if err != nil {
 		return err
 	}
@@ -225,7 +229,10 @@ func benchGGMI(args []string) error {
 		r.print()
 		return nil
 	}
-	tok := m.Tokenizer
+	tok, ok := m.Tokenizer.(*llama.Tokenizer)
+	if !ok {
+		return fmt.Errorf("%s: no SentencePiece tokenizer", *model)
+	}
 	short := tok.Encode(decodePrompt, true, false)
 	timeGen := func(p []int, n int) (time.Duration, error) {
 		t0 := time.Now()

@@ -194,7 +194,7 @@ func ggmiGreedy(t *testing.T, m *llama.Model, prompt string, n int) []step {
 	prev := p[len(p)-1]
 	for i := 0; i < n; i++ {
 		next := llama.Argmax(logits)
-		if next == tok.EOS {
+		if next == tok.EOSID() {
 			break
 		}
 		out = append(out, step{tok.Piece(prev, next), llama.LogSoftmaxAt(logits, next)})
