@@ -206,10 +206,8 @@ func (m *Model) generate(st *State, prompt []int, opt GenerateOptions, c *Constr
 	}
 	ignoreEOS := opt.IgnoreEOS && c == nil
 	g := &Generation{Prompt: slices.Clone(prompt), FinishReason: FinishLength}
-	for pos, t := range prompt[:len(prompt)-1] {
-		if err := st.ForwardNoLogits(t, pos); err != nil {
-			return nil, fmt.Errorf("generate: %w", err)
-		}
+	if err := st.Prefill(prompt[:len(prompt)-1], 0); err != nil {
+		return nil, fmt.Errorf("generate: %w", err)
 	}
 	maxNew := st.ctx - len(prompt) + 1
 	if opt.MaxTokens > 0 && opt.MaxTokens < maxNew {
@@ -358,10 +356,8 @@ func (m *Model) LogProbTokens(prompt, continuation []int) (*LogProbResult, error
 		return nil, fmt.Errorf("logprob: %d positions exceed context of %d", n, m.Config.SeqLen)
 	}
 	st := m.NewStateN(len(prompt) + len(continuation))
-	for pos, t := range prompt[:len(prompt)-1] {
-		if err := st.ForwardNoLogits(t, pos); err != nil {
-			return nil, fmt.Errorf("logprob: %w", err)
-		}
+	if err := st.Prefill(prompt[:len(prompt)-1], 0); err != nil {
+		return nil, fmt.Errorf("logprob: %w", err)
 	}
 	res := &LogProbResult{Tokens: slices.Clone(continuation), PerToken: make([]float64, len(continuation))}
 	token := prompt[len(prompt)-1]
@@ -415,17 +411,17 @@ func (m *Model) EmbedTokens(tokens []int) ([]float32, error) {
 	st := m.NewStateN(len(tokens))
 	acc := make([]float64, m.Config.Dim)
 	n := 0
-	for pos, t := range tokens {
-		if err := st.ForwardNoLogits(t, pos); err != nil {
-			return nil, fmt.Errorf("embed: %w", err)
-		}
+	err := st.prefill(tokens, 0, func(pos int, h []float32) {
 		if pos == 0 && len(tokens) > 1 {
-			continue
+			return
 		}
-		for i, v := range st.Hidden() {
+		for i, v := range h {
 			acc[i] += float64(v)
 		}
 		n++
+	})
+	if err != nil {
+		return nil, fmt.Errorf("embed: %w", err)
 	}
 	out := make([]float32, len(acc))
 	for i, v := range acc {

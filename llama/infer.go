@@ -17,8 +17,9 @@ const minParallelWork = 1 << 16
 
 // engine is a State's threading and scratch space.
 type engine struct {
-	pool *workPool
-	mv   *mvTask
+	pool  *workPool
+	mv    *mvTask
+	batch *batchBuf // scratch of batched passes (prefill.go), made on first use
 }
 
 // mvTask is a matrix–vector product as a parTask over output rows. It is

@@ -366,13 +366,12 @@ func (b *Builtin) Generate(ctx context.Context, req Request) (Response, error) {
 // returns the choice and the number of generated tokens.
 func (b *Builtin) sequence(ctx context.Context, st *llama.State, prompt []int, p seqParams, idx int, emit func(Delta) error) (Choice, int, error) {
 	tok := b.m.Tokenizer
-	for pos, t := range prompt[:len(prompt)-1] {
-		if pos%64 == 0 {
-			if err := ctx.Err(); err != nil {
-				return Choice{}, 0, err
-			}
+	head := prompt[:len(prompt)-1]
+	for pos := 0; pos < len(head); pos += 64 {
+		if err := ctx.Err(); err != nil {
+			return Choice{}, 0, err
 		}
-		if err := st.ForwardNoLogits(t, pos); err != nil {
+		if err := st.Prefill(head[pos:min(pos+64, len(head))], pos); err != nil {
 			return Choice{}, 0, fmt.Errorf("prompt: %w", err)
 		}
 	}

@@ -113,13 +113,33 @@ func (m *Matrix) MatVec(out []float32, a *Act, lo, hi int) {
 // every activation j: a matrix–matrix product that reads each tile of
 // weight rows once for all activations (rows are taken in tiles that fit
 // the first-level cache).
+//
+// Where the type has a four-activation kernel, each weight block is loaded
+// and unpacked once for four activations; every result is still bit for
+// bit the one MatVec gives.
 func (m *Matrix) MatMul(out [][]float32, acts []*Act, lo, hi int) {
 	rb := len(m.Data) / m.Rows
 	tile := max(1, min(16, (24<<10)/max(rb, 1)))
+	var f4 func([]byte, *[4]*Act, *[4]float32)
+	if useAsm {
+		f4 = asmDot4[m.Type]
+	}
 	for r0 := lo; r0 < hi; r0 += tile {
 		r1 := min(r0+tile, hi)
-		for j, a := range acts {
-			m.MatVec(out[j][r0:r1], a, r0, r1)
+		j := 0
+		if f4 != nil {
+			var res [4]float32
+			for ; j+4 <= len(acts); j += 4 {
+				a4 := (*[4]*Act)(acts[j : j+4])
+				o0, o1, o2, o3 := out[j][r0:r1], out[j+1][r0:r1], out[j+2][r0:r1], out[j+3][r0:r1]
+				for i := r0; i < r1; i++ {
+					f4(m.Data[i*rb:(i+1)*rb], a4, &res)
+					o0[i-r0], o1[i-r0], o2[i-r0], o3[i-r0] = res[0], res[1], res[2], res[3]
+				}
+			}
+		}
+		for ; j < len(acts); j++ {
+			m.MatVec(out[j][r0:r1], acts[j], r0, r1)
 		}
 	}
 }

@@ -314,3 +314,210 @@ q6khalf:
 q6kdone:
 	VZEROUPPER
 	RET
+
+// Four-activation kernels for matrix–matrix products: one weight row times
+// four prepared activations, each weight block loaded and unpacked once.
+// For every activation the arithmetic is that of the one-activation
+// kernel above in the same order, so each result is bit for bit what
+// dotQ8_0avx / dotQ4_0avx / sumsQ4Kavx give.
+
+// DOTX4(Q, D, ACC): ACC += (Σ Y1·(Q)(DI)) · (Y6·(D)(DX*4)), where Y1 holds
+// the signed weights, Y7 their absolute values and Y6 the broadcast weight
+// scale. Uses Y2-Y4.
+#define DOTX4(Q, D, ACC) \
+	VMOVDQU (Q)(DI*1), Y2 \
+	VPSIGNB Y1, Y2, Y2 \
+	VPMADDUBSW Y2, Y7, Y3 \
+	VPMADDWD Y15, Y3, Y3 \
+	VCVTDQ2PS Y3, Y3 \
+	VBROADCASTSS (D)(DX*4), Y4 \
+	VMULPS Y4, Y6, Y4 \
+	VFMADD231PS Y3, Y4, ACC
+
+// HSTORE(ACC, OFF): stores the lane sum of ACC (HSUM8's order) at OFF(SI).
+#define HSTORE(ACC, OFF) \
+	VMOVAPS ACC, Y0 \
+	HSUM8 \
+	VMOVSS X0, OFF(SI)
+
+// func dotQ8_0x4avx(w *byte, q0, q1, q2, q3 *int8, d0, d1, d2, d3 *float32, nb int, out *float32)
+TEXT ·dotQ8_0x4avx(SB), NOSPLIT, $0-88
+	MOVQ w+0(FP), SI
+	MOVQ q0+8(FP), R8
+	MOVQ q1+16(FP), R9
+	MOVQ q2+24(FP), R10
+	MOVQ q3+32(FP), R11
+	MOVQ d0+40(FP), R12
+	MOVQ d1+48(FP), R13
+	MOVQ d2+56(FP), BX
+	MOVQ d3+64(FP), AX
+	MOVQ nb+72(FP), CX
+	XORQ DX, DX
+	MOVL $0x00010001, DI
+	VMOVD DI, X15
+	VPBROADCASTD X15, Y15
+	XORQ DI, DI
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	VXORPS Y12, Y12, Y12
+	VXORPS Y13, Y13, Y13
+q8x4loop:
+	CMPQ DX, CX
+	JGE q8x4done
+	VPBROADCASTW (SI), X6
+	VCVTPH2PS X6, Y6
+	VMOVDQU 2(SI), Y1
+	VPSIGNB Y1, Y1, Y7
+	DOTX4(R8, R12, Y10)
+	DOTX4(R9, R13, Y11)
+	DOTX4(R10, BX, Y12)
+	DOTX4(R11, AX, Y13)
+	ADDQ $34, SI
+	ADDQ $32, DI
+	INCQ DX
+	JMP q8x4loop
+q8x4done:
+	MOVQ out+80(FP), SI
+	HSTORE(Y10, 0)
+	HSTORE(Y11, 4)
+	HSTORE(Y12, 8)
+	HSTORE(Y13, 12)
+	VZEROUPPER
+	RET
+
+// func dotQ4_0x4avx(w *byte, q0, q1, q2, q3 *int8, d0, d1, d2, d3 *float32, nb int, out *float32)
+TEXT ·dotQ4_0x4avx(SB), NOSPLIT, $0-88
+	MOVQ w+0(FP), SI
+	MOVQ q0+8(FP), R8
+	MOVQ q1+16(FP), R9
+	MOVQ q2+24(FP), R10
+	MOVQ q3+32(FP), R11
+	MOVQ d0+40(FP), R12
+	MOVQ d1+48(FP), R13
+	MOVQ d2+56(FP), BX
+	MOVQ d3+64(FP), AX
+	MOVQ nb+72(FP), CX
+	XORQ DX, DX
+	MOVL $0x00010001, DI
+	VMOVD DI, X15
+	VPBROADCASTD X15, Y15
+	MOVL $0x0F0F0F0F, DI
+	VMOVD DI, X14
+	VPBROADCASTD X14, Y14
+	MOVL $0x08080808, DI
+	VMOVD DI, X9
+	VPBROADCASTD X9, Y9
+	XORQ DI, DI
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	VXORPS Y12, Y12, Y12
+	VXORPS Y13, Y13, Y13
+q4x4loop:
+	CMPQ DX, CX
+	JGE q4x4done
+	VPBROADCASTW (SI), X6
+	VCVTPH2PS X6, Y6
+	VMOVDQU 2(SI), X1
+	VPSRLW $4, X1, X2
+	VINSERTI128 $1, X2, Y1, Y1
+	VPAND Y14, Y1, Y1
+	VPSUBB Y9, Y1, Y1
+	VPSIGNB Y1, Y1, Y7
+	DOTX4(R8, R12, Y10)
+	DOTX4(R9, R13, Y11)
+	DOTX4(R10, BX, Y12)
+	DOTX4(R11, AX, Y13)
+	ADDQ $18, SI
+	ADDQ $32, DI
+	INCQ DX
+	JMP q4x4loop
+q4x4done:
+	MOVQ out+80(FP), SI
+	HSTORE(Y10, 0)
+	HSTORE(Y11, 4)
+	HSTORE(Y12, 8)
+	HSTORE(Y13, 12)
+	VZEROUPPER
+	RET
+
+// SUMS4K(Q, OUT): the eight sub-block sums of the unpacked q4_K super-block
+// in Y0-Y7 (chunk c: low nibbles Y(2c), high Y(2c+1)) times the activations
+// at (Q)(DI*1), stored at (OUT)(DX*1). Uses Y8-Y13.
+#define SUMS4K(Q, OUT) \
+	VPMADDUBSW (Q)(DI*1), Y0, Y12 \
+	VPMADDWD Y15, Y12, Y12 \
+	VPMADDUBSW 32(Q)(DI*1), Y1, Y13 \
+	VPMADDWD Y15, Y13, Y13 \
+	VPHADDD Y13, Y12, Y8 \
+	VPMADDUBSW 64(Q)(DI*1), Y2, Y12 \
+	VPMADDWD Y15, Y12, Y12 \
+	VPMADDUBSW 96(Q)(DI*1), Y3, Y13 \
+	VPMADDWD Y15, Y13, Y13 \
+	VPHADDD Y13, Y12, Y9 \
+	VPMADDUBSW 128(Q)(DI*1), Y4, Y12 \
+	VPMADDWD Y15, Y12, Y12 \
+	VPMADDUBSW 160(Q)(DI*1), Y5, Y13 \
+	VPMADDWD Y15, Y13, Y13 \
+	VPHADDD Y13, Y12, Y10 \
+	VPMADDUBSW 192(Q)(DI*1), Y6, Y12 \
+	VPMADDWD Y15, Y12, Y12 \
+	VPMADDUBSW 224(Q)(DI*1), Y7, Y13 \
+	VPMADDWD Y15, Y13, Y13 \
+	VPHADDD Y13, Y12, Y11 \
+	VPHADDD Y9, Y8, Y8 \
+	VPHADDD Y11, Y10, Y10 \
+	VEXTRACTI128 $1, Y8, X9 \
+	VPADDD X9, X8, X8 \
+	VEXTRACTI128 $1, Y10, X11 \
+	VPADDD X11, X10, X10 \
+	VMOVDQU X8, (OUT)(DX*1) \
+	VMOVDQU X10, 16(OUT)(DX*1)
+
+// UNPACK4K(OFF, LO, HI): the nibbles of the 32 bytes at OFF(SI).
+#define UNPACK4K(OFF, LO, HI) \
+	VMOVDQU OFF(SI), HI \
+	VPAND Y14, HI, LO \
+	VPSRLW $4, HI, HI \
+	VPAND Y14, HI, HI
+
+// func sumsQ4Kx4avx(w *byte, q0, q1, q2, q3 *int8, s0, s1, s2, s3 *int32, nb int)
+// sumsQ4Kavx for four activations (sums s_j[8k+i] of super-block k).
+TEXT ·sumsQ4Kx4avx(SB), NOSPLIT, $0-80
+	MOVQ w+0(FP), SI
+	MOVQ q0+8(FP), R8
+	MOVQ q1+16(FP), R9
+	MOVQ q2+24(FP), R10
+	MOVQ q3+32(FP), R11
+	MOVQ s0+40(FP), R12
+	MOVQ s1+48(FP), R13
+	MOVQ s2+56(FP), BX
+	MOVQ s3+64(FP), AX
+	MOVQ nb+72(FP), CX
+	XORQ DI, DI
+	XORQ DX, DX
+	MOVL $0x00010001, DI
+	VMOVD DI, X15
+	VPBROADCASTD X15, Y15
+	MOVL $0x0F0F0F0F, DI
+	VMOVD DI, X14
+	VPBROADCASTD X14, Y14
+	XORQ DI, DI
+q4kx4loop:
+	TESTQ CX, CX
+	JZ q4kx4done
+	UNPACK4K(16, Y0, Y1)
+	UNPACK4K(48, Y2, Y3)
+	UNPACK4K(80, Y4, Y5)
+	UNPACK4K(112, Y6, Y7)
+	SUMS4K(R8, R12)
+	SUMS4K(R9, R13)
+	SUMS4K(R10, BX)
+	SUMS4K(R11, AX)
+	ADDQ $144, SI
+	ADDQ $256, DI
+	ADDQ $32, DX
+	DECQ CX
+	JMP q4kx4loop
+q4kx4done:
+	VZEROUPPER
+	RET

@@ -9,3 +9,5 @@ var asmDot = map[Type]func([]byte, *Act) float32{}
 
 // HasAsm reports whether the assembly kernels are in use.
 func HasAsm() bool { return false }
+
+var asmDot4 = map[Type]func([]byte, *[4]*Act, *[4]float32){}

@@ -340,7 +340,7 @@ func TestDotAgainstFloat(t *testing.T) {
 func TestMatMulEqualsMatVec(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	rows, cols := 37, 512
-	for _, typ := range []Type{F32, Q8_0, Q4_K, Q6_K} {
+	for _, typ := range []Type{F32, F16, Q8_0, Q4_0, Q4_1, Q4_K, Q5_K, Q6_K} {
 		data := make([]byte, rows*mustRowBytes(t, typ, cols))
 		if err := Quantize(typ, randVec(rng, rows*cols, 0.1), data); err != nil {
 			t.Fatal(err)
@@ -349,8 +349,8 @@ func TestMatMulEqualsMatVec(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		acts := make([]*Act, 3)
-		out := make([][]float32, 3)
+		acts := make([]*Act, 7)
+		out := make([][]float32, 7)
 		for j := range acts {
 			acts[j] = new(Act)
 			if err := acts[j].Set(typ, randVec(rng, cols, 1)); err != nil {
