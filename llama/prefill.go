@@ -38,7 +38,11 @@ type batchRow struct {
 // batchable reports whether the model's blocks are the ones the batched
 // path implements (pre-norm RMSNorm, rotary attention, SwiGLU); other
 // families run position by position.
-func (c *Config) batchable() bool { return true }
+func (c *Config) batchable() bool {
+	// The batched pass implements the llama2.c layer only; the GPT-2 and
+	// Qwen2 switches and rescaled RoPE go one position at a time.
+	return c.isPlainLlama() && c.RopeScaling.Type == ""
+}
 
 // batchBuf is the scratch of a batched pass, grown on demand.
 type batchBuf struct {
