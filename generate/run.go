@@ -80,6 +80,10 @@ type Options struct {
 	Format *llm.ResponseFormat
 	// Concurrency is the number of requests in flight (8 when ≤ 0).
 	Concurrency int
+	// Adaptive, when set, is the adaptive limit wrapped inside Backend
+	// (--concurrency auto): the run keeps up to its maximum requests
+	// waiting on it and reports its current limit in Stats.Concurrency.
+	Adaptive *Adaptive
 	// Price converts tokens into cost for the progress and the summary.
 	Price llm.Price
 	// Progress receives one unit per request; when it implements
@@ -123,6 +127,9 @@ type Stats struct {
 	// FetchedCost their price (what this run spent).
 	Fetched     int     `json:"fetched"`
 	FetchedCost float64 `json:"fetched_cost"`
+	// Concurrency is the current adaptive concurrency limit (0 when the
+	// concurrency is fixed).
+	Concurrency int `json:"concurrency,omitempty"`
 }
 
 // StatsReporter is a progress.Reporter that also shows a run's counters.
@@ -378,6 +385,9 @@ func prepare(opt Options) (*runner, int, error) {
 	}
 	if opt.Concurrency <= 0 {
 		opt.Concurrency = 8
+	}
+	if opt.Adaptive != nil {
+		opt.Concurrency = opt.Adaptive.opt.Max
 	}
 	if opt.Now == nil {
 		opt.Now = time.Now
@@ -708,6 +718,9 @@ func (r *runner) report() {
 	r.mu.Lock()
 	s := r.stats
 	r.mu.Unlock()
+	if r.opt.Adaptive != nil {
+		s.Concurrency = r.opt.Adaptive.Stats().Limit
+	}
 	sr.Stats(s)
 }
 
