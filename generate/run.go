@@ -174,6 +174,12 @@ type Summary struct {
 	CurateReports []curate.Report `json:"curate_reports,omitempty"`
 	// Batch tells what the batch mode did (nil online).
 	Batch *BatchSummary `json:"batch,omitempty"`
+	// PossiblyBilled counts the requests that were in flight when an
+	// earlier run was killed (possibly_billed.jsonl lists them): the
+	// provider may have charged them though no answer was kept.
+	// PossiblyBilledCost prices their estimated input tokens.
+	PossiblyBilled     int     `json:"possibly_billed,omitempty"`
+	PossiblyBilledCost float64 `json:"possibly_billed_cost,omitempty"`
 	// Tokens and cost of all completed requests, and what this run spent.
 	PromptTokens     int     `json:"prompt_tokens"`
 	CompletionTokens int     `json:"completion_tokens"`
@@ -238,6 +244,10 @@ type runner struct {
 	sum       Summary
 	fatal     error
 	progress  progress.Reporter
+
+	inflight       *inflightLedger
+	possiblyBilled int
+	billedCost     float64
 
 	batchAnswered map[string]bool   // keys this run's batches answered
 	batchFailed   map[string]string // keys its batches left unanswered, with the reason
@@ -427,6 +437,13 @@ func prepare(opt Options) (*runner, int, error) {
 	resumed, err := r.restore()
 	if err == nil {
 		err = r.writePrompts()
+	}
+	if err == nil {
+		r.inflight, r.possiblyBilled, r.billedCost, err = settleInFlight(opt.OutDir, opt.Price)
+		if err != nil {
+			err = fmt.Errorf("generate: %w", err)
+		}
+		inner.ledger = r.inflight
 	}
 	if err != nil {
 		r.closeFiles()
@@ -669,6 +686,9 @@ func (r *runner) restore() (int, error) {
 }
 
 func (r *runner) closeFiles() {
+	if r.inflight != nil {
+		_ = r.inflight.w.Close()
+	}
 	for _, a := range []*dataset.JSONLWriter{r.records, r.rejects, r.journal} {
 		if a != nil {
 			_ = a.Close()
@@ -734,6 +754,7 @@ type fetchMarker struct {
 	b         llm.Backend
 	id        string
 	batchOnly bool
+	ledger    *inflightLedger // notes each request before it leaves and when it returns
 }
 
 func (f *fetchMarker) Generate(ctx context.Context, req llm.Request) (llm.Response, error) {
@@ -743,7 +764,17 @@ func (f *fetchMarker) Generate(ctx context.Context, req llm.Request) (llm.Respon
 	if flag, ok := ctx.Value(fetchKey{}).(*atomic.Bool); ok {
 		flag.Store(true)
 	}
-	return f.b.Generate(ctx, req)
+	if f.ledger == nil {
+		return f.b.Generate(ctx, req)
+	}
+	k, err := llm.CacheKey(f.id, req)
+	if err != nil {
+		return llm.Response{}, err
+	}
+	f.ledger.write(inflightLine{Key: k, Time: time.Now().UTC(), PromptTokens: estimatePrompt(req)})
+	resp, err := f.b.Generate(ctx, req)
+	f.ledger.write(inflightLine{Key: k, Ended: true, Time: time.Now().UTC()})
+	return resp, err
 }
 
 func (f *fetchMarker) Embed(ctx context.Context, req llm.EmbedRequest) (llm.EmbedResponse, error) {
@@ -1045,6 +1076,7 @@ func (r *runner) fillSummary() {
 	r.sum.Records, r.sum.Rejects = s.Records, s.Rejects
 	r.sum.PromptTokens, r.sum.CompletionTokens = s.Usage.PromptTokens, s.Usage.CompletionTokens
 	r.sum.Cost, r.sum.FetchedCost = s.Cost, s.FetchedCost
+	r.sum.PossiblyBilled, r.sum.PossiblyBilledCost = r.possiblyBilled, r.billedCost
 	r.sum.FormatRefused = r.noFormat.Load()
 	r.sum.FormatIgnored = r.formatIgnored.Load()
 	r.sum.OutDir = r.opt.OutDir

@@ -463,6 +463,10 @@ func printGenerateSummary(g *globals, o *generateOptions, s generate.Summary) {
 	}
 	fmt.Fprintf(w, "tokens: %d in, %d out; cost %.4f (this run %.4f); %.1f s\n",
 		s.PromptTokens, s.CompletionTokens, s.Cost, s.FetchedCost, s.Seconds)
+	if s.PossiblyBilled > 0 {
+		fmt.Fprintf(w, "possibly billed: %d requests were in flight when a run was killed (input about %.4f; see %s)\n",
+			s.PossiblyBilled, s.PossiblyBilledCost, generate.FilePossiblyBilled)
+	}
 	if s.FormatIgnored {
 		fmt.Fprintln(w, "note: the endpoint ignores response_format (its first answers were not JSON); later requests were sent without it and answers parsed as free text")
 	} else if s.FormatRefused {
