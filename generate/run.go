@@ -80,6 +80,10 @@ type Options struct {
 	Format *llm.ResponseFormat
 	// Concurrency is the number of requests in flight (8 when ≤ 0).
 	Concurrency int
+	// Adaptive, when set, is the adaptive limit wrapped inside Backend
+	// (--concurrency auto): the run keeps up to its maximum requests
+	// waiting on it and reports its current limit in Stats.Concurrency.
+	Adaptive *Adaptive
 	// Price converts tokens into cost for the progress and the summary.
 	Price llm.Price
 	// Progress receives one unit per request; when it implements
@@ -123,6 +127,9 @@ type Stats struct {
 	// FetchedCost their price (what this run spent).
 	Fetched     int     `json:"fetched"`
 	FetchedCost float64 `json:"fetched_cost"`
+	// Concurrency is the current adaptive concurrency limit (0 when the
+	// concurrency is fixed).
+	Concurrency int `json:"concurrency,omitempty"`
 }
 
 // StatsReporter is a progress.Reporter that also shows a run's counters.
@@ -167,6 +174,12 @@ type Summary struct {
 	CurateReports []curate.Report `json:"curate_reports,omitempty"`
 	// Batch tells what the batch mode did (nil online).
 	Batch *BatchSummary `json:"batch,omitempty"`
+	// PossiblyBilled counts the requests that were in flight when an
+	// earlier run was killed (possibly_billed.jsonl lists them): the
+	// provider may have charged them though no answer was kept.
+	// PossiblyBilledCost prices their estimated input tokens.
+	PossiblyBilled     int     `json:"possibly_billed,omitempty"`
+	PossiblyBilledCost float64 `json:"possibly_billed_cost,omitempty"`
 	// Tokens and cost of all completed requests, and what this run spent.
 	PromptTokens     int     `json:"prompt_tokens"`
 	CompletionTokens int     `json:"completion_tokens"`
@@ -231,6 +244,10 @@ type runner struct {
 	sum       Summary
 	fatal     error
 	progress  progress.Reporter
+
+	inflight       *inflightLedger
+	possiblyBilled int
+	billedCost     float64
 
 	batchAnswered map[string]bool   // keys this run's batches answered
 	batchFailed   map[string]string // keys its batches left unanswered, with the reason
@@ -379,6 +396,9 @@ func prepare(opt Options) (*runner, int, error) {
 	if opt.Concurrency <= 0 {
 		opt.Concurrency = 8
 	}
+	if opt.Adaptive != nil {
+		opt.Concurrency = opt.Adaptive.opt.Max
+	}
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
@@ -417,6 +437,13 @@ func prepare(opt Options) (*runner, int, error) {
 	resumed, err := r.restore()
 	if err == nil {
 		err = r.writePrompts()
+	}
+	if err == nil {
+		r.inflight, r.possiblyBilled, r.billedCost, err = settleInFlight(opt.OutDir, opt.Price)
+		if err != nil {
+			err = fmt.Errorf("generate: %w", err)
+		}
+		inner.ledger = r.inflight
 	}
 	if err != nil {
 		r.closeFiles()
@@ -659,6 +686,9 @@ func (r *runner) restore() (int, error) {
 }
 
 func (r *runner) closeFiles() {
+	if r.inflight != nil {
+		_ = r.inflight.w.Close()
+	}
 	for _, a := range []*dataset.JSONLWriter{r.records, r.rejects, r.journal} {
 		if a != nil {
 			_ = a.Close()
@@ -708,6 +738,9 @@ func (r *runner) report() {
 	r.mu.Lock()
 	s := r.stats
 	r.mu.Unlock()
+	if r.opt.Adaptive != nil {
+		s.Concurrency = r.opt.Adaptive.Stats().Limit
+	}
 	sr.Stats(s)
 }
 
@@ -721,6 +754,7 @@ type fetchMarker struct {
 	b         llm.Backend
 	id        string
 	batchOnly bool
+	ledger    *inflightLedger // notes each request before it leaves and when it returns
 }
 
 func (f *fetchMarker) Generate(ctx context.Context, req llm.Request) (llm.Response, error) {
@@ -730,7 +764,17 @@ func (f *fetchMarker) Generate(ctx context.Context, req llm.Request) (llm.Respon
 	if flag, ok := ctx.Value(fetchKey{}).(*atomic.Bool); ok {
 		flag.Store(true)
 	}
-	return f.b.Generate(ctx, req)
+	if f.ledger == nil {
+		return f.b.Generate(ctx, req)
+	}
+	k, err := llm.CacheKey(f.id, req)
+	if err != nil {
+		return llm.Response{}, err
+	}
+	f.ledger.write(inflightLine{Key: k, Time: time.Now().UTC(), PromptTokens: estimatePrompt(req)})
+	resp, err := f.b.Generate(ctx, req)
+	f.ledger.write(inflightLine{Key: k, Ended: true, Time: time.Now().UTC()})
+	return resp, err
 }
 
 func (f *fetchMarker) Embed(ctx context.Context, req llm.EmbedRequest) (llm.EmbedResponse, error) {
@@ -1032,6 +1076,7 @@ func (r *runner) fillSummary() {
 	r.sum.Records, r.sum.Rejects = s.Records, s.Rejects
 	r.sum.PromptTokens, r.sum.CompletionTokens = s.Usage.PromptTokens, s.Usage.CompletionTokens
 	r.sum.Cost, r.sum.FetchedCost = s.Cost, s.FetchedCost
+	r.sum.PossiblyBilled, r.sum.PossiblyBilledCost = r.possiblyBilled, r.billedCost
 	r.sum.FormatRefused = r.noFormat.Load()
 	r.sum.FormatIgnored = r.formatIgnored.Load()
 	r.sum.OutDir = r.opt.OutDir

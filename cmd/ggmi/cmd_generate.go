@@ -41,6 +41,7 @@ type generateOptions struct {
 	mode          string
 	format        string
 	concurrency   int
+	concurrencyS  string
 	rpm, tpm      float64
 	price         string
 	temperature   float64
@@ -121,7 +122,7 @@ their retries (run the same command again to retry them); 130 interrupted.`,
 	f.StringVar(&o.template, "template", "", "prompt template: default, completion or a template file (default: by --mode)")
 	f.StringVar(&o.mode, "mode", "chat", "chat (instruction-tuned models) or completion (base models)")
 	f.StringVar(&o.format, "format", "auto", "answer format: auto (task schema in chat mode, text in completion mode), task, json, text or a JSON schema file")
-	f.IntVar(&o.concurrency, "concurrency", 8, "requests in flight")
+	f.StringVar(&o.concurrencyS, "concurrency", "8", "requests in flight: a number, or auto to follow the endpoint (grows while answers hold, halves on 429/503)")
 	f.Float64Var(&o.rpm, "rpm", 0, "requests per minute (0: no limit)")
 	f.Float64Var(&o.tpm, "tpm", 0, "tokens per minute (0: no limit)")
 	f.StringVar(&o.price, "price", "", "price per million tokens as IN,OUT (e.g. 0.15,0.60) for the cost estimate")
@@ -192,8 +193,8 @@ func (o *generateOptions) check() (llm.ModelSpec, llm.Price, error) {
 		return none, llm.Price{}, fmt.Errorf("--per-prompt must be at least 1 (got %d)", o.perPrompt)
 	case o.target < 1:
 		return none, llm.Price{}, fmt.Errorf("--target must be at least 1 (got %d)", o.target)
-	case o.concurrency < 1:
-		return none, llm.Price{}, fmt.Errorf("--concurrency must be at least 1 (got %d)", o.concurrency)
+	case o.concurrencyS != "auto" && !validConcurrency(o):
+		return none, llm.Price{}, fmt.Errorf("--concurrency must be a whole number of at least 1 or auto (got %q)", o.concurrencyS)
 	case o.rpm < 0 || o.tpm < 0:
 		return none, llm.Price{}, fmt.Errorf("--rpm and --tpm must not be negative (got %v and %v)", o.rpm, o.tpm)
 	case !(o.temperature >= 0 && o.temperature <= 2):
@@ -422,7 +423,12 @@ func runGenerate(cmd *cobra.Command, g *globals, o *generateOptions) error {
 	if spec.Kind == llm.SpecBuiltin {
 		opt.Model = backend.Models()[0]
 	}
-	opt.Backend = llm.Limited(backend, llm.LimitOptions{
+	limited := backend
+	if o.concurrencyS == "auto" {
+		opt.Adaptive = generate.NewAdaptive(backend, generate.AdaptiveOptions{})
+		limited = opt.Adaptive
+	}
+	opt.Backend = llm.Limited(limited, llm.LimitOptions{
 		Concurrency:       o.concurrency,
 		RequestsPerMinute: o.rpm,
 		TokensPerMinute:   o.tpm,
@@ -496,6 +502,10 @@ func printGenerateSummary(g *globals, o *generateOptions, s generate.Summary) {
 	}
 	fmt.Fprintf(w, "tokens: %d in, %d out; cost %.4f (this run %.4f); %.1f s\n",
 		s.PromptTokens, s.CompletionTokens, s.Cost, s.FetchedCost, s.Seconds)
+	if s.PossiblyBilled > 0 {
+		fmt.Fprintf(w, "possibly billed: %d requests were in flight when a run was killed (input about %.4f; see %s)\n",
+			s.PossiblyBilled, s.PossiblyBilledCost, generate.FilePossiblyBilled)
+	}
 	if s.FormatIgnored {
 		fmt.Fprintln(w, "note: the endpoint ignores response_format (its first answers were not JSON); later requests were sent without it and answers parsed as free text")
 	} else if s.FormatRefused {
@@ -512,4 +522,11 @@ func printGenerateSummary(g *globals, o *generateOptions, s generate.Summary) {
 		fmt.Fprintf(w, "failed: %s\n", e)
 	}
 	fmt.Fprintf(w, "→ %s\n", s.OutDir)
+}
+
+// validConcurrency parses a numeric --concurrency into o.concurrency.
+func validConcurrency(o *generateOptions) bool {
+	n, err := strconv.Atoi(o.concurrencyS)
+	o.concurrency = n
+	return err == nil && n >= 1
 }

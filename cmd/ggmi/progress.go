@@ -42,6 +42,9 @@ func statsText(s generate.Stats) string {
 	if s.Failed > 0 {
 		t += fmt.Sprintf(", %d failed", s.Failed)
 	}
+	if s.Concurrency > 0 {
+		t += fmt.Sprintf(", concurrency %d", s.Concurrency)
+	}
 	return t
 }
 
