@@ -131,12 +131,21 @@ func workers(n int) int {
 
 // parallel runs fn(i) for i in [0, n) on w goroutines.
 func parallel(n, w int, fn func(worker, i int)) {
+	_ = parallelCtx(context.Background(), n, w, fn)
+}
+
+// parallelCtx is parallel that stops taking new items once ctx is done and
+// then returns ctx's error.
+func parallelCtx(ctx context.Context, n, w int, fn func(worker, i int)) error {
 	w = min(workers(w), max(n, 1))
 	if w == 1 {
 		for i := range n {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
 			fn(0, i)
 		}
-		return
+		return ctx.Err()
 	}
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -146,7 +155,7 @@ func parallel(n, w int, fn func(worker, i int)) {
 			defer wg.Done()
 			for {
 				i := int(next.Add(1) - 1)
-				if i >= n {
+				if i >= n || ctx.Err() != nil {
 					return
 				}
 				fn(k, i)
@@ -154,4 +163,13 @@ func parallel(n, w int, fn func(worker, i int)) {
 		}()
 	}
 	wg.Wait()
+	return ctx.Err()
+}
+
+// canceled reports ctx's error every 4096th call of i (for tight loops).
+func canceled(ctx context.Context, i int) error {
+	if i&4095 != 0 {
+		return nil
+	}
+	return ctx.Err()
 }

@@ -240,7 +240,7 @@ func (f *NearDedup) Apply(ctx context.Context, recs []dataset.Record) ([]Verdict
 	mh := NewMinHasher(np, f.Seed)
 	sh := make([][]uint64, len(recs))
 	keys := make([][]uint64, len(recs)) // one key per band
-	parallel(len(recs), f.Workers, func(_, i int) {
+	if err := parallelCtx(ctx, len(recs), f.Workers, func(_, i int) {
 		sh[i] = Shingles(textOf(recs[i], fields), k, f.Chars)
 		if len(sh[i]) == 0 {
 			return
@@ -254,8 +254,7 @@ func (f *NearDedup) Apply(ctx context.Context, recs []dataset.Record) ([]Verdict
 			}
 			keys[i][b] = h
 		}
-	})
-	if err := ctx.Err(); err != nil {
+	}); err != nil {
 		return nil, err
 	}
 	buckets := make([]map[uint64][]int32, bands)
@@ -266,6 +265,9 @@ func (f *NearDedup) Apply(ctx context.Context, recs []dataset.Record) ([]Verdict
 	stamp := make([]int32, len(recs))
 	var cands []int32
 	for i := range recs {
+		if err := canceled(ctx, i); err != nil {
+			return nil, err
+		}
 		if keys[i] == nil {
 			continue // empty text: nothing to compare
 		}

@@ -6,7 +6,6 @@ import (
 	"math"
 	"math/bits"
 	"slices"
-	"sort"
 
 	"github.com/ggmi-dev/ggmi/dataset"
 )
@@ -299,19 +298,24 @@ func (f *RougeL) Apply(ctx context.Context, recs []dataset.Record) ([]Verdict, e
 
 	// Token ids, in order of first appearance.
 	words := make([][]string, total)
-	parallel(total, f.Workers, func(_, i int) {
+	if err := parallelCtx(ctx, total, f.Workers, func(_, i int) {
 		if i < na {
-			words[i] = Tokenize(f.Anchors[i].Field(field))
+			words[i] = tokenizeCtx(ctx, f.Anchors[i].Field(field))
 			c.ids[i] = f.Anchors[i].ID
 		} else {
-			words[i] = Tokenize(recs[i-na].Field(field))
+			words[i] = tokenizeCtx(ctx, recs[i-na].Field(field))
 			c.ids[i] = recs[i-na].ID
 		}
-	})
+	}); err != nil {
+		return nil, err
+	}
 	vocab := map[string]int32{}
 	for i, ws := range words {
 		t := make([]int32, len(ws))
 		for j, w := range ws {
+			if err := canceled(ctx, j); err != nil {
+				return nil, err
+			}
 			id, ok := vocab[w]
 			if !ok {
 				id = int32(len(vocab))
@@ -333,6 +337,9 @@ func (f *RougeL) Apply(ctx context.Context, recs []dataset.Record) ([]Verdict, e
 		clear(seen)
 		o := make([]occ, len(t))
 		for j, id := range t {
+			if err := canceled(ctx, j); err != nil {
+				return nil, err
+			}
 			k := seen[id]
 			seen[id] = k + 1
 			o[j] = uint64(id)<<32 | uint64(k)
@@ -340,23 +347,30 @@ func (f *RougeL) Apply(ctx context.Context, recs []dataset.Record) ([]Verdict, e
 		}
 		docOcc[i] = o
 	}
-	keys := make([]occ, 0, len(df))
-	for k := range df {
-		keys = append(keys, k)
+	// Order the elements by (frequency, element) with a radix sort that
+	// checks ctx between passes (a comparison sort over millions of
+	// elements of one huge document cannot be interrupted).
+	keys := make([]keyDF, 0, len(df))
+	for k, d := range df {
+		keys = append(keys, keyDF{k, d})
 	}
-	sort.Slice(keys, func(a, b int) bool {
-		if df[keys[a]] != df[keys[b]] {
-			return df[keys[a]] < df[keys[b]]
-		}
-		return keys[a] < keys[b]
-	})
+	keys, err := radixSortKeys(ctx, keys)
+	if err != nil {
+		return nil, err
+	}
 	rank := make(map[occ]int32, len(keys))
 	for r, k := range keys {
-		rank[k] = int32(r)
+		if err := canceled(ctx, r); err != nil {
+			return nil, err
+		}
+		rank[k.k] = int32(r)
 	}
 	for i, o := range docOcc {
 		e := make([]int32, len(o))
 		for j, k := range o {
+			if err := canceled(ctx, j); err != nil {
+				return nil, err
+			}
 			e[j] = rank[k]
 		}
 		slices.Sort(e)
@@ -397,12 +411,14 @@ func (f *RougeL) Apply(ctx context.Context, recs []dataset.Record) ([]Verdict, e
 			d := int32(na + i)
 			block.add(d, c.elems[d], c.prefixLen(len(c.elems[d])))
 		}
-		parallel(end-start, nw, func(w, k int) {
+		if err := parallelCtx(ctx, end-start, nw, func(w, k int) {
 			x := int32(na + start + k)
 			ms := c.probe(x, main, all, scr[w], nil)
 			ext[k], extOK[k] = best(ms, nil)
 			intra[k] = c.probe(x, block, func(y int32) bool { return y < x }, scr[w], intra[k][:0])
-		})
+		}); err != nil {
+			return nil, err
+		}
 		for k := 0; k < end-start; k++ {
 			x := na + start + k
 			m, found := ext[k], extOK[k]
@@ -420,4 +436,45 @@ func (f *RougeL) Apply(ctx context.Context, recs []dataset.Record) ([]Verdict, e
 		}
 	}
 	return out, nil
+}
+
+// keyDF is an occurrence element and its document frequency.
+type keyDF struct {
+	k  uint64
+	df int32
+}
+
+// radixSortKeys sorts keys by (df, k) ascending: an LSD radix sort over
+// the 8 bytes of k, then the 4 bytes of df, skipping passes whose byte is
+// the same everywhere; ctx is checked between passes.
+func radixSortKeys(ctx context.Context, keys []keyDF) ([]keyDF, error) {
+	tmp := make([]keyDF, len(keys))
+	byteOf := func(e keyDF, pass int) int {
+		if pass < 8 {
+			return int(e.k >> (8 * pass) & 0xff)
+		}
+		return int(uint32(e.df) >> (8 * (pass - 8)) & 0xff)
+	}
+	for pass := range 12 {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		var count [257]int
+		for _, e := range keys {
+			count[byteOf(e, pass)+1]++
+		}
+		if slices.Contains(count[1:], len(keys)) {
+			continue
+		}
+		for i := 1; i < len(count); i++ {
+			count[i] += count[i-1]
+		}
+		for _, e := range keys {
+			b := byteOf(e, pass)
+			tmp[count[b]] = e
+			count[b]++
+		}
+		keys, tmp = tmp, keys
+	}
+	return keys, ctx.Err()
 }

@@ -1,6 +1,7 @@
 package curate
 
 import (
+	"context"
 	"strings"
 	"unicode"
 
@@ -35,10 +36,19 @@ func Normalize(s string) string {
 // tokenizer does: lower case, every character other than a–z and 0–9 a
 // separator.
 func Tokenize(s string) []string {
+	return tokenizeCtx(context.Background(), s)
+}
+
+// tokenizeCtx is Tokenize that gives up (returning what it has) once ctx is
+// done; it checks every 64 KB of text.
+func tokenizeCtx(ctx context.Context, s string) []string {
 	s = strings.ToLower(s)
 	var out []string
 	start := -1
 	for i := 0; i < len(s); i++ {
+		if i&0xffff == 0 && ctx.Err() != nil {
+			return out
+		}
 		c := s[i]
 		if c >= 'a' && c <= 'z' || c >= '0' && c <= '9' {
 			if start < 0 {

@@ -137,10 +137,22 @@ func (s *sparseRows) transpose() *sparseRows {
 // parallelChunks calls f on consecutive chunks of [0, n) from GOMAXPROCS
 // goroutines.
 func parallelChunks(n int, f func(lo, hi int)) {
+	_ = parallelChunksCtx(context.Background(), n, f)
+}
+
+// parallelChunksCtx is parallelChunks that stops taking chunks once ctx is
+// done and then returns its error.
+func parallelChunksCtx(ctx context.Context, n int, f func(lo, hi int)) error {
 	w := min(runtime.GOMAXPROCS(0), max(n/64, 1))
 	if w <= 1 {
-		f(0, n)
-		return
+		const chunk = 256
+		for lo := 0; lo < n; lo += chunk {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			f(lo, min(lo+chunk, n))
+		}
+		return ctx.Err()
 	}
 	const chunk = 256
 	var next atomic.Int64
@@ -151,7 +163,7 @@ func parallelChunks(n int, f func(lo, hi int)) {
 			defer wg.Done()
 			for {
 				lo := int(next.Add(chunk)) - chunk
-				if lo >= n {
+				if lo >= n || ctx.Err() != nil {
 					return
 				}
 				f(lo, min(lo+chunk, n))
@@ -159,6 +171,7 @@ func parallelChunks(n int, f func(lo, hi int)) {
 		}()
 	}
 	wg.Wait()
+	return ctx.Err()
 }
 
 // Words splits a text into lower-cased tokens: runs of letters and digits,
@@ -241,14 +254,16 @@ func termCountsSorted(text string) ([]uint32, []float64) {
 // TFIDF returns the L2-normalised TF-IDF rows of the texts (sublinear term
 // frequency 1+ln tf, smooth idf ln((1+N)/(1+df))+1) over the kept hashed
 // features, as a sparse operator.
-func tfidf(texts []string, maxFeatures int) *sparseRows {
+func tfidf(ctx context.Context, texts []string, maxFeatures int) (*sparseRows, error) {
 	feats := make([][]uint32, len(texts))
 	counts := make([][]float64, len(texts))
-	parallelChunks(len(texts), func(lo, hi int) {
+	if err := parallelChunksCtx(ctx, len(texts), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			feats[i], counts[i] = termCountsSorted(texts[i])
 		}
-	})
+	}); err != nil {
+		return nil, err
+	}
 	df := map[uint32]int32{}
 	for _, fs := range feats {
 		for _, f := range fs {
@@ -280,7 +295,7 @@ func tfidf(texts []string, maxFeatures int) *sparseRows {
 	}
 	n := float64(len(texts))
 	s := &sparseRows{cols: make([][]int32, len(texts)), vals: make([][]float64, len(texts)), nc: len(all)}
-	parallelChunks(len(texts), func(lo, hi int) {
+	err := parallelChunksCtx(ctx, len(texts), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			var cs []int32
 			var vs []float64
@@ -307,7 +322,10 @@ func tfidf(texts []string, maxFeatures int) *sparseRows {
 			s.cols[i], s.vals[i] = cs, vs
 		}
 	})
-	return s
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // Embed implements Embedder. The output dimension is min(Dim, #texts,
@@ -320,7 +338,10 @@ func (l LSA) Embed(ctx context.Context, texts []string) ([][]float32, error) {
 		return nil, fmt.Errorf("embed: lsa: %w", err)
 	}
 	dim, maxf, q := l.settings()
-	a := tfidf(texts, maxf)
+	a, err := tfidf(ctx, texts, maxf)
+	if err != nil {
+		return nil, fmt.Errorf("embed: lsa: %w", err)
+	}
 	if a.nc == 0 {
 		return nil, fmt.Errorf("embed: lsa: the %d texts have no features", len(texts))
 	}
@@ -331,7 +352,7 @@ func (l LSA) Embed(ctx context.Context, texts []string) ([][]float32, error) {
 		sort.Ints(idx)
 		fit = a.rows(idx)
 	}
-	_, s, v, err := RandomizedSVD(fit, dim, RSVDOptions{PowerIters: q, Seed: l.Seed})
+	_, s, v, err := RandomizedSVDContext(ctx, fit, dim, RSVDOptions{PowerIters: q, Seed: l.Seed})
 	if err != nil {
 		return nil, fmt.Errorf("embed: lsa: %w", err)
 	}

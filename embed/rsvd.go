@@ -1,6 +1,7 @@
 package embed
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -47,6 +48,12 @@ type RSVDOptions struct {
 // product, Q = qr(Y), the exact SVD of the small matrix B = QᵀA, and U = QÛ.
 // k is clamped to min(r, c). U is r×k, V is c×k.
 func RandomizedSVD(a Operator, k int, opt RSVDOptions) (u *mat.Dense, s []float64, v *mat.Dense, err error) {
+	return RandomizedSVDContext(context.Background(), a, k, opt)
+}
+
+// RandomizedSVDContext is RandomizedSVD that checks ctx between the
+// products with the operator and returns its error once it is done.
+func RandomizedSVDContext(ctx context.Context, a Operator, k int, opt RSVDOptions) (u *mat.Dense, s []float64, v *mat.Dense, err error) {
 	r, c := a.Dims()
 	if r == 0 || c == 0 {
 		return nil, nil, nil, errors.New("embed: randomized SVD of an empty matrix")
@@ -79,9 +86,15 @@ func RandomizedSVD(a Operator, k int, opt RSVDOptions) (u *mat.Dense, s []float6
 	// QR of the tall y changes only rounding, and z's conditioning (at most
 	// that of AᵀA on the sketch) is what its QR removes.
 	for range max(q, 0) {
+		if err := ctx.Err(); err != nil {
+			return nil, nil, nil, err
+		}
 		a.MulT(z, y)
 		qz := orth(z)
 		a.Mul(y, qz)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, nil, nil, err
 	}
 	qm := orth(y)
 	// B = QᵀA, computed as (AᵀQ)ᵀ.

@@ -171,6 +171,9 @@ func (s SIF) Embed(ctx context.Context, texts []string) ([][]float32, error) {
 	counts := map[string]float64{}
 	var total float64
 	for i, t := range texts {
+		if i&1023 == 0 && ctx.Err() != nil {
+			return nil, fmt.Errorf("embed: sif: %w", ctx.Err())
+		}
 		toks[i] = Words(t)
 		for _, w := range toks[i] {
 			counts[w]++
@@ -184,6 +187,9 @@ func (s SIF) Embed(ctx context.Context, texts []string) ([][]float32, error) {
 	d := s.Vectors.Dim
 	m := mat.NewDense(len(texts), d, nil)
 	for i, ws := range toks {
+		if i&1023 == 0 && ctx.Err() != nil {
+			return nil, fmt.Errorf("embed: sif: %w", ctx.Err())
+		}
 		row := m.RawRowView(i)
 		for _, w := range ws {
 			j, ok := s.Vectors.Index[w]

@@ -67,12 +67,12 @@ func BenchmarkKMeans(b *testing.B) {
 	defer tm.close()
 	b.Run("pp", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
-			kmeansPP(rngFor(uint64(i)), x, 10000, 16, 10, tm)
+			kmeansPP(rngFor(uint64(i)), x, 10000, 16, 10, tm, nil)
 		}
 	})
 	b.Run("lloyd", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
-			kmeans(rngFor(uint64(i)), x, 10000, 16, 10, tm)
+			kmeans(rngFor(uint64(i)), x, 10000, 16, 10, tm, nil)
 		}
 	})
 }

@@ -326,12 +326,19 @@ func fitOnce(rng *rand.Rand, x []float64, n, d int, opt FitOptions, tm *team) (*
 	switch opt.Init {
 	case InitKMeans, InitKMeansPP:
 		var labels []int
+		stop := func() bool { return opt.ctxErr() != nil }
 		if opt.Init == InitKMeans {
-			labels = kmeans(rng, x, n, d, k, tm)
+			labels = kmeans(rng, x, n, d, k, tm, stop)
 		} else {
-			c := kmeansPP(rng, x, n, d, k, tm)
+			c := kmeansPP(rng, x, n, d, k, tm, stop)
+			if c == nil {
+				return nil, opt.ctxErr()
+			}
 			labels = make([]int, n)
 			assign(x, c, n, d, k, labels, make([]float64, n), tm)
+		}
+		if labels == nil {
+			return nil, opt.ctxErr()
 		}
 		for i, l := range labels {
 			e.resp[i*k+l] = 1

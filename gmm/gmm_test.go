@@ -417,7 +417,7 @@ func TestKMeansPPSpreadsCentres(t *testing.T) {
 			x = append(x, c[0]+rng.NormFloat64(), c[1]+rng.NormFloat64())
 		}
 	}
-	labels := kmeans(rngFor(11), x, 100, 2, 4, nil)
+	labels := kmeans(rngFor(11), x, 100, 2, 4, nil, nil)
 	seen := map[int]bool{}
 	for c := range 4 {
 		l := labels[c*25]

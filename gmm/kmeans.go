@@ -20,13 +20,13 @@ func sqDist(a, b []float64) float64 {
 // k-means++ (each step draws 2+⌊ln k⌋ candidates with probability
 // proportional to the squared distance to the nearest chosen centre and
 // keeps the one that lowers the potential most). It returns k·d values.
-func kmeansPP(rng *rand.Rand, x []float64, n, d, k int, tm *team) []float64 {
+func kmeansPP(rng *rand.Rand, x []float64, n, d, k int, tm *team, stop func() bool) []float64 {
 	// For d ≥ 8, squared distances come from ‖x‖² − 2x·c + ‖c‖².
 	var norms []float64
 	if d >= 8 {
 		norms = pointNorms(x, n, d, tm)
 	}
-	return kmeansPPNorms(rng, x, n, d, k, tm, norms, nil)
+	return kmeansPPNorms(rng, x, n, d, k, tm, norms, nil, stop)
 }
 
 // pointNorms returns ‖x_i‖² for every point, computed in parallel blocks.
@@ -51,7 +51,7 @@ type ppNearest struct {
 
 // kmeansPPNorms is kmeansPP with the point norms given (nil for d < 8).
 // When near is not nil, it also fills near (each slice of length n).
-func kmeansPPNorms(rng *rand.Rand, x []float64, n, d, k int, tm *team, norms []float64, near *ppNearest) []float64 {
+func kmeansPPNorms(rng *rand.Rand, x []float64, n, d, k int, tm *team, norms []float64, near *ppNearest, stop func() bool) []float64 {
 	centers := make([]float64, 0, k*d)
 	first := rng.IntN(n)
 	centers = append(centers, x[first*d:(first+1)*d]...)
@@ -73,6 +73,9 @@ func kmeansPPNorms(rng *rand.Rand, x []float64, n, d, k int, tm *team, norms []f
 	cand := make([]int, trials)
 	tmp := make([]float64, trials*n)
 	for c := 1; c < k; c++ {
+		if stop != nil && stop() {
+			return nil
+		}
 		var s float64
 		for i, v := range closest {
 			s += v
@@ -235,7 +238,7 @@ func assign(x, centers []float64, n, d, k int, labels []int, dist []float64, tm 
 // the summed squared centre shift falls below 1e-4 times the mean
 // per-dimension variance of the data (scikit-learn's rule) or after 300
 // iterations.
-func kmeans(rng *rand.Rand, x []float64, n, d, k int, tm *team) []int {
+func kmeans(rng *rand.Rand, x []float64, n, d, k int, tm *team, stop func() bool) []int {
 	norms := pointNorms(x, n, d, tm)
 	var ppNorms []float64
 	if d >= 8 {
@@ -247,7 +250,10 @@ func kmeans(rng *rand.Rand, x []float64, n, d, k int, tm *team) []int {
 	labels := make([]int, n)
 	upper := make([]float64, n)
 	lower := make([]float64, n)
-	centers := kmeansPPNorms(rng, x, n, d, k, tm, ppNorms, &ppNearest{labels, upper, lower})
+	centers := kmeansPPNorms(rng, x, n, d, k, tm, ppNorms, &ppNearest{labels, upper, lower}, stop)
+	if centers == nil {
+		return nil
+	}
 	for i := range upper {
 		upper[i] = math.Sqrt(upper[i])
 		lower[i] = math.Sqrt(lower[i])
@@ -390,6 +396,9 @@ func kmeans(rng *rand.Rand, x []float64, n, d, k int, tm *team) []int {
 		})
 	}
 	for iter := 0; iter < 300; iter++ {
+		if stop != nil && stop() {
+			return nil
+		}
 		update()
 		clear(move)
 		maxMove = 0

@@ -117,7 +117,7 @@ const (
 // has not returned within interruptGrace (tests calling run leave it off).
 var (
 	hardExit       func(int)
-	interruptGrace = time.Second
+	interruptGrace = 900 * time.Millisecond
 )
 
 // run executes the command line and returns the process exit code: 0 on

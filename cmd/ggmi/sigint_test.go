@@ -67,3 +67,61 @@ func TestSIGINTStopsSimulate(t *testing.T) {
 		})
 	}
 }
+
+// SIGINT during curate's ROUGE-L filter against a huge anchor document
+// stops the process within the bound with exit code 130 and leaves no
+// curated output.
+func TestSIGINTStopsCurate(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	dir := t.TempDir()
+	var b strings.Builder
+	b.WriteString(`{"instruction":"`)
+	for i := range 3_000_000 {
+		b.WriteString("w")
+		b.WriteString(strings.Repeat("x", i%7))
+		b.WriteString(" ")
+	}
+	b.WriteString(`","output":"x"}` + "\n")
+	if err := os.WriteFile(dir+"/anchor.jsonl", []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var in strings.Builder
+	for i := range 50 {
+		in.WriteString(`{"instruction":"write a poem about the sea number ` + strings.Repeat("x", i) + `","output":"ok"}` + "\n")
+	}
+	if err := os.WriteFile(dir+"/in.jsonl", []byte(in.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := dir + "/out"
+	cmd := exec.Command(os.Args[0], "curate", dir+"/in.jsonl", "--against", dir+"/anchor.jsonl", "--out", out)
+	cmd.Env = append(os.Environ(), "GGMI_TEST_MAIN=1")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Progress lines are for terminals; give the reading and the filters
+	// before ROUGE-L a few seconds instead.
+	deadline := time.Now().Add(3 * time.Second)
+	for !strings.Contains(stderr.String(), "rouge-l") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond)
+	sent := time.Now()
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	took := time.Since(sent)
+	if code := cmd.ProcessState.ExitCode(); code != 130 {
+		t.Fatalf("exit %d (%v), want 130; stderr %q", code, err, stderr.String())
+	}
+	if took > 1500*time.Millisecond {
+		t.Errorf("stopped %v after SIGINT", took)
+	}
+	if _, err := os.Stat(out + "/curated.jsonl"); !os.IsNotExist(err) {
+		t.Errorf("an interrupted curate left %s/curated.jsonl", out)
+	}
+}
