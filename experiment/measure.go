@@ -10,6 +10,7 @@ import (
 	"github.com/ggmi-dev/ggmi/embed"
 	"github.com/ggmi-dev/ggmi/llm"
 	"github.com/ggmi-dev/ggmi/measure"
+	_ "github.com/ggmi-dev/ggmi/measure/judge" // registers the LLM-based metrics (cluster-agent, se-llm)
 )
 
 const metricsFile = "metrics.json"

@@ -1,9 +1,10 @@
-package measure
+package judge
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -194,6 +195,13 @@ func intsJSON(v []int) string {
 		s[i] = strconv.Itoa(x)
 	}
 	return "[" + strings.Join(s, ",") + "]"
+}
+
+func near(t *testing.T, name string, got, want, tol float64) {
+	t.Helper()
+	if math.IsNaN(got) || math.Abs(got-want) > tol {
+		t.Errorf("%s = %.6g, want %.6g ± %g", name, got, want, tol)
+	}
 }
 
 // llmTestModel is the shared stories260K model (the test skips without ../shared).
