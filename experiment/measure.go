@@ -23,6 +23,7 @@ func (r *Runner) stageMeasure(ctx context.Context, c *Configuration, dir string)
 	spec := c.Config.Measure
 	data, _, err := dataset.ReadFile(filepath.Join(dir, synthetic), dataset.ReadOptions{Schema: "record"})
 	if err != nil {
+		//lint:ignore ST1005 S_gen is the papers' name of the synthetic data
 		return fmt.Errorf("S_gen: %w", err)
 	}
 	anchors, err := r.loadSplit(anchorsFile)

@@ -50,13 +50,12 @@ func (f *scriptedLLM) requests() []llm.Request {
 }
 
 // windowLLM adds a context window to a scriptedLLM: it counts a token per
-// 4 bytes of the messages and refuses requests that do not fit. With
-// advertise it exposes ContextLength and CountTokens (as the built-in
+// 4 bytes of the messages and refuses requests that do not fit. Wrapped
+// in advertisedLLM it exposes ContextLength and CountTokens (as the built-in
 // engine does); without, callers learn the limit from the errors.
 type windowLLM struct {
 	*scriptedLLM
-	window    int
-	advertise bool
+	window int
 }
 
 func (w *windowLLM) promptTokens(req llm.Request) int {
