@@ -6,12 +6,10 @@
 // (requests[{custom_id, params}], results streamed as JSONL). Both bill
 // half the online price (llm.BatchDiscount) and answer within 24 hours.
 //
-// It is a transport of the model M of the reverse-bottleneck chain
-// S_anchor → p → M → S_gen ("Towards a Theoretical Understanding of
-// Synthetic Data in LLM Post-Training", Gan & Liu, §3): the answers it
-// brings back land in the same durable cache (llm.Cached) under the same
-// keys as online answers, so the rest of the chain, and any later online
-// run, cannot tell them apart.
+// It is a transport of the model M of the generation chain (package
+// dataset explains it): the answers it brings back land in the same
+// durable cache (llm.Cached) under the same keys as online answers, so the
+// rest of the chain, and any later online run, cannot tell them apart.
 //
 // # The ledger
 //

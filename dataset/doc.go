@@ -3,6 +3,17 @@
 // Post-Training" (Gan & Liu, §3.2): the anchor data S_anchor, drawn from the
 // task distribution D, and the synthetic data S_gen, produced from S_anchor
 // through a prompt p and a model M (S_anchor → p → M → S_gen = M(p) + ε).
+//
+// This is the one place in the code that explains the chain (the README
+// does for users). The anchors S_anchor are sampled from D; package synth
+// builds each prompt p = E(e_task, e_condition, e_demo) from a task
+// description, a condition (topic, style, persona, length) and anchor
+// demonstrations; a model M (package llm: the built-in engine of package
+// llama or a remote endpoint) answers it; the answer is parsed into records
+// and curated (the noise ε, package curate), giving S_gen. Package generate
+// runs the chain, package measure estimates the theory's quantities on its
+// ends, and every synthetic record's Provenance names the link of each
+// step.
 // Both are sets of [Record]s; a synthetic record carries its [Provenance]
 // (the prompt, the anchor demonstrations, the model and its sampling
 // parameters, the seed, the time and the key of the raw response), so every

@@ -1,7 +1,6 @@
 package dataset
 
 import (
-	"bufio"
 	"bytes"
 	"compress/gzip"
 	"encoding/csv"
@@ -12,6 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+
+	"github.com/ggmi-dev/ggmi/internal/atomicfile"
 )
 
 // WriteOptions control WriteFile.
@@ -150,49 +151,8 @@ func Encode(w io.Writer, format Format, recs []Record) error {
 // directory (created when missing) and a rename, so that readers see the
 // old content or the new, never part of it. With sync the data and then
 // the rename are made durable (fsync of the file and of the directory).
-func WriteAtomic(path string, sync bool, fill func(io.Writer) error) (err error) {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	bw := bufio.NewWriterSize(tmp, 1<<16)
-	if err = fill(bw); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = bw.Flush(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if sync {
-		if err = tmp.Sync(); err != nil {
-			return fmt.Errorf("write %s: %w", path, err)
-		}
-	}
-	if err = tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = os.Chmod(tmp.Name(), 0o644); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if sync {
-		if d, err := os.Open(dir); err == nil {
-			_ = d.Sync() // not supported everywhere; the rename is then as durable as the platform makes it
-			d.Close()
-		}
-	}
-	return nil
+func WriteAtomic(path string, sync bool, fill func(io.Writer) error) error {
+	return atomicfile.Write(path, sync, fill)
 }
 
 // JSONLWriter appends records to a JSONL file: each record is encoded in

@@ -232,3 +232,18 @@ func TestLSAFitSample(t *testing.T) {
 		t.Error("FitSample is not in the ID")
 	}
 }
+
+// Specs name models as every command does (llm.ParseModelSpec): a URL with
+// credentials is refused and never echoed.
+func TestOpenSpecRedactsCredentials(t *testing.T) {
+	for _, spec := range []string{"https://user:secret@host/v1#m", "http://secret@host/v1", "https://u:secret@ho st/v1#m"} {
+		_, err := Open(spec, SpecOptions{})
+		if err == nil {
+			t.Errorf("Open(%q) accepted credentials in the URL", spec)
+			continue
+		}
+		if strings.Contains(err.Error(), "secret") {
+			t.Errorf("Open(%q) error echoes the credentials: %v", spec, err)
+		}
+	}
+}

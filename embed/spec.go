@@ -3,8 +3,9 @@ package embed
 import (
 	"fmt"
 	"io"
-	"net/url"
 	"strings"
+
+	"github.com/ggmi-dev/ggmi/llm"
 )
 
 // SpecOptions complete a spec given to Open.
@@ -20,7 +21,11 @@ type SpecOptions struct {
 //	lsa                      LSA with default settings (seeded with opt.Seed)
 //	glove:PATH               SIF over static vectors (GloVe or word2vec text, gzip allowed)
 //	builtin:PATH             the built-in engine's hidden states (.bin, .gguf or hf://…)
+//	hf://owner/repo/file     short for builtin:hf://owner/repo/file
 //	http(s)://HOST/v1#MODEL  an OpenAI-compatible /v1/embeddings endpoint
+//
+// The last three are llm.ModelSpec forms, parsed by llm.ParseModelSpec (a
+// URL carrying credentials is refused, and shown redacted).
 //
 // Embedders that hold resources implement io.Closer; release them with
 // Close. Errors name the spec and say what was expected.
@@ -49,22 +54,18 @@ func open(spec string, opt SpecOptions) (Embedder, error) {
 			return nil, fmt.Errorf("embed: spec %q: %w", spec, err)
 		}
 		return SIF{Vectors: v}, nil
-	case kind == "builtin":
-		if arg == "" {
-			return nil, fmt.Errorf("embed: spec %q: want builtin:PATH", spec)
+	case kind == "builtin", kind == "hf", kind == "http", kind == "https":
+		// The model forms are the ones every command accepts (llm.ModelSpec).
+		ms, err := llm.ParseModelSpec(spec)
+		if err != nil {
+			return nil, fmt.Errorf("embed: %w", err)
 		}
-		return NewEngine(arg, EngineOptions{Workers: opt.Workers})
-	case kind == "http" || kind == "https":
-		base, model, ok := strings.Cut(spec, "#")
-		if !ok || model == "" {
-			return nil, fmt.Errorf("embed: spec %q: want %s://HOST/v1#MODEL (the model after #)", spec, kind)
+		if ms.Kind == llm.SpecBuiltin {
+			return NewEngine(ms.Path, EngineOptions{Workers: opt.Workers})
 		}
-		if u, err := url.Parse(base); err != nil || u.Host == "" {
-			return nil, fmt.Errorf("embed: spec %q: %q is not an http(s) URL", spec, base)
-		}
-		return NewRemote(base, model, RemoteOptions{})
+		return NewRemote(ms.BaseURL, ms.Model, RemoteOptions{})
 	}
-	return nil, fmt.Errorf("embed: unknown embedder %q (want lsa, glove:PATH, builtin:PATH or http(s)://HOST/v1#MODEL)", spec)
+	return nil, fmt.Errorf("embed: unknown embedder %q (want lsa, glove:PATH, builtin:PATH, hf://owner/repo/file or http(s)://HOST/v1#MODEL)", llm.RedactURL(spec))
 }
 
 // cachedCloser is Cached that closes its inner embedder.

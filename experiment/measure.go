@@ -10,6 +10,7 @@ import (
 	"github.com/ggmi-dev/ggmi/embed"
 	"github.com/ggmi-dev/ggmi/llm"
 	"github.com/ggmi-dev/ggmi/measure"
+	_ "github.com/ggmi-dev/ggmi/measure/judge" // registers the LLM-based metrics (cluster-agent, se-llm)
 )
 
 const metricsFile = "metrics.json"
@@ -22,6 +23,7 @@ func (r *Runner) stageMeasure(ctx context.Context, c *Configuration, dir string)
 	spec := c.Config.Measure
 	data, _, err := dataset.ReadFile(filepath.Join(dir, synthetic), dataset.ReadOptions{Schema: "record"})
 	if err != nil {
+		//lint:ignore ST1005 S_gen is the papers' name of the synthetic data
 		return fmt.Errorf("S_gen: %w", err)
 	}
 	anchors, err := r.loadSplit(anchorsFile)

@@ -218,6 +218,7 @@ func (r *Runner) stageTrain(ctx context.Context, c *Configuration, dir string) e
 	}
 	syn, _, err := dataset.ReadFile(filepath.Join(dir, synthetic), dataset.ReadOptions{Schema: "record"})
 	if err != nil {
+		//lint:ignore ST1005 S_gen is the papers' name of the synthetic data
 		return fmt.Errorf("S_gen: %w", err)
 	}
 	var out StudentsFile

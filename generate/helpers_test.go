@@ -116,17 +116,6 @@ func readFileLines(t testing.TB, path string) []string {
 	return out
 }
 
-// withoutTime drops the provenance times (the only field that depends on
-// when a run happened).
-func withoutTime(recs []dataset.Record) []dataset.Record {
-	out := make([]dataset.Record, len(recs))
-	for i, r := range recs {
-		r.Provenance.Time = time.Time{}
-		out[i] = r
-	}
-	return out
-}
-
 // fakeModel is a scripted OpenAI-compatible server: its answer to a
 // request depends only on the request body, and a fault function may
 // replace the answer to the i-th arrival of a body. It counts arrivals by

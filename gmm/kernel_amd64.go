@@ -2,13 +2,13 @@
 
 package gmm
 
-import "golang.org/x/sys/cpu"
+import "github.com/ggmi-dev/ggmi/internal/vecmath"
 
 // useAVX2 selects the AVX2/FMA kernels on processors that have them, and
 // useAVX512 the 8-lane versions of the two hottest ones.
 var (
-	useAVX2   = cpu.X86.HasAVX2 && cpu.X86.HasFMA
-	useAVX512 = useAVX2 && cpu.X86.HasAVX512F
+	useAVX2   = vecmath.HasAVX2FMA
+	useAVX512 = vecmath.HasAVX512
 )
 
 //go:noescape

@@ -7,8 +7,9 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
+
+	"github.com/ggmi-dev/ggmi/internal/atomicfile"
 )
 
 // Client downloads files from the Hugging Face hub into a local cache.
@@ -119,40 +120,21 @@ func (c *Client) DownloadURL(ctx context.Context, u string, ref Ref, p string, e
 		return fail(err)
 	}
 	defer resp.Body.Close()
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return fail(err)
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(dst), ".download-*")
-	if err != nil {
-		return fail(err)
-	}
-	ok := false
-	defer func() {
-		if !ok {
-			tmp.Close()
-			os.Remove(tmp.Name())
+	err = atomicfile.Write(dst, true, func(w io.Writer) error {
+		n, err := io.Copy(w, resp.Body)
+		switch {
+		case err != nil:
+			return err
+		case resp.ContentLength >= 0 && n != resp.ContentLength:
+			return fmt.Errorf("got %d of %d bytes", n, resp.ContentLength)
+		case expectedSize >= 0 && n != expectedSize:
+			return fmt.Errorf("got %d bytes, expected %d", n, expectedSize)
 		}
-	}()
-	n, err := io.Copy(tmp, resp.Body)
+		return nil
+	})
 	if err != nil {
 		return fail(err)
 	}
-	if resp.ContentLength >= 0 && n != resp.ContentLength {
-		return fail(fmt.Errorf("got %d of %d bytes", n, resp.ContentLength))
-	}
-	if expectedSize >= 0 && n != expectedSize {
-		return fail(fmt.Errorf("got %d bytes, expected %d", n, expectedSize))
-	}
-	if err := tmp.Sync(); err != nil {
-		return fail(err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fail(err)
-	}
-	if err := os.Rename(tmp.Name(), dst); err != nil {
-		return fail(err)
-	}
-	ok = true
 	return dst, nil
 }
 

@@ -1,8 +1,8 @@
 // Package hub is the Hugging Face hub client ggmi uses to fetch the models
-// it runs (the generative model M, the student of the reverse-bottleneck
-// chain S_anchor → p → M → S_gen) and the data sets it starts from
-// (S_anchor). It is real code that talks to the network; its tests run it
-// against httptest servers.
+// it runs (the generative model M and the students) and the data sets it
+// starts from (S_anchor; package dataset explains the chain). It is real
+// code that talks to the network; its tests run it against httptest
+// servers.
 //
 // A file on the hub is named by an hf:// URI, parsed by [ParseURI]:
 //

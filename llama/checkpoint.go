@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/ggmi-dev/ggmi/internal/atomicfile"
 	"github.com/ggmi-dev/ggmi/llama/quant"
 )
 
@@ -162,25 +163,13 @@ func (m *Model) SaveGGUFAs(path string, typ GGMLType) error {
 	return writeFileAtomic(path, func(w io.Writer) error { return m.WriteGGUFAs(w, typ) })
 }
 
-func writeFileAtomic(path string, write func(io.Writer) error) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
+func writeFileAtomic(path string, write func(io.Writer) error) error {
+	// A checkpoint goes into an existing directory (atomicfile would create it).
+	if _, err := os.Stat(filepath.Dir(path)); err != nil {
 		return fmt.Errorf("save %s: %w", path, err)
 	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if err = write(f); err != nil {
-		return fmt.Errorf("save %s: %w", path, err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("save %s: %w", path, err)
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("save %s: %w", path, err)
+	if err := atomicfile.Write(path, false, write); err != nil {
+		return fmt.Errorf("save: %w", err)
 	}
 	return nil
 }

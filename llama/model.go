@@ -249,10 +249,9 @@ type weightsOf[T float32 | float64] struct {
 }
 
 type (
-	weights        = weightsOf[float32]
-	layerWeights   = layerWeightsOf[float32]
-	weights64      = weightsOf[float64]
-	layerWeights64 = layerWeightsOf[float64]
+	weights      = weightsOf[float32]
+	layerWeights = layerWeightsOf[float32]
+	weights64    = weightsOf[float64]
 )
 
 // layoutWeights slices buf (of length NumParams) into named tensors. The

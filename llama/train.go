@@ -45,15 +45,6 @@ func (c Config) ropePairs() [][2]int {
 	return p
 }
 
-// f64 converts a float32 slice to float64.
-func f64(x []float32) []float64 {
-	out := make([]float64, len(x))
-	for i, v := range x {
-		out[i] = float64(v)
-	}
-	return out
-}
-
 // mm computes out[t][i] = Σ_j w[i][j] x[t][j] for T rows (w is d×n).
 func mm(out, x []float64, w []float32, T, n, d int) {
 	for t := 0; t < T; t++ {
@@ -88,10 +79,8 @@ func mmBack(dx, dw []float64, dout, x []float64, w []float32, T, n, d int) {
 			for j, xv := range xt {
 				dwi[j] += g * xv
 			}
-			if dxt != nil {
-				for j := range dxt {
-					dxt[j] += g * float64(wi[j])
-				}
+			for j := range dxt { // empty without dx
+				dxt[j] += g * float64(wi[j])
 			}
 		}
 	}

@@ -527,7 +527,7 @@ type wireUsage struct {
 }
 
 func (u wireUsage) usage() Usage {
-	return Usage{PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens}
+	return Usage(u)
 }
 
 type wireTopLogProb struct {

@@ -50,14 +50,14 @@ func ParseModelSpec(s string) (ModelSpec, error) {
 	case strings.HasPrefix(s, "http://"), strings.HasPrefix(s, "https://"):
 		base, model, ok := strings.Cut(s, "#")
 		if !ok || strings.TrimSpace(model) == "" {
-			return ModelSpec{}, fmt.Errorf("model %q names no model after the endpoint (want %s#MODEL)", redactURL(base), redactURL(base))
+			return ModelSpec{}, fmt.Errorf("model %q names no model after the endpoint (want %s#MODEL, the model after #)", RedactURL(base), RedactURL(base))
 		}
 		u, err := url.Parse(base)
 		if err != nil || u.Host == "" {
-			return ModelSpec{}, fmt.Errorf("model endpoint %q is not a valid URL", redactURL(base))
+			return ModelSpec{}, fmt.Errorf("model endpoint %q is not an http(s) URL (want http://HOST/v1#MODEL)", RedactURL(base))
 		}
 		if u.User != nil {
-			return ModelSpec{}, fmt.Errorf("model endpoint %q carries credentials; pass the API key through an environment variable instead", redactURL(base))
+			return ModelSpec{}, fmt.Errorf("model endpoint %q carries credentials; pass the API key through an environment variable instead", RedactURL(base))
 		}
 		return ModelSpec{Kind: SpecRemote, BaseURL: strings.TrimRight(base, "/"), Model: strings.TrimSpace(model)}, nil
 	}
@@ -67,17 +67,36 @@ func ParseModelSpec(s string) (ModelSpec, error) {
 // String writes the specification back in its parsed form.
 func (m ModelSpec) String() string {
 	if m.Kind == SpecRemote {
-		return redactURL(m.BaseURL) + "#" + m.Model
+		return RedactURL(m.BaseURL) + "#" + m.Model
 	}
 	return "builtin:" + m.Path
 }
 
-// redactURL drops the user information of a URL, if any.
-func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
+// RedactURL is the one rule by which ggmi shows a URL that may carry
+// credentials: the user information (user:password@) is replaced by
+// REDACTED; anything else is returned unchanged. Error messages that echo
+// a model or embedder spec pass it through RedactURL.
+func RedactURL(s string) string {
+	if u, err := url.Parse(s); err == nil {
+		if u.User == nil {
+			return s
+		}
+		u.User = url.User("REDACTED")
+		return u.String()
+	}
+	// Not a valid URL: cut what stands between "://" and the last '@'
+	// of the authority all the same.
+	i := strings.Index(s, "://")
+	if i < 0 {
 		return s
 	}
-	u.User = url.User("REDACTED")
-	return u.String()
+	rest := s[i+3:]
+	end := strings.IndexAny(rest, "/?#")
+	if end < 0 {
+		end = len(rest)
+	}
+	if at := strings.LastIndexByte(rest[:end], '@'); at >= 0 {
+		return s[:i+3] + "REDACTED" + rest[at:]
+	}
+	return s
 }

@@ -42,3 +42,23 @@ func TestParseModelSpec(t *testing.T) {
 		}
 	}
 }
+
+// Every form of credentials in a URL is shown redacted, parsable or not.
+func TestRedactURL(t *testing.T) {
+	cases := []struct{ in, want string }{
+		{"http://host/v1", "http://host/v1"},
+		{"https://user:secret@host/v1#m", "https://REDACTED@host/v1#m"},
+		{"https://secret@host:8080/v1", "https://REDACTED@host:8080/v1"},
+		{"http://us er:sec ret@ho st/v1", "http://REDACTED@ho st/v1"},
+		{"builtin:/models/a.bin", "builtin:/models/a.bin"},
+	}
+	for _, c := range cases {
+		got := llm.RedactURL(c.in)
+		if got != c.want {
+			t.Errorf("RedactURL(%q) = %q, want %q", c.in, got, c.want)
+		}
+		if strings.Contains(got, "secret") {
+			t.Errorf("RedactURL(%q) leaks the secret: %q", c.in, got)
+		}
+	}
+}

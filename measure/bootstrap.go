@@ -1,6 +1,7 @@
 package measure
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -38,11 +39,15 @@ type BootstrapOptions struct {
 	// the classical bootstrap and need this variant. With two groups the
 	// larger factor is used (a wider interval).
 	Subsample bool
+	// Context, when set, stops the resampling once it is done: Bootstrap
+	// then returns its error. The statistic of a resample already started
+	// runs to its end.
+	Context context.Context
 }
 
 // BootstrapResult is a bootstrap interval and how it was made.
 type BootstrapResult struct {
-	CI        [2]float64
+	CI        Interval
 	Resamples int     // resamples that gave a finite value
 	Failed    int     // resamples whose statistic failed or was not finite
 	M         []int   // resample size per group
@@ -119,6 +124,10 @@ func Bootstrap(sizes []int, est float64, stat func(idx [][]int) (float64, error)
 		workers = runtime.GOMAXPROCS(0)
 	}
 	workers = min(workers, B)
+	ctx := opt.Context
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	vals := make([]float64, B)
 	var wg sync.WaitGroup
 	next := make(chan int)
@@ -139,6 +148,10 @@ func Bootstrap(sizes []int, est float64, stat func(idx [][]int) (float64, error)
 				}
 			}
 			for b := range next {
+				if ctx.Err() != nil {
+					vals[b] = math.NaN()
+					continue
+				}
 				rng := rand.New(rand.NewPCG(opt.Seed, uint64(b)+0xb007))
 				for g, n := range sizes {
 					if !opt.Subsample {
@@ -175,6 +188,9 @@ func Bootstrap(sizes []int, est float64, stat func(idx [][]int) (float64, error)
 	}
 	close(next)
 	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return BootstrapResult{}, err
+	}
 	ok := vals[:0:0]
 	for _, v := range vals {
 		if !math.IsNaN(v) {
@@ -199,7 +215,7 @@ func Bootstrap(sizes []int, est float64, stat func(idx [][]int) (float64, error)
 		res.SE = sd * scale
 		lo, hi = est+scale*(lo-mean), est+scale*(hi-mean)
 	}
-	res.CI = [2]float64{lo, hi}
+	res.CI = Interval{lo, hi}
 	return res, nil
 }
 

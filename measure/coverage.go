@@ -31,7 +31,7 @@ type CoverageCase struct {
 	// Scale multiplies the replicates of a cheap case in the full run
 	// (Replicates); 0 means 1.
 	Scale int
-	Run   func(rng *rand.Rand, seed uint64) (est float64, ci [2]float64, p float64, err error)
+	Run   func(rng *rand.Rand, seed uint64) (est float64, ci Interval, p float64, err error)
 }
 
 // Replicates is the number of replicates the full run gives c when the
@@ -47,8 +47,8 @@ type CoverageRow struct {
 	Truth                       float64
 	Checked                     bool
 	R, Hits, Failed             int
-	Rate                        float64    // coverage (interval) or rejection rate at α = 0.05 (size)
-	Wilson                      [2]float64 // Wilson 95% interval of Rate
+	Rate                        float64  // coverage (interval) or rejection rate at α = 0.05 (size)
+	Wilson                      Interval // Wilson 95% interval of Rate
 	MeanEst, MeanHalfWidth      float64
 	Seconds                     float64
 }
@@ -73,9 +73,9 @@ func (r CoverageRow) Plausible() bool {
 }
 
 // Wilson returns the Wilson score 95% interval of a binomial proportion.
-func Wilson(hits, n int) [2]float64 {
+func Wilson(hits, n int) Interval {
 	if n == 0 {
-		return [2]float64{0, 1}
+		return Interval{0, 1}
 	}
 	z := 1.959963984540054
 	p := float64(hits) / float64(n)
@@ -83,7 +83,7 @@ func Wilson(hits, n int) [2]float64 {
 	den := 1 + z*z/fn
 	c := (p + z*z/(2*fn)) / den
 	h := z / den * math.Sqrt(p*(1-p)/fn+z*z/(4*fn*fn))
-	return [2]float64{math.Max(0, c-h), math.Min(1, c+h)}
+	return Interval{math.Max(0, c-h), math.Min(1, c+h)}
 }
 
 // RunCoverage runs R replicates of c; replicate r draws from a generator
@@ -274,20 +274,20 @@ func CoverageCases(quick bool) []CoverageCase {
 	p1, _ := gmm.New([]float64{1}, [][]float64{{0}}, [][]float64{{1}})
 	q1, _ := gmm.New([]float64{1}, [][]float64{{1}}, [][]float64{{1}})
 	tvTruth := 2*distuv.UnitNormal.CDF(0.5) - 1
-	est := func(e gmm.Estimate) (float64, [2]float64, float64, error) {
-		return e.Value, [2]float64{e.Value - 1.96*e.SE, e.Value + 1.96*e.SE}, math.NaN(), nil
+	est := func(e gmm.Estimate) (float64, Interval, float64, error) {
+		return e.Value, Interval{e.Value - 1.96*e.SE, e.Value + 1.96*e.SE}, math.NaN(), nil
 	}
 	cases = append(cases,
 		CoverageCase{Estimator: "gmm MC KL", Case: "2-D Gaussians, 1,000 draws", Kind: "interval", Truth: klTruth, Checked: true, Scale: 5,
-			Run: func(rng *rand.Rand, _ uint64) (float64, [2]float64, float64, error) {
+			Run: func(rng *rand.Rand, _ uint64) (float64, Interval, float64, error) {
 				return est(gmm.KL(rng, p2, q2, 1000))
 			}},
 		CoverageCase{Estimator: "gmm MC TV", Case: "N(0,1) vs N(1,1), 1,000 draws", Kind: "interval", Truth: tvTruth, Checked: true, Scale: 5,
-			Run: func(rng *rand.Rand, _ uint64) (float64, [2]float64, float64, error) {
+			Run: func(rng *rand.Rand, _ uint64) (float64, Interval, float64, error) {
 				return est(gmm.TV(rng, p1, q1, 1000))
 			}},
 		CoverageCase{Estimator: "gmm MC entropy", Case: "2-D Gaussian, 1,000 draws", Kind: "interval", Truth: hTruth, Checked: true, Scale: 5,
-			Run: func(rng *rand.Rand, _ uint64) (float64, [2]float64, float64, error) {
+			Run: func(rng *rand.Rand, _ uint64) (float64, Interval, float64, error) {
 				return est(gmm.Entropy(rng, p2, 1000))
 			}},
 	)
@@ -295,7 +295,7 @@ func CoverageCases(quick bool) []CoverageCase {
 	rho := 0.8
 	cases = append(cases, CoverageCase{Estimator: "KSG MI", Case: "ρ = 0.8, n = 500, k = 3", Kind: "interval",
 		Truth: -0.5 * math.Log(1-rho*rho), Checked: true,
-		Run: func(rng *rand.Rand, seed uint64) (float64, [2]float64, float64, error) {
+		Run: func(rng *rand.Rand, seed uint64) (float64, Interval, float64, error) {
 			x, y := corrPairs(rng, 500, rho)
 			r, err := KSG(x, y, KSGOptions{CI: KNNInterval{Resamples: knnB, Seed: seed}})
 			return r.Value, r.CI95, math.NaN(), err
@@ -315,7 +315,7 @@ func CoverageCases(quick bool) []CoverageCase {
 		h, _ := gmm.GaussianEntropy(diagCov(v), c.d)
 		cases = append(cases, CoverageCase{Estimator: "k-NN entropy", Case: fmt.Sprintf("%d-D Gaussian, n = %d, k = 3", c.d, c.n),
 			Kind: "interval", Truth: h, Checked: c.checked, Note: c.note,
-			Run: func(rng *rand.Rand, seed uint64) (float64, [2]float64, float64, error) {
+			Run: func(rng *rand.Rand, seed uint64) (float64, Interval, float64, error) {
 				r, err := KLEntropyCI(gaussRows(rng, c.n, mu, v), 3, KNNInterval{Resamples: knnB, Seed: seed, BiasAware: true})
 				return r.Value, r.CI95, math.NaN(), err
 			}})
@@ -337,7 +337,7 @@ func CoverageCases(quick bool) []CoverageCase {
 	} {
 		truth, _ := gmm.GaussianKL(c.muP, diagCov(c.vP), c.muQ, diagCov(c.vQ))
 		cases = append(cases, CoverageCase{Estimator: "k-NN KL", Case: c.name, Kind: "interval", Truth: truth, Checked: c.checked, Note: c.note,
-			Run: func(rng *rand.Rand, seed uint64) (float64, [2]float64, float64, error) {
+			Run: func(rng *rand.Rand, seed uint64) (float64, Interval, float64, error) {
 				x := gaussRows(rng, c.n, c.muP, c.vP)
 				y := gaussRows(rng, c.n, c.muQ, c.vQ)
 				r, err := KLDivergenceOpt(x, y, KNNKLOptions{K: 3, Method: c.method, CI: KNNInterval{Resamples: knnB, Seed: seed}})
@@ -348,7 +348,7 @@ func CoverageCases(quick bool) []CoverageCase {
 	// bandwidths, and the permutation test's size.
 	cases = append(cases, CoverageCase{Estimator: "HSIC", Case: "ρ = 0.5, σ² = 1, n = 300 (suite interval)", Kind: "interval",
 		Truth: HSICGaussianTruth(0.5, 1, 1), Checked: true, Scale: 5,
-		Run: func(rng *rand.Rand, seed uint64) (float64, [2]float64, float64, error) {
+		Run: func(rng *rand.Rand, seed uint64) (float64, Interval, float64, error) {
 			x, y := corrPairs(rng, 300, 0.5)
 			k, _, _ := Gram(x, Kernel{Sigma2: 1}, 0)
 			l, _, _ := Gram(y, Kernel{Sigma2: 1}, 0)
@@ -358,19 +358,20 @@ func CoverageCases(quick bool) []CoverageCase {
 			return v, b.CI, math.NaN(), err
 		}})
 	cases = append(cases, CoverageCase{Estimator: "HSIC permutation test", Case: "independent, n = 100, 199 permutations, median heuristic", Kind: "size", Checked: true, Scale: 5,
-		Run: func(rng *rand.Rand, seed uint64) (float64, [2]float64, float64, error) {
+		Run: func(rng *rand.Rand, seed uint64) (float64, Interval, float64, error) {
 			x, y := corrPairs(rng, 100, 0)
 			r, err := HSIC(x, y, HSICOptions{Permutations: 199, Seed: seed})
 			if err != nil {
 				return math.NaN(), nanCI, math.NaN(), err
 			}
-			return r.Value, nanCI, r.Settings["p_value"].(float64), nil
+			pv, err := setting[float64](r, "p_value")
+			return r.Value, nanCI, pv, err
 		}})
 	// MMD: the suite's interval with a fixed bandwidth, and the test's size.
 	mu := []float64{0.5, 0}
 	cases = append(cases, CoverageCase{Estimator: "MMD²", Case: "N(0,I₂) vs N((0.5,0),I₂), σ² = 1, n = m = 200 (suite interval)", Kind: "interval",
 		Truth: MMDGaussianTruth(mu, 1), Checked: true, Scale: 5,
-		Run: func(rng *rand.Rand, seed uint64) (float64, [2]float64, float64, error) {
+		Run: func(rng *rand.Rand, seed uint64) (float64, Interval, float64, error) {
 			x := gaussRows(rng, 200, []float64{0, 0}, []float64{1, 1})
 			y := gaussRows(rng, 200, mu, []float64{1, 1})
 			r, err := MMD(x, y, MMDOptions{Sigma2: 1})
@@ -382,19 +383,20 @@ func CoverageCases(quick bool) []CoverageCase {
 			return r.Value, b.CI, math.NaN(), err
 		}})
 	cases = append(cases, CoverageCase{Estimator: "MMD permutation test", Case: "P = Q = N(0,I₂), n = m = 100, 199 permutations", Kind: "size", Checked: true, Scale: 5,
-		Run: func(rng *rand.Rand, seed uint64) (float64, [2]float64, float64, error) {
+		Run: func(rng *rand.Rand, seed uint64) (float64, Interval, float64, error) {
 			x := gaussRows(rng, 100, []float64{0, 0}, []float64{1, 1})
 			y := gaussRows(rng, 100, []float64{0, 0}, []float64{1, 1})
 			r, err := MMD(x, y, MMDOptions{Permutations: 199, Seed: seed})
 			if err != nil {
 				return math.NaN(), nanCI, math.NaN(), err
 			}
-			return r.Value, nanCI, r.Settings["p_value"].(float64), nil
+			pv, err := setting[float64](r, "p_value")
+			return r.Value, nanCI, pv, err
 		}})
 	// C2ST: the Wilson interval against the Bayes accuracy Φ(δ/2).
 	cases = append(cases, CoverageCase{Estimator: "C2ST accuracy", Case: "N(0,1) vs N(1,1), n = m = 250, 5 folds", Kind: "interval",
 		Truth: distuv.UnitNormal.CDF(0.5), Checked: true, Scale: 5,
-		Run: func(rng *rand.Rand, seed uint64) (float64, [2]float64, float64, error) {
+		Run: func(rng *rand.Rand, seed uint64) (float64, Interval, float64, error) {
 			x := gaussRows(rng, 250, []float64{0}, []float64{1})
 			y := gaussRows(rng, 250, []float64{1}, []float64{1})
 			r, err := ClassifierTwoSample(x, y, C2STOptions{Seed: seed})
@@ -408,7 +410,7 @@ func CoverageCases(quick bool) []CoverageCase {
 	}
 	cases = append(cases, CoverageCase{Estimator: "semantic entropy (bootstrap)", Case: "4 clusters p = (.4,.3,.2,.1), n = 500", Kind: "interval",
 		Truth: seTruth, Checked: true, Scale: 5,
-		Run: func(rng *rand.Rand, seed uint64) (float64, [2]float64, float64, error) {
+		Run: func(rng *rand.Rand, seed uint64) (float64, Interval, float64, error) {
 			c := make([]int, 500)
 			for i := range c {
 				u := rng.Float64()
@@ -431,7 +433,7 @@ func CoverageCases(quick bool) []CoverageCase {
 	vv := []float64{1, 2, 4}
 	cases = append(cases, CoverageCase{Estimator: "Vendi (bootstrap)", Case: "N(0, diag(1,2,4)), cosine kernel, n = 500", Kind: "interval",
 		Truth: VendiGaussianTruth(vv), Checked: true, Scale: 5,
-		Run: func(rng *rand.Rand, seed uint64) (float64, [2]float64, float64, error) {
+		Run: func(rng *rand.Rand, seed uint64) (float64, Interval, float64, error) {
 			x := gaussRows(rng, 500, []float64{0, 0, 0}, vv)
 			r, err := Vendi(x)
 			if err != nil {

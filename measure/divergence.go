@@ -180,7 +180,7 @@ func ClassifierTwoSample(x, y [][]float64, opt C2STOptions) (Result, error) {
 	den := 1 + z*z/float64(N)
 	c := (acc + z*z/(2*float64(N))) / den
 	h := z / den * math.Sqrt(acc*(1-acc)/float64(N)+z*z/(4*float64(N)*float64(N)))
-	return Result{Name: "c2st", Value: acc, CI95: [2]float64{c - h, c + h}, N: N,
+	return Result{Name: "c2st", Value: acc, CI95: Interval{c - h, c + h}, N: N,
 		Settings: map[string]any{"folds": k, "ridge": ridge, "tv_lower_bound": math.Max(0, 2*acc-1),
 			"p_value": p, "balanced": m == n}}, nil
 }

@@ -84,38 +84,78 @@ func TestClassifierTwoSample(t *testing.T) {
 	}
 }
 
-func TestRegistry(t *testing.T) {
-	names := Names()
-	if len(names) < 17 {
-		t.Fatalf("registry has %v", names)
-	}
-	e, err := Lookup("vendi")
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := e(Input{X: [][]float64{{1, 0}, {0, 1}}})
-	if err != nil || math.Abs(r.Value-2) > 1e-9 {
-		t.Errorf("vendi via registry = %v, %v", r.Value, err)
-	}
-	if _, err := Lookup("nope"); err == nil {
-		t.Error("unknown name accepted")
-	}
-	if err := Register("vendi", func(Input) (Result, error) { return Result{}, nil }); err == nil {
-		t.Error("duplicate registration accepted")
-	}
-	// Every estimator rejects empty input with an error, never a panic.
-	for _, n := range names {
-		e, _ := Lookup(n)
-		if _, err := e(Input{}); err == nil {
-			t.Errorf("%s accepted empty input", n)
+// estimatorCalls calls each public estimator on x (and y where it needs two
+// samples, t for text estimators), with the defaults the suite declares.
+var estimatorCalls = []struct {
+	name string
+	call func(x, y [][]float64, t []string) (Result, error)
+}{
+	{"hsic", func(x, y [][]float64, _ []string) (Result, error) { return HSIC(x, y, HSICOptions{}) }},
+	{"hsic-rff", func(x, y [][]float64, _ []string) (Result, error) {
+		return HSICRFF(x, y, RFFOptions{Features: 100})
+	}},
+	{"ksg-mi", func(x, y [][]float64, _ []string) (Result, error) { return KSG(x, y, KSGOptions{K: 2}) }},
+	{"knn-entropy", func(x, _ [][]float64, _ []string) (Result, error) { return KLEntropy(x, 2) }},
+	{"knn-kl", func(x, y [][]float64, _ []string) (Result, error) { return KLDivergence(x, y, 2) }},
+	{"mmd", func(x, y [][]float64, _ []string) (Result, error) { return MMD(x, y, MMDOptions{}) }},
+	{"c2st", func(x, y [][]float64, _ []string) (Result, error) {
+		return ClassifierTwoSample(x, y, C2STOptions{Folds: 5})
+	}},
+	{"kmeans-entropy", func(x, _ [][]float64, _ []string) (Result, error) { return KMeansEntropy(x, 10, 0) }},
+	{"vendi", func(x, _ [][]float64, _ []string) (Result, error) { return Vendi(x) }},
+	{"semantic-entropy-cosine", func(x, _ [][]float64, _ []string) (Result, error) {
+		return SemanticEntropyCosine(x, 0.9, nil)
+	}},
+	{"ngram-diversity", func(_, _ [][]float64, t []string) (Result, error) { return NGramDiversity(t, 4, "mean") }},
+	{"self-repetition", func(_, _ [][]float64, t []string) (Result, error) { return SelfRepetition(t, 4) }},
+	{"compression-ratio", func(_, _ [][]float64, t []string) (Result, error) { return CompressionRatio(t) }},
+	{"self-bleu", func(_, _ [][]float64, t []string) (Result, error) { return SelfBLEU(t, 4) }},
+	{"homogenization", func(_, _ [][]float64, t []string) (Result, error) { return Homogenization(t) }},
+	{"perplexity", func(_, _ [][]float64, t []string) (Result, error) {
+		return PerplexityFromMeanLogProbs(nil)
+	}},
+}
+
+// Every estimator rejects empty input with an error, never a panic, and
+// every embedding estimator rejects NaN rows.
+func TestEstimatorsRejectBadInput(t *testing.T) {
+	for _, c := range estimatorCalls {
+		if _, err := c.call(nil, nil, nil); err == nil {
+			t.Errorf("%s accepted empty input", c.name)
 		}
 	}
-	// Every estimator rejects NaN embeddings.
 	bad := [][]float64{{1, 2}, {math.NaN(), 1}, {3, 4}, {5, 6}, {7, 8}}
-	for _, n := range []string{"hsic", "hsic-rff", "ksg-mi", "knn-entropy", "knn-kl", "mmd", "c2st", "kmeans-entropy", "vendi", "semantic-entropy-cosine"} {
-		e, _ := Lookup(n)
-		if _, err := e(Input{X: bad, Y: bad, Params: map[string]float64{"k": 2}}); err == nil {
-			t.Errorf("%s accepted NaN", n)
+	for _, c := range estimatorCalls[:10] {
+		if _, err := c.call(bad, bad, nil); err == nil {
+			t.Errorf("%s accepted NaN", c.name)
 		}
+	}
+	r, err := Vendi([][]float64{{1, 0}, {0, 1}})
+	if err != nil || math.Abs(r.Value-2) > 1e-9 {
+		t.Errorf("vendi of two orthogonal rows = %v, %v, want 2", r.Value, err)
+	}
+}
+
+// The suite's table declares each parameter once, with the value used when
+// Suite.Params does not set it (KSG reduces to 10 dimensions by default).
+func TestSuiteParamDefaults(t *testing.T) {
+	cases := []struct {
+		metric, param string
+		want          float64
+	}{
+		{"ksg", "pca_dim", 10}, {"ksg", "k", 3}, {"hsic-rff", "features", 100}, {"se", "threshold", 0.9},
+		{"kmeans-entropy", "k", 10}, {"c2st", "folds", 5}, {"knn-kl", "k", 3}, {"entropy", "k", 3},
+	}
+	st := &state{s: &Suite{Params: map[string]map[string]float64{"ksg": {"k": 5}}}}
+	for _, c := range cases {
+		if got := st.params(c.metric).float(c.param); got != c.want && !(c.metric == "ksg" && c.param == "k") {
+			t.Errorf("%s.%s default = %g, want %g", c.metric, c.param, got, c.want)
+		}
+	}
+	if got := st.params("ksg").int("k"); got != 5 {
+		t.Errorf("ksg.k set to 5 reads %d", got)
+	}
+	if got := st.params("ksg").float("nope"); !math.IsNaN(got) {
+		t.Errorf("undeclared parameter reads %g, want NaN", got)
 	}
 }

@@ -340,7 +340,7 @@ func SelfBLEU(texts []string, maxN int) (Result, error) {
 func meanResult(name string, vals []float64, set map[string]any) (Result, error) {
 	m, sd := meanSD(vals)
 	h := 1.96 * sd / math.Sqrt(float64(len(vals)))
-	return Result{Name: name, Value: m, CI95: [2]float64{m - h, m + h}, N: len(vals), Settings: set}, nil
+	return Result{Name: name, Value: m, CI95: Interval{m - h, m + h}, N: len(vals), Settings: set}, nil
 }
 
 // Homogenization is the mean ROUGE-L F1 over all pairs i < j of texts

@@ -3,7 +3,7 @@
 package measure
 
 import (
-	"golang.org/x/sys/cpu"
+	"github.com/ggmi-dev/ggmi/internal/vecmath"
 	"gonum.org/v1/gonum/floats"
 )
 
@@ -13,10 +13,9 @@ import (
 //go:noescape
 func dotAVX2(a, b []float64) float64
 
-var haveAVX2FMA = cpu.X86.HasAVX2 && cpu.X86.HasFMA
-
-// haveAVX512 selects the 8-lane dot4x2 kernel.
-var haveAVX512 = haveAVX2FMA && cpu.X86.HasAVX512F
+// haveAVX2FMA selects the AVX2 kernels, haveAVX512 the 8-lane dot4x2
+// kernel (variables, so that tests can turn them off).
+var haveAVX2FMA, haveAVX512 = vecmath.HasAVX2FMA, vecmath.HasAVX512
 
 // dotFast is the inner product of a and b[:len(a)]: AVX2/FMA assembly when
 // the CPU has it, gonum's SSE2 kernel otherwise. The summation order is

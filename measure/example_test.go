@@ -17,14 +17,9 @@ func ExampleVendi() {
 	// Output: 1.890
 }
 
-// Estimators can be selected by name.
-func ExampleLookup() {
-	e, err := measure.Lookup("ngram-diversity")
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	r, err := e(measure.Input{Texts: []string{"a b a b"}})
+// The n-gram diversity of a repetitive text, per n and combined.
+func ExampleNGramDiversity() {
+	r, err := measure.NGramDiversity([]string{"a b a b"}, 4, "mean")
 	if err != nil {
 		fmt.Println(err)
 		return

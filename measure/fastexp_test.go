@@ -25,7 +25,7 @@ func TestExpNeg(t *testing.T) {
 		check(-rng.Float64() * 50)
 		check(-rng.ExpFloat64() * 100)
 	}
-	for _, x := range []float64{0, -0.0, -1e-300, -math.Ln2 / 128, -math.Ln2, -1, -699.99, -700, -745, -746, -1e10} {
+	for _, x := range []float64{0, math.Copysign(0, -1), -1e-300, -math.Ln2 / 128, -math.Ln2, -1, -699.99, -700, -745, -746, -1e10} {
 		check(x)
 	}
 	if worst > 1e-15 {

@@ -3,13 +3,15 @@ package measure
 import (
 	"math"
 	"testing"
+
+	"github.com/ggmi-dev/ggmi/internal/testshared"
 )
 
 // TestPerplexityHandComputed scores short texts under stories260K and
 // compares with a perplexity computed here from the engine's forward pass:
 // p(t_i | t_<i) = softmax(logits)[t_i] step by step after BOS.
 func TestPerplexityHandComputed(t *testing.T) {
-	m := llmTestModel(t)
+	m := testshared.Stories(t)
 	texts := []string{"Once upon a time, there was a little girl.", "The cat sat."}
 	var want, sumLP float64
 	var nTok int
@@ -91,12 +93,8 @@ func TestPerplexityFromLogProbs(t *testing.T) {
 			near(t, "corpus", r.Settings["corpus_perplexity"].(float64), c.corpus, 1e-12)
 		})
 	}
-	// The registry entry reads per-text mean log-probabilities.
-	e, err := Lookup("perplexity")
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := e(Input{LogProbs: []float64{math.Log(0.5), math.Log(0.25)}})
+	// Per-text mean log-probabilities.
+	r, err := PerplexityFromMeanLogProbs([]float64{math.Log(0.5), math.Log(0.25)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,90 +1,62 @@
 package measure
 
 import (
-	"errors"
 	"fmt"
 	"math"
-	"sort"
-	"sync"
+
+	"github.com/ggmi-dev/ggmi/internal/stats"
 )
+
+// Interval is a 95% confidence interval [lo, hi]; both ends are NaN when
+// it was not computed. It is the one interval type of measure: estimator
+// results, bootstrap results and the coverage harness all use it.
+//
+// The k-NN estimators (KSG, entropy, KL) take their intervals from
+// half-samples ([KNNInterval]); entropy and KL extend them by the bias
+// extrapolated from n/4, n/2 and n rows. Estimators without an interval of
+// their own get one from [Bootstrap] in the suite. [CoverageCases] and
+// [RunCoverage] measure every interval's coverage on distributions with a
+// known truth (go run ./bench/coverage; docs/metrics.md says which
+// intervals are known to be approximate).
+type Interval [2]float64
+
+// HalfWidth is (hi − lo)/2.
+func (iv Interval) HalfWidth() float64 { return (iv[1] - iv[0]) / 2 }
+
+// Contains reports whether lo ≤ v ≤ hi.
+func (iv Interval) Contains(v float64) bool { return iv[0] <= v && v <= iv[1] }
 
 // Result is one estimate.
 type Result struct {
-	Name     string         // estimator name (registry key)
+	Name     string         // estimator name
 	Value    float64        // the estimate
-	CI95     [2]float64     // 95% interval; NaN when not computed
+	CI95     Interval       // 95% interval; NaN when not computed
 	N        int            // sample size used
 	Settings map[string]any // every setting and auxiliary output (p-values, per-n values, …)
 }
 
-// Input carries what registry estimators read: embeddings X and Y (paired
-// rows for HSIC and MI, two samples for divergences), texts, optional
-// per-text log-probabilities, numeric parameters and a seed.
-type Input struct {
-	X, Y     [][]float64
-	Texts    []string
-	LogProbs []float64
-	Params   map[string]float64
-	Seed     uint64
-}
-
-func (in Input) param(name string, def float64) float64 {
-	if v, ok := in.Params[name]; ok {
-		return v
-	}
-	return def
-}
-
-// Estimator computes a Result from an Input.
-type Estimator func(in Input) (Result, error)
-
-var (
-	regMu    sync.RWMutex
-	registry = map[string]Estimator{}
-)
-
-// Register adds an estimator under name; registering a name twice is an error.
-func Register(name string, e Estimator) error {
-	regMu.Lock()
-	defer regMu.Unlock()
-	if name == "" || e == nil {
-		return errors.New("measure: register needs a name and an estimator")
-	}
-	if _, ok := registry[name]; ok {
-		return fmt.Errorf("measure: estimator %q already registered", name)
-	}
-	registry[name] = e
-	return nil
-}
-
-// Lookup returns the estimator registered under name.
-func Lookup(name string) (Estimator, error) {
-	regMu.RLock()
-	defer regMu.RUnlock()
-	e, ok := registry[name]
+// setting returns the setting k of r as a T, or an error naming what it
+// holds instead (estimators record their auxiliary outputs in Settings;
+// the suite reads some of them back).
+func setting[T any](r Result, k string) (T, error) {
+	v, ok := r.Settings[k].(T)
 	if !ok {
-		return nil, fmt.Errorf("measure: unknown estimator %q (have %v)", name, namesLocked())
+		var zero T
+		return zero, fmt.Errorf("measure: %s result has no %T setting %q (have %T)", r.Name, zero, k, r.Settings[k])
 	}
-	return e, nil
+	return v, nil
 }
 
-// Names lists the registered estimators, sorted.
-func Names() []string {
-	regMu.RLock()
-	defer regMu.RUnlock()
-	return namesLocked()
+// meanOf is the mean of v (NaN when empty).
+func meanOf(v []float64) float64 { return stats.Mean(v) }
+
+// tCI95 is the 95% Student-t interval of the mean of v.
+func tCI95(v []float64) Interval {
+	_, ci := stats.TInterval95(v)
+	return ci
 }
 
-func namesLocked() []string {
-	out := make([]string, 0, len(registry))
-	for n := range registry {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
-}
-
-var nanCI = [2]float64{math.NaN(), math.NaN()}
+var nanCI = Interval{math.NaN(), math.NaN()}
 
 // checkRows validates a sample: non-empty, rectangular, finite.
 func checkRows(name string, x [][]float64, minN int) (n, d int, err error) {

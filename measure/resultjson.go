@@ -27,7 +27,7 @@ func (r Result) MarshalJSON() ([]byte, error) {
 		j.Value = &v
 	}
 	if finite(r.CI95[0]) && finite(r.CI95[1]) {
-		ci := r.CI95
+		ci := [2]float64(r.CI95)
 		j.CI95 = &ci
 	}
 	if len(r.Settings) > 0 {

@@ -246,3 +246,55 @@ func groupByLabel(n int, label func(i int) string) (order []string, members map[
 	}
 	return order, members
 }
+
+// GroupedSemanticEntropy computes the semantic entropy of each group of
+// texts (the generations for one prompt, or one generation batch; NOTES §4:
+// Farquhar et al. cluster the answers to one question) and returns their
+// mean (Name "semantic-entropy", Settings "grouped") with a 95% Student-t
+// interval over groups. groups[i] names the group of texts[i]; nil puts
+// every text in one group. opt.LogProbs, when set, is per text and is split
+// by group. Settings hold the per-group values, sizes and cluster counts in
+// order of first appearance.
+func GroupedSemanticEntropy(texts, groups []string, entail EntailFunc, opt SEOptions) (Result, error) {
+	if err := checkTexts(texts, 1); err != nil {
+		return Result{}, err
+	}
+	if groups != nil && len(groups) != len(texts) {
+		return Result{}, fmt.Errorf("measure: %d group labels for %d texts", len(groups), len(texts))
+	}
+	if opt.LogProbs != nil && len(opt.LogProbs) != len(texts) {
+		return Result{}, fmt.Errorf("measure: %d log-probabilities for %d texts", len(opt.LogProbs), len(texts))
+	}
+	order, members := groupByLabel(len(texts), func(i int) string {
+		if groups == nil {
+			return ""
+		}
+		return groups[i]
+	})
+	vals := make([]float64, len(order))
+	sizes := make([]int, len(order))
+	nClusters := make([]int, len(order))
+	for gi, g := range order {
+		idx := members[g]
+		sub := make([]string, len(idx))
+		var lp []float64
+		for j, i := range idx {
+			sub[j] = texts[i]
+			if opt.LogProbs != nil {
+				lp = append(lp, opt.LogProbs[i])
+			}
+		}
+		r, err := SemanticEntropy(sub, entail, SEOptions{Strict: opt.Strict, LogProbs: lp})
+		if err != nil {
+			return Result{}, fmt.Errorf("measure: semantic entropy of group %q: %w", g, err)
+		}
+		k, err := setting[int](r, "n_clusters")
+		if err != nil {
+			return Result{}, err
+		}
+		vals[gi], sizes[gi], nClusters[gi] = r.Value, len(idx), k
+	}
+	set := map[string]any{"strict": opt.Strict, "weighted": opt.LogProbs != nil, "grouped": groups != nil,
+		"groups": order, "per_group": vals, "group_sizes": sizes, "group_clusters": nClusters}
+	return Result{Name: "semantic-entropy", Value: meanOf(vals), CI95: tCI95(vals), N: len(texts), Settings: set}, nil
+}

@@ -22,6 +22,18 @@ import (
 // Suite describes one measurement run: the synthetic data S_gen, the
 // optional anchors S_anchor and training set T, the embedder and the
 // metrics. See Run.
+//
+// All texts are embedded in one call, so batch-fitted embedders put them in
+// one space. HSIC and KSG need paired rows: [PairByProvenance] pairs each
+// synthetic record with the mean embedding of the anchors its prompt showed
+// (dataset.Provenance.DemoIDs), [PairBySubsample] draws equal-size seeded
+// subsamples of S_gen and T (the paper's "HSIC with the train set"); the
+// mode is in Settings["pairing"]. O(n²) estimators run on seeded subsamples
+// (MaxPairs, MaxTextPairs), stated in Settings. The divergences compare
+// S_gen with Reference, else the training set, else the anchors. The
+// offline semantic entropy is taken per prompt (dataset.Provenance.PromptID)
+// when at least two prompts produced two records or more, and over the
+// whole set otherwise.
 type Suite struct {
 	Data    []dataset.Record // S_gen (required)
 	Anchors []dataset.Record // S_anchor: provenance pairing, ΔH, and the reference of divergences when Train is empty
@@ -92,34 +104,90 @@ type Report struct {
 // SuiteMetric describes a metric of the suite.
 type SuiteMetric struct {
 	Name    string   // canonical name
-	Aliases []string // other accepted names (registry names among them)
+	Aliases []string // other accepted names
 	Needs   string   // "texts", "embeddings", "reference" (T or S_anchor), "anchors", "pairs" or "llm"
 	Doc     string
+	Params  []Param // the numeric parameters Suite.Params may set, with their defaults
 }
 
-var suiteMetrics = []SuiteMetric{
-	{"hsic", []string{"hsic-exact"}, "pairs", "biased HSIC, Gaussian kernels, median heuristic, on pairs (NOTES §3)"},
-	{"hsic-rff", nil, "pairs", "HSIC by random Fourier features on all pairs"},
-	{"ksg", []string{"ksg-mi", "mi"}, "pairs", "KSG mutual information (nats) on pairs"},
-	{"entropy", []string{"knn-entropy", "kl-entropy"}, "embeddings", "Kozachenko–Leonenko k-NN entropy of S_gen (nats)"},
-	{"delta-h", []string{"dh"}, "anchors", "ΔH = H(S_anchor) − H(S_gen), k-NN entropies (nats)"},
-	{"se", []string{"semantic-entropy-cosine", "semantic-entropy"}, "embeddings", "semantic entropy, offline cosine approximation, per prompt when records name their prompt"},
-	{"ngram", []string{"ngram-diversity"}, "texts", "unique/total n-grams, mean over n = 1..4"},
-	{"self-rep", []string{"self-repetition"}, "texts", "self-repetition (4-grams)"},
-	{"compression", []string{"compression-ratio", "gzip"}, "texts", "gzip compression ratio"},
-	{"kmeans-entropy", []string{"kmeans"}, "embeddings", "entropy of K-means cluster sizes (k = 10)"},
-	{"self-bleu", nil, "texts", "mean self-BLEU-4"},
-	{"homogenization", []string{"rouge-l"}, "texts", "mean pairwise ROUGE-L F1"},
-	{"vendi", nil, "embeddings", "Vendi score, cosine kernel"},
-	{"mmd", []string{"mmd2"}, "reference", "unbiased MMD², Gaussian kernel, S_gen vs reference"},
-	{"c2st", nil, "reference", "classifier two-sample test accuracy, S_gen vs reference"},
-	{"knn-kl", []string{"kl"}, "reference", "k-NN KL(S_gen ‖ reference) (nats)"},
+// Param is a numeric parameter of a suite metric (Suite.Params[metric][name])
+// and the value used when it is not set.
+type Param struct {
+	Name    string
+	Default float64
+}
+
+// params reads a metric's parameters: the value in Suite.Params, else the
+// default its entry declares. Reading a name the entry does not declare is
+// a programming error, reported as an error rather than a silent default.
+type params struct {
+	metric string
+	set    map[string]float64
+	spec   []Param
+}
+
+func (p params) float(name string) float64 {
+	if v, ok := p.set[name]; ok {
+		return v
+	}
+	for _, q := range p.spec {
+		if q.Name == name {
+			return q.Default
+		}
+	}
+	return math.NaN()
+}
+
+func (p params) int(name string) int { return int(p.float(name)) }
+
+// suiteEntry is one row of the suite's table: what the metric is and needs,
+// and how it runs on the state of a run.
+type suiteEntry struct {
+	SuiteMetric
+	run func(ctx context.Context, st *state, p params) (Result, error)
+}
+
+// suiteTable lists the built-in metrics in the order Run reports them (set
+// in init: the entries' run functions read the table for their defaults).
+var suiteTable []suiteEntry
+
+func init() {
+	suiteTable = []suiteEntry{
+		{SuiteMetric{"hsic", []string{"hsic-exact"}, "pairs", "biased HSIC, Gaussian kernels, median heuristic, on pairs (NOTES §3)", nil}, runHSIC},
+		{SuiteMetric{"hsic-rff", nil, "pairs", "HSIC by random Fourier features on all pairs",
+			[]Param{{"features", 100}, {"median_rows", DefaultMedianRows}}}, runHSICRFF},
+		{SuiteMetric{"ksg", []string{"ksg-mi", "mi"}, "pairs", "KSG mutual information (nats) on pairs",
+			[]Param{{"k", 3}, {"pca_dim", 10}}}, runKSG},
+		{SuiteMetric{"entropy", []string{"knn-entropy", "kl-entropy"}, "embeddings", "Kozachenko–Leonenko k-NN entropy of S_gen (nats)",
+			[]Param{{"k", 3}}}, runEntropy},
+		{SuiteMetric{"delta-h", []string{"dh"}, "anchors", "ΔH = H(S_anchor) − H(S_gen), k-NN entropies (nats; k is entropy's)", nil}, runDeltaH},
+		{SuiteMetric{"se", []string{"semantic-entropy-cosine", "semantic-entropy"}, "embeddings", "semantic entropy, offline cosine approximation, per prompt when records name their prompt",
+			[]Param{{"threshold", 0.9}, {"grouped", 1}}}, runSE},
+		{SuiteMetric{"ngram", []string{"ngram-diversity"}, "texts", "unique/total n-grams, mean over n = 1..4",
+			[]Param{{"max_n", 4}}}, runNGram},
+		{SuiteMetric{"self-rep", []string{"self-repetition"}, "texts", "self-repetition (4-grams)",
+			[]Param{{"n", 4}}}, runSelfRep},
+		{SuiteMetric{"compression", []string{"compression-ratio", "gzip"}, "texts", "gzip compression ratio", nil}, runCompression},
+		{SuiteMetric{"kmeans-entropy", []string{"kmeans"}, "embeddings", "entropy of K-means cluster sizes (k = 10)",
+			[]Param{{"k", 10}}}, runKMeansEntropy},
+		{SuiteMetric{"self-bleu", nil, "texts", "mean self-BLEU-4", []Param{{"max_n", 4}}}, runTextPairs},
+		{SuiteMetric{"homogenization", []string{"rouge-l"}, "texts", "mean pairwise ROUGE-L F1", nil}, runTextPairs},
+		{SuiteMetric{"vendi", nil, "embeddings", "Vendi score, cosine kernel", nil}, runVendi},
+		{SuiteMetric{"mmd", []string{"mmd2"}, "reference", "unbiased MMD², Gaussian kernel, S_gen vs reference", nil}, runDivergence},
+		{SuiteMetric{"c2st", nil, "reference", "classifier two-sample test accuracy, S_gen vs reference",
+			[]Param{{"folds", 5}}}, runDivergence},
+		{SuiteMetric{"knn-kl", []string{"kl"}, "reference", "k-NN KL(S_gen ‖ reference) (nats)",
+			[]Param{{"k", 3}}}, runDivergence},
+	}
 }
 
 // SuiteMetrics lists the metrics Run knows, built-in ones first, then the
 // LLM metrics registered with RegisterLLM.
 func SuiteMetrics() []SuiteMetric {
-	out := slices.Clone(suiteMetrics)
+	out := make([]SuiteMetric, 0, len(suiteTable))
+	for _, e := range suiteTable {
+		out = append(out, e.SuiteMetric)
+	}
 	llmMu.RLock()
 	defer llmMu.RUnlock()
 	names := make([]string, 0, len(llmMetrics))
@@ -177,7 +245,7 @@ func RegisterLLM(name, doc string, m LLMMetric) error {
 }
 
 func canonical(name string) (string, bool) {
-	for _, m := range suiteMetrics {
+	for _, m := range suiteTable {
 		if m.Name == name || slices.Contains(m.Aliases, name) {
 			return m.Name, true
 		}
@@ -277,14 +345,14 @@ type state struct {
 	pairErr           error
 	th                tokenHashes
 	bopt              BootstrapOptions
+	ctx               context.Context // the run's: stops resampling loops
 	maxPairs, maxText int
 }
 
-func (st *state) param(metric, name string, def float64) float64 {
-	if v, ok := st.s.Params[metric][name]; ok {
-		return v
-	}
-	return def
+// params returns the parameters of the metric named name.
+func (st *state) params(name string) params {
+	m, _ := metricByName(name)
+	return params{metric: name, set: st.s.Params[name], spec: m.Params}
 }
 
 // Run measures the suite's data with the selected metrics. Every metric
@@ -307,7 +375,7 @@ func Run(ctx context.Context, s Suite) (Report, error) {
 	if err != nil {
 		return Report{}, fmt.Errorf("measure: %w", err)
 	}
-	st := &state{s: &s, texts: textsOf(s.Data, s.Field)}
+	st := &state{s: &s, texts: textsOf(s.Data, s.Field), ctx: ctx}
 	st.maxPairs, st.maxText = s.MaxPairs, s.MaxTextPairs
 	if st.maxPairs <= 0 {
 		st.maxPairs = 2000
@@ -315,7 +383,7 @@ func Run(ctx context.Context, s Suite) (Report, error) {
 	if st.maxText <= 0 {
 		st.maxText = 500
 	}
-	st.bopt = BootstrapOptions{Resamples: s.Bootstrap, Seed: s.Seed ^ 0xc1, Workers: s.Workers, MaxN: s.BootstrapMaxN, Subsample: true}
+	st.bopt = BootstrapOptions{Resamples: s.Bootstrap, Seed: s.Seed ^ 0xc1, Workers: s.Workers, MaxN: s.BootstrapMaxN, Subsample: true, Context: ctx}
 	if st.bopt.MaxN == 0 {
 		st.bopt.MaxN = 2000
 	} else if st.bopt.MaxN < 0 {
@@ -396,9 +464,13 @@ func (st *state) groupedCosineSE(groups [][]int, thr float64, seed uint64) (Resu
 		if err != nil {
 			return Result{}, fmt.Errorf("prompt group %d: %w", g, err)
 		}
+		k, err := setting[int](r, "n_clusters")
+		if err != nil {
+			return Result{}, err
+		}
 		vals[g] = r.Value
 		n += len(x)
-		nc += r.Settings["n_clusters"].(int)
+		nc += k
 	}
 	return Result{Name: "se", Value: meanOf(vals), CI95: tCI95(vals), N: n, Settings: map[string]any{
 		"threshold": thr, "approximation": "cosine similarity ≥ threshold stands in for bidirectional entailment",
@@ -406,13 +478,13 @@ func (st *state) groupedCosineSE(groups [][]int, thr float64, seed uint64) (Resu
 		"mean_clusters": float64(nc) / float64(len(groups)), "ci": "Student t over prompts", "weighted": false}}, nil
 }
 
-func metricByName(n string) (SuiteMetric, bool) {
-	for _, m := range suiteMetrics {
+func metricByName(n string) (suiteEntry, bool) {
+	for _, m := range suiteTable {
 		if m.Name == n {
 			return m, true
 		}
 	}
-	return SuiteMetric{}, false
+	return suiteEntry{}, false
 }
 
 func (st *state) embed(ctx context.Context, pr progress.Reporter) error {
@@ -555,223 +627,10 @@ func (st *state) withBootstrap(r Result, sizes []int, stat func(idx [][]int) (fl
 
 func (st *state) run(ctx context.Context, name string) (Result, error) {
 	s := st.s
-	seed := s.Seed
-	switch name {
-	case "hsic":
-		p, err := st.getPairs()
-		if err != nil {
-			return Result{}, err
-		}
-		x, idx := subsample(p.X, st.maxPairs, seed^0x11)
-		y := pickRows(p.Y, idx)
-		k, s2x, err := Gram(x, Kernel{}, seed)
-		if err != nil {
-			return Result{}, err
-		}
-		l, s2y, err := Gram(y, Kernel{}, seed+1)
-		if err != nil {
-			return Result{}, err
-		}
-		n := len(x)
-		r := Result{Value: HSICBiased(k, l, n), N: n, Settings: st.pairSettings(p)}
-		r.Settings["kernel"], r.Settings["sigma2_x"], r.Settings["sigma2_y"] = "gaussian", s2x, s2y
-		r.Settings["bandwidth"], r.Settings["estimator"], r.Settings["sample"] = "median heuristic", "biased", n
-		return st.withBootstrap(r, []int{n}, func(ix [][]int) (float64, error) {
-			return hsicSub(k, l, n, ix[0]), nil
-		})
-	case "hsic-rff":
-		p, err := st.getPairs()
-		if err != nil {
-			return Result{}, err
-		}
-		D := int(st.param(name, "features", 100))
-		r, err := HSICRFF(p.X, p.Y, RFFOptions{Features: D, Seed: seed, MedianRows: int(st.param(name, "median_rows", DefaultMedianRows))})
-		if err != nil {
-			return Result{}, err
-		}
-		for k, v := range st.pairSettings(p) {
-			r.Settings[k] = v
-		}
-		zx, zy := rffPair(p.X, p.Y, r, seed)
-		return st.withBootstrap(r, []int{len(p.X)}, func(ix [][]int) (float64, error) {
-			return rffHSICSub(zx, zy, ix[0]), nil
-		})
-	case "ksg":
-		p, err := st.getPairs()
-		if err != nil {
-			return Result{}, err
-		}
-		x, idx := subsample(p.X, st.maxPairs, seed^0x22)
-		y := pickRows(p.Y, idx)
-		x, y, dup := dedupPairs(x, y)
-		k := int(st.param(name, "k", 3))
-		pca := int(st.param(name, "pca_dim", 10))
-		r, err := KSG(x, y, KSGOptions{K: k, PCADim: pca, CI: st.knnCI(false)})
-		if err != nil {
-			return Result{}, err
-		}
-		for k, v := range st.pairSettings(p) {
-			r.Settings[k] = v
-		}
-		r.Settings["duplicates_removed"] = dup
-		return r, nil
-	case "entropy":
-		return st.knnEntropy(st.x, seed^0x33)
-	case "delta-h":
-		if len(st.a) == 0 {
-			return Result{}, errors.New("ΔH needs anchors (--anchors)")
-		}
-		ha, err := st.knnEntropy(st.a, seed^0x44)
-		if err != nil {
-			return Result{}, fmt.Errorf("H(S_anchor): %w", err)
-		}
-		hg, err := st.knnEntropy(st.x, seed^0x33)
-		if err != nil {
-			return Result{}, fmt.Errorf("H(S_gen): %w", err)
-		}
-		v := ha.Value - hg.Value
-		h := math.Hypot((ha.CI95[1]-ha.CI95[0])/2, (hg.CI95[1]-hg.CI95[0])/2)
-		return Result{Value: v, CI95: [2]float64{v - h, v + h}, N: hg.N, Settings: map[string]any{
-			"h_anchor": ha.Value, "h_gen": hg.Value, "n_anchor": ha.N, "estimator": "knn-entropy", "k": ha.Settings["k"],
-			"unit": "nats", "ci": "estimators' half-widths added in quadrature (independent samples)"}}, nil
-	case "se":
-		thr := st.param(name, "threshold", 0.9)
-		if groups := st.promptGroups(); len(groups) >= 2 && st.param(name, "grouped", 1) != 0 {
-			return st.groupedCosineSE(groups, thr, seed)
-		}
-		x, _ := subsample(st.x, st.maxPairs, seed^0x55)
-		r, err := SemanticEntropyCosine(x, thr, nil)
-		if err != nil {
-			return Result{}, err
-		}
-		c := r.Settings["clusters"].([]int)
-		delete(r.Settings, "clusters")
-		r.Settings["approximation"] = "cosine similarity ≥ threshold stands in for bidirectional entailment"
-		r.Settings["grouping"] = "whole set"
-		if r.Settings["n_clusters"] == len(c) && len(c) > 1 {
-			r.Settings["note"] = "every text is a cluster of its own: the value is log n and reflects only the sample size (lower the threshold, or use se-llm)"
-		}
-		r, err = st.withBootstrap(r, []int{len(c)}, func(ix [][]int) (float64, error) {
-			return DiscreteSE(pickRows(c, ix[0]))
-		})
-		r.Settings["ci_note"] = "clusters held fixed; resamples the items"
-		return r, err
-	case "ngram":
-		maxN := int(st.param(name, "max_n", 4))
-		if maxN < 1 {
-			return Result{}, fmt.Errorf("n-gram order must be positive (got %d)", maxN)
-		}
-		gi := st.hashes().ngramIndexes(maxN)
-		rs, empty := ngramRatios(gi, nil)
-		if empty > 0 {
-			return Result{}, fmt.Errorf("no %d-grams in the texts", empty)
-		}
-		r, err := ngramResult(rs, maxN, "mean", len(st.texts))
-		if err != nil {
-			return Result{}, err
-		}
-		return st.withBootstrap(r, []int{len(st.texts)}, func(ix [][]int) (float64, error) {
-			rs, empty := ngramRatios(gi, ix[0])
-			if empty > 0 {
-				return 0, errors.New("no n-grams")
-			}
-			var v float64
-			for _, x := range rs {
-				v += x / float64(maxN)
-			}
-			return v, nil
-		})
-	case "self-rep":
-		n := int(st.param(name, "n", 4))
-		if n < 1 {
-			return Result{}, fmt.Errorf("n-gram order must be positive (got %d)", n)
-		}
-		gi := st.hashes().index(n)
-		r := Result{Value: gi.selfRepetition(nil), N: len(st.texts), Settings: map[string]any{"n": n}}
-		return st.withBootstrap(r, []int{len(st.texts)}, func(ix [][]int) (float64, error) {
-			return gi.selfRepetition(ix[0]), nil
-		})
-	case "compression":
-		r, err := CompressionRatio(st.texts)
-		if err != nil {
-			return Result{}, err
-		}
-		return st.withBootstrap(r, []int{len(st.texts)}, func(ix [][]int) (float64, error) {
-			c, err := CompressionRatio(pickRows(st.texts, ix[0]))
-			return c.Value, err
-		})
-	case "kmeans-entropy":
-		k := int(st.param(name, "k", 10))
-		x, _ := subsample(st.x, 20000, seed^0x66)
-		asg, err := KMeans(x, min(k, len(x)), seed)
-		if err != nil {
-			return Result{}, err
-		}
-		h, err := DiscreteSE(asg)
-		if err != nil {
-			return Result{}, err
-		}
-		r := Result{Value: h, N: len(x), Settings: map[string]any{"k": k, "unit": "nats", "sample": len(x)}}
-		r, err = st.withBootstrap(r, []int{len(asg)}, func(ix [][]int) (float64, error) {
-			return DiscreteSE(pickRows(asg, ix[0]))
-		})
-		r.Settings["ci_note"] = "clusters held fixed; resamples the items"
-		return r, err
-	case "self-bleu", "homogenization":
-		t, _ := subsample(st.texts, st.maxText, seed^0x77)
-		var r Result
-		var err error
-		if name == "self-bleu" {
-			r, err = SelfBLEU(t, int(st.param(name, "max_n", 4)))
-		} else {
-			r, err = Homogenization(t)
-		}
-		if err != nil {
-			return Result{}, err
-		}
-		r.Settings["sample"], r.Settings["ci"] = len(t), "estimator (mean ± 1.96·sd/√n, approximate)"
-		return r, nil
-	case "vendi":
-		r, err := Vendi(st.x)
-		if err != nil {
-			return Result{}, err
-		}
-		u := unitRows(st.x)
-		return st.withBootstrap(r, []int{len(u)}, func(ix [][]int) (float64, error) {
-			v, err := Vendi(pickRows(u, ix[0]))
-			return v.Value, err
-		})
-	case "mmd", "c2st", "knn-kl":
-		if len(st.ref) == 0 {
-			return Result{}, fmt.Errorf("%s needs a reference sample (--reference, --train or --anchors)", name)
-		}
-		x, _ := subsample(st.x, st.maxPairs, seed^0x88)
-		y, _ := subsample(st.ref, st.maxPairs, seed^0x99)
-		var r Result
-		var err error
-		switch name {
-		case "mmd":
-			r, err = st.mmd(x, y)
-		case "c2st":
-			r, err = ClassifierTwoSample(x, y, C2STOptions{Folds: int(st.param(name, "folds", 5)), Seed: seed})
-			if err == nil {
-				r.Settings["ci"] = "Wilson interval of the accuracy"
-			}
-		default:
-			var dx, dy int
-			x, dx = dedupRows(x)
-			y, dy = dedupRows(y)
-			r, err = KLDivergenceOpt(x, y, KNNKLOptions{K: int(st.param(name, "k", 3)), CI: st.knnCI(true)})
-			if err == nil {
-				r.Settings["duplicates_removed"] = dx + dy
-			}
-		}
-		if err != nil {
-			return Result{}, err
-		}
-		r.Settings["reference"] = st.refName
-		return r, nil
+	if m, ok := metricByName(name); ok {
+		return m.run(ctx, st, st.params(name))
 	}
+	seed := s.Seed
 	llmMu.RLock()
 	e, ok := llmMetrics[name]
 	llmMu.RUnlock()
@@ -783,6 +642,261 @@ func (st *state) run(ctx context.Context, name string) (Result, error) {
 	}
 	return e.fn(ctx, LLMInput{Texts: st.texts, Records: s.Data, Backend: s.LLM, Model: s.Model, Seed: seed,
 		Params: s.Params[name], Progress: s.Progress})
+}
+
+func runHSIC(ctx context.Context, st *state, ps params) (Result, error) {
+	seed := st.s.Seed
+	p, err := st.getPairs()
+	if err != nil {
+		return Result{}, err
+	}
+	x, idx := subsample(p.X, st.maxPairs, seed^0x11)
+	y := pickRows(p.Y, idx)
+	k, s2x, err := Gram(x, Kernel{}, seed)
+	if err != nil {
+		return Result{}, err
+	}
+	l, s2y, err := Gram(y, Kernel{}, seed+1)
+	if err != nil {
+		return Result{}, err
+	}
+	n := len(x)
+	r := Result{Value: HSICBiased(k, l, n), N: n, Settings: st.pairSettings(p)}
+	r.Settings["kernel"], r.Settings["sigma2_x"], r.Settings["sigma2_y"] = "gaussian", s2x, s2y
+	r.Settings["bandwidth"], r.Settings["estimator"], r.Settings["sample"] = "median heuristic", "biased", n
+	return st.withBootstrap(r, []int{n}, func(ix [][]int) (float64, error) {
+		return hsicSub(k, l, n, ix[0]), nil
+	})
+}
+
+func runHSICRFF(ctx context.Context, st *state, ps params) (Result, error) {
+	seed := st.s.Seed
+	p, err := st.getPairs()
+	if err != nil {
+		return Result{}, err
+	}
+	D := ps.int("features")
+	r, err := HSICRFF(p.X, p.Y, RFFOptions{Features: D, Seed: seed, MedianRows: ps.int("median_rows")})
+	if err != nil {
+		return Result{}, err
+	}
+	for k, v := range st.pairSettings(p) {
+		r.Settings[k] = v
+	}
+	zx, zy, err := rffPair(p.X, p.Y, r, seed)
+	if err != nil {
+		return Result{}, err
+	}
+	return st.withBootstrap(r, []int{len(p.X)}, func(ix [][]int) (float64, error) {
+		return rffHSICSub(zx, zy, ix[0]), nil
+	})
+}
+
+func runKSG(ctx context.Context, st *state, ps params) (Result, error) {
+	seed := st.s.Seed
+	p, err := st.getPairs()
+	if err != nil {
+		return Result{}, err
+	}
+	x, idx := subsample(p.X, st.maxPairs, seed^0x22)
+	y := pickRows(p.Y, idx)
+	x, y, dup := dedupPairs(x, y)
+	k := ps.int("k")
+	pca := ps.int("pca_dim")
+	r, err := KSG(x, y, KSGOptions{K: k, PCADim: pca, CI: st.knnCI(false)})
+	if err != nil {
+		return Result{}, err
+	}
+	for k, v := range st.pairSettings(p) {
+		r.Settings[k] = v
+	}
+	r.Settings["duplicates_removed"] = dup
+	return r, nil
+}
+
+func runEntropy(ctx context.Context, st *state, ps params) (Result, error) {
+	seed := st.s.Seed
+	return st.knnEntropy(st.x, seed^0x33)
+}
+
+func runDeltaH(ctx context.Context, st *state, ps params) (Result, error) {
+	seed := st.s.Seed
+	if len(st.a) == 0 {
+		return Result{}, errors.New("ΔH needs anchors (--anchors)")
+	}
+	ha, err := st.knnEntropy(st.a, seed^0x44)
+	if err != nil {
+		return Result{}, fmt.Errorf("H(S_anchor): %w", err)
+	}
+	hg, err := st.knnEntropy(st.x, seed^0x33)
+	if err != nil {
+		return Result{}, fmt.Errorf("H(S_gen): %w", err)
+	}
+	v := ha.Value - hg.Value
+	h := math.Hypot((ha.CI95[1]-ha.CI95[0])/2, (hg.CI95[1]-hg.CI95[0])/2)
+	return Result{Value: v, CI95: [2]float64{v - h, v + h}, N: hg.N, Settings: map[string]any{
+		"h_anchor": ha.Value, "h_gen": hg.Value, "n_anchor": ha.N, "estimator": "knn-entropy", "k": ha.Settings["k"],
+		"unit": "nats", "ci": "estimators' half-widths added in quadrature (independent samples)"}}, nil
+}
+
+func runSE(ctx context.Context, st *state, ps params) (Result, error) {
+	seed := st.s.Seed
+	thr := ps.float("threshold")
+	if groups := st.promptGroups(); len(groups) >= 2 && ps.float("grouped") != 0 {
+		return st.groupedCosineSE(groups, thr, seed)
+	}
+	x, _ := subsample(st.x, st.maxPairs, seed^0x55)
+	r, err := SemanticEntropyCosine(x, thr, nil)
+	if err != nil {
+		return Result{}, err
+	}
+	c, err := setting[[]int](r, "clusters")
+	if err != nil {
+		return Result{}, err
+	}
+	delete(r.Settings, "clusters")
+	r.Settings["approximation"] = "cosine similarity ≥ threshold stands in for bidirectional entailment"
+	r.Settings["grouping"] = "whole set"
+	if r.Settings["n_clusters"] == len(c) && len(c) > 1 {
+		r.Settings["note"] = "every text is a cluster of its own: the value is log n and reflects only the sample size (lower the threshold, or use se-llm)"
+	}
+	r, err = st.withBootstrap(r, []int{len(c)}, func(ix [][]int) (float64, error) {
+		return DiscreteSE(pickRows(c, ix[0]))
+	})
+	r.Settings["ci_note"] = "clusters held fixed; resamples the items"
+	return r, err
+}
+
+func runNGram(ctx context.Context, st *state, ps params) (Result, error) {
+	maxN := ps.int("max_n")
+	if maxN < 1 {
+		return Result{}, fmt.Errorf("n-gram order must be positive (got %d)", maxN)
+	}
+	gi := st.hashes().ngramIndexes(maxN)
+	rs, empty := ngramRatios(gi, nil)
+	if empty > 0 {
+		return Result{}, fmt.Errorf("no %d-grams in the texts", empty)
+	}
+	r, err := ngramResult(rs, maxN, "mean", len(st.texts))
+	if err != nil {
+		return Result{}, err
+	}
+	return st.withBootstrap(r, []int{len(st.texts)}, func(ix [][]int) (float64, error) {
+		rs, empty := ngramRatios(gi, ix[0])
+		if empty > 0 {
+			return 0, errors.New("no n-grams")
+		}
+		var v float64
+		for _, x := range rs {
+			v += x / float64(maxN)
+		}
+		return v, nil
+	})
+}
+
+func runSelfRep(ctx context.Context, st *state, ps params) (Result, error) {
+	n := ps.int("n")
+	if n < 1 {
+		return Result{}, fmt.Errorf("n-gram order must be positive (got %d)", n)
+	}
+	gi := st.hashes().index(n)
+	r := Result{Value: gi.selfRepetition(nil), N: len(st.texts), Settings: map[string]any{"n": n}}
+	return st.withBootstrap(r, []int{len(st.texts)}, func(ix [][]int) (float64, error) {
+		return gi.selfRepetition(ix[0]), nil
+	})
+}
+
+func runCompression(ctx context.Context, st *state, ps params) (Result, error) {
+	r, err := CompressionRatio(st.texts)
+	if err != nil {
+		return Result{}, err
+	}
+	return st.withBootstrap(r, []int{len(st.texts)}, func(ix [][]int) (float64, error) {
+		c, err := CompressionRatio(pickRows(st.texts, ix[0]))
+		return c.Value, err
+	})
+}
+
+func runKMeansEntropy(ctx context.Context, st *state, ps params) (Result, error) {
+	seed := st.s.Seed
+	k := ps.int("k")
+	x, _ := subsample(st.x, 20000, seed^0x66)
+	asg, err := KMeans(x, min(k, len(x)), seed)
+	if err != nil {
+		return Result{}, err
+	}
+	h, err := DiscreteSE(asg)
+	if err != nil {
+		return Result{}, err
+	}
+	r := Result{Value: h, N: len(x), Settings: map[string]any{"k": k, "unit": "nats", "sample": len(x)}}
+	r, err = st.withBootstrap(r, []int{len(asg)}, func(ix [][]int) (float64, error) {
+		return DiscreteSE(pickRows(asg, ix[0]))
+	})
+	r.Settings["ci_note"] = "clusters held fixed; resamples the items"
+	return r, err
+}
+
+func runTextPairs(ctx context.Context, st *state, ps params) (Result, error) {
+	name, seed := ps.metric, st.s.Seed
+	t, _ := subsample(st.texts, st.maxText, seed^0x77)
+	var r Result
+	var err error
+	if name == "self-bleu" {
+		r, err = SelfBLEU(t, ps.int("max_n"))
+	} else {
+		r, err = Homogenization(t)
+	}
+	if err != nil {
+		return Result{}, err
+	}
+	r.Settings["sample"], r.Settings["ci"] = len(t), "estimator (mean ± 1.96·sd/√n, approximate)"
+	return r, nil
+}
+
+func runVendi(ctx context.Context, st *state, ps params) (Result, error) {
+	r, err := Vendi(st.x)
+	if err != nil {
+		return Result{}, err
+	}
+	u := unitRows(st.x)
+	return st.withBootstrap(r, []int{len(u)}, func(ix [][]int) (float64, error) {
+		v, err := Vendi(pickRows(u, ix[0]))
+		return v.Value, err
+	})
+}
+
+func runDivergence(ctx context.Context, st *state, ps params) (Result, error) {
+	name, seed := ps.metric, st.s.Seed
+	if len(st.ref) == 0 {
+		return Result{}, fmt.Errorf("%s needs a reference sample (--reference, --train or --anchors)", name)
+	}
+	x, _ := subsample(st.x, st.maxPairs, seed^0x88)
+	y, _ := subsample(st.ref, st.maxPairs, seed^0x99)
+	var r Result
+	var err error
+	switch name {
+	case "mmd":
+		r, err = st.mmd(x, y)
+	case "c2st":
+		r, err = ClassifierTwoSample(x, y, C2STOptions{Folds: ps.int("folds"), Seed: seed})
+		if err == nil {
+			r.Settings["ci"] = "Wilson interval of the accuracy"
+		}
+	default:
+		var dx, dy int
+		x, dx = dedupRows(x)
+		y, dy = dedupRows(y)
+		r, err = KLDivergenceOpt(x, y, KNNKLOptions{K: ps.int("k"), CI: st.knnCI(true)})
+		if err == nil {
+			r.Settings["duplicates_removed"] = dx + dy
+		}
+	}
+	if err != nil {
+		return Result{}, err
+	}
+	r.Settings["reference"] = st.refName
+	return r, nil
 }
 
 func (st *state) hashes() tokenHashes {
@@ -801,13 +915,13 @@ func (st *state) knnCI(biasAware bool) KNNInterval {
 	if b == 0 || b > 50 {
 		b = 50
 	}
-	return KNNInterval{Resamples: b, Seed: st.s.Seed ^ 0x4e4e, BiasAware: biasAware}
+	return KNNInterval{Resamples: b, Seed: st.s.Seed ^ 0x4e4e, BiasAware: biasAware, Context: st.ctx}
 }
 
 func (st *state) knnEntropy(x [][]float64, seed uint64) (Result, error) {
 	x, _ = subsample(x, st.maxPairs, seed)
 	x, dup := dedupRows(x)
-	r, err := KLEntropyCI(x, int(st.param("entropy", "k", 3)), st.knnCI(true))
+	r, err := KLEntropyCI(x, st.params("entropy").int("k"), st.knnCI(true))
 	if err != nil {
 		return Result{}, err
 	}
@@ -821,7 +935,11 @@ func (st *state) mmd(x, y [][]float64) (Result, error) {
 		return Result{}, err
 	}
 	pool := append(slices.Clone(x), y...)
-	g, _, err := Gram(pool, Kernel{Sigma2: r.Settings["sigma2"].(float64)}, 0)
+	s2, err := setting[float64](r, "sigma2")
+	if err != nil {
+		return Result{}, err
+	}
+	g, _, err := Gram(pool, Kernel{Sigma2: s2}, 0)
 	if err != nil {
 		return Result{}, err
 	}
@@ -928,12 +1046,23 @@ func unitRows(x [][]float64) [][]float64 {
 
 // rffPair recomputes the random features HSICRFF used for r (same seed and
 // σ², so the same draws), column-centred.
-func rffPair(x, y [][]float64, r Result, seed uint64) (*mat.Dense, *mat.Dense) {
-	D := r.Settings["features"].(int)
+func rffPair(x, y [][]float64, r Result, seed uint64) (*mat.Dense, *mat.Dense, error) {
+	D, err := setting[int](r, "features")
+	if err != nil {
+		return nil, nil, err
+	}
+	s2x, err := setting[float64](r, "sigma2_x")
+	if err != nil {
+		return nil, nil, err
+	}
+	s2y, err := setting[float64](r, "sigma2_y")
+	if err != nil {
+		return nil, nil, err
+	}
 	rng := rand.New(rand.NewPCG(seed, 0xf00d))
-	zx := rffFeatures(x, len(x[0]), D, r.Settings["sigma2_x"].(float64), rng)
-	zy := rffFeatures(y, len(y[0]), D, r.Settings["sigma2_y"].(float64), rng)
-	return zx, zy
+	zx := rffFeatures(x, len(x[0]), D, s2x, rng)
+	zy := rffFeatures(y, len(y[0]), D, s2y, rng)
+	return zx, zy, nil
 }
 
 // rffHSICSub is the random-feature HSIC of the rows idx of the features:

@@ -69,7 +69,10 @@ func TestResampleStatisticsMatchEstimators(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	zx, zy := rffPair(x, y, r, 8)
+	zx, zy, err := rffPair(x, y, r, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
 	near(t, "rff identity", rffHSICSub(zx, zy, id), r.Value, 1e-12)
 
 	a, b := gauss(rng, 20, 2, 0, 1), gauss(rng, 25, 2, 0.5, 1)
@@ -176,8 +179,8 @@ func TestRunSuite(t *testing.T) {
 	if len(rep.Errors) != 0 {
 		t.Fatalf("errors: %v", rep.Errors)
 	}
-	if len(rep.Metrics) != len(suiteMetrics) {
-		t.Fatalf("%d metrics, want %d", len(rep.Metrics), len(suiteMetrics))
+	if len(rep.Metrics) != len(suiteTable) {
+		t.Fatalf("%d metrics, want %d", len(rep.Metrics), len(suiteTable))
 	}
 	byName := map[string]Result{}
 	for _, r := range rep.Metrics {

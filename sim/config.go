@@ -147,10 +147,13 @@ func DefaultConfig() Config {
 func (c *Config) Validate() error {
 	switch {
 	case c.K < 1:
+		//lint:ignore ST1005 K is the simulation's parameter, written as in the paper
 		return fmt.Errorf("K must be at least 1 (got %d)", c.K)
 	case c.J < 0:
+		//lint:ignore ST1005 J is the simulation's parameter, written as in the paper
 		return fmt.Errorf("J must be at least 0 (got %d)", c.J)
 	case c.L < 0:
+		//lint:ignore ST1005 L is the simulation's parameter, written as in the paper
 		return fmt.Errorf("L must be at least 0 (got %d)", c.L)
 	case c.Dim < 1:
 		return fmt.Errorf("dim must be at least 1 (got %d)", c.Dim)

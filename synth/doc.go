@@ -3,7 +3,8 @@
 // Post-Training", Gan & Liu, §3.2 and App. G.1.2): the prompt
 // p = E(e_task, e_condition, e_demo) built from the anchor data S_anchor, and
 // the parsing of the model's output M(p) into the records of S_gen, each with
-// its provenance, so that the chain S_anchor → p → M → S_gen stays traceable.
+// its provenance, so that every link of the chain (see package dataset)
+// stays traceable.
 //
 // # Prompts
 //

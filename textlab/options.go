@@ -162,9 +162,11 @@ func (o *Options) Validate() error {
 	}
 	for _, w := range o.worldKeys() {
 		if w.K < 1 {
+			//lint:ignore ST1005 K is the parameter's name, written as in the paper
 			return fmt.Errorf("K must be at least 1 (got %d)", w.K)
 		}
 		if w.J < 0 || w.L < 0 {
+			//lint:ignore ST1005 J and L are the parameters' names, written as in the paper
 			return fmt.Errorf("J and L must be at least 0 (got J %d, L %d)", w.J, w.L)
 		}
 	}

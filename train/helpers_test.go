@@ -9,12 +9,6 @@ import (
 	"github.com/ggmi-dev/ggmi/llama"
 )
 
-// sharedModelPath returns the stories260K checkpoint of the shared folder
-// beside the repository, skipping the test when it is absent.
-func sharedModelPath(t testing.TB) string {
-	return testshared.StoriesPath(t)
-}
-
 // sharedData returns a file of the shared data folder beside the
 // repository, skipping the test when it is absent.
 func sharedData(t testing.TB, parts ...string) string {

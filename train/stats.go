@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"math"
 
-	"gonum.org/v1/gonum/stat/distuv"
+	"github.com/ggmi-dev/ggmi/internal/stats"
 )
 
 // Interval is the mean of a sample with its 95% confidence interval.
@@ -36,21 +36,12 @@ func MeanCI(xs []float64) Interval {
 	if n == 0 {
 		return iv
 	}
-	var sum float64
-	for _, x := range v {
-		sum += x
-	}
-	iv.Mean = sum / float64(n)
+	iv.Mean = stats.Mean(v)
 	if n < 2 {
 		return iv
 	}
-	var ss float64
-	for _, x := range v {
-		ss += (x - iv.Mean) * (x - iv.Mean)
-	}
-	iv.Std = math.Sqrt(ss / float64(n-1))
-	t := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: float64(n - 1)}.Quantile(0.975)
-	half := t * iv.Std / math.Sqrt(float64(n))
+	iv.Std = stats.StdDev(v, iv.Mean)
+	half := stats.THalfWidth95(iv.Std, n)
 	iv.Lo, iv.Hi = iv.Mean-half, iv.Mean+half
 	return iv
 }

@@ -15,9 +15,9 @@ import (
 	"github.com/ggmi-dev/ggmi/dataset"
 	"github.com/ggmi-dev/ggmi/embed"
 	"github.com/ggmi-dev/ggmi/internal/budget"
-	"github.com/ggmi-dev/ggmi/llama"
 	"github.com/ggmi-dev/ggmi/llm"
 	"github.com/ggmi-dev/ggmi/measure"
+	_ "github.com/ggmi-dev/ggmi/measure/judge" // registers the LLM-based metrics (cluster-agent, se-llm)
 	"github.com/ggmi-dev/ggmi/report"
 )
 
@@ -85,7 +85,7 @@ Writes metrics.json and metrics.md into --out and prints the table (JSON with --
 	f.BoolVar(&o.skipInvalid, "skip-invalid", false, "skip and count malformed rows instead of failing")
 	f.StringVar(&o.format, "format", "", "format of the input files when their names do not say it: jsonl, json, csv or parquet")
 	f.BoolVar(&o.lossyUTF8, "lossy-utf8", false, "replace bytes that are not valid UTF-8 with U+FFFD instead of failing")
-	f.StringVar(&o.embed, "embed", "lsa", "embedder: lsa, glove:PATH, builtin:PATH or http(s)://HOST/v1#MODEL")
+	f.StringVar(&o.embed, "embed", "lsa", "embedder: lsa, glove:PATH, builtin:PATH, hf://owner/repo/file or http(s)://HOST/v1#MODEL")
 	f.StringVar(&o.cache, "cache", os.Getenv("GGMI_CACHE"), "embedding cache directory (default $GGMI_CACHE; empty: no cache)")
 	f.StringVar(&o.metrics, "metrics", "all", "metrics: all or a comma list (hsic,hsic-rff,ksg,entropy,delta-h,se,ngram,self-rep,compression,kmeans-entropy,self-bleu,homogenization,vendi,mmd,c2st,knn-kl)")
 	f.StringVar(&o.field, "field", "all", "text measured: all (instruction, input and output) or a record field (instruction, output, …)")
@@ -97,7 +97,7 @@ Writes metrics.json and metrics.md into --out and prints the table (JSON with --
 	f.IntVar(&o.maxPairs, "max-pairs", 2000, "largest sample of the O(n²) estimators (seeded subsample beyond)")
 	f.IntVar(&o.workers, "workers", 0, "goroutines of the bootstrap and the engine (0: every core)")
 	f.StringArrayVar(&o.params, "param", nil, "estimator parameter METRIC.NAME=VALUE (repeatable), e.g. se.threshold=0.85")
-	f.StringVar(&o.llmSpec, "llm", "", "LLM for LLM-based metrics: builtin:PATH or http(s)://HOST/v1#MODEL")
+	f.StringVar(&o.llmSpec, "llm", "", "LLM for LLM-based metrics: builtin:PATH, hf://owner/repo/file or http(s)://HOST/v1#MODEL")
 	return c
 }
 
@@ -144,28 +144,34 @@ func parseParams(ps []string) (map[string]map[string]float64, error) {
 	return out, nil
 }
 
-// openLLM builds the backend of LLM-based metrics from a spec.
-func openLLM(spec string, workers int) (llm.Backend, string, func(), error) {
-	if path, ok := strings.CutPrefix(spec, "builtin:"); ok {
-		m, err := llama.Load(path)
-		if err != nil {
-			return nil, "", nil, usageError{fmt.Errorf("--llm: %w", err)}
-		}
-		b, err := llm.NewBuiltin(m, llm.BuiltinOptions{Workers: workers})
-		if err != nil {
-			return nil, "", nil, err
-		}
-		return b, "", func() { b.Close() }, nil
+// parseLLM reads --llm: a model spec as every command writes it
+// (llm.ParseModelSpec: builtin:PATH, hf://owner/repo/file or
+// http(s)://HOST/v1#MODEL), its model file checked up front.
+func parseLLM(spec string) (llm.ModelSpec, error) {
+	ms, err := llm.ParseModelSpec(spec)
+	if err != nil {
+		return llm.ModelSpec{}, usageError{fmt.Errorf("--llm: %w", err)}
 	}
-	base, model, ok := strings.Cut(spec, "#")
-	if !ok || model == "" || !(strings.HasPrefix(base, "http://") || strings.HasPrefix(base, "https://")) {
-		return nil, "", nil, userErr("--llm %q: want builtin:PATH or http(s)://HOST/v1#MODEL", spec)
+	if ms.Kind == llm.SpecBuiltin {
+		if err := checkModelFile(ms.Path); err != nil {
+			return llm.ModelSpec{}, usageError{fmt.Errorf("--llm: %w", err)}
+		}
 	}
-	o, err := llm.NewOpenAI(llm.OpenAIOptions{BaseURL: base, Model: model})
+	return ms, nil
+}
+
+// openLLM builds the backend of LLM-based metrics from a parsed spec; a
+// remote endpoint is rate-limited, and the model name is the one to ask
+// for ("" lets the built-in engine answer with its own).
+func openLLM(ms llm.ModelSpec, workers int) (llm.Backend, string, func(), error) {
+	o, err := llm.Open(ms, llm.OpenOptions{Workers: workers})
 	if err != nil {
 		return nil, "", nil, usageError{fmt.Errorf("--llm: %w", err)}
 	}
-	return llm.Limited(o, llm.LimitOptions{}), model, func() {}, nil
+	if ms.Kind == llm.SpecRemote {
+		return llm.Limited(o.Backend, llm.LimitOptions{}), ms.Model, func() {}, nil
+	}
+	return o.Backend, "", func() { o.Close() }, nil
 }
 
 func runMeasure(cmd *cobra.Command, g *globals, o *measureOptions, data []string) error {
@@ -192,6 +198,12 @@ func runMeasure(cmd *cobra.Command, g *globals, o *measureOptions, data []string
 	}
 	if _, err := measure.SelectMetrics(o.metrics, o.llmSpec != ""); err != nil {
 		return userErr("--metrics: %v", err)
+	}
+	var llmSpec llm.ModelSpec
+	if o.llmSpec != "" {
+		if llmSpec, err = parseLLM(o.llmSpec); err != nil {
+			return err
+		}
 	}
 	if err := g.checkMemory("measure with these inputs and flags", measureMemory(append(append([]string(nil), data...), o.anchors, o.train, o.reference), o.maxPairs, o.bootstrap, o.workers)...); err != nil {
 		return err
@@ -244,7 +256,7 @@ func runMeasure(cmd *cobra.Command, g *globals, o *measureOptions, data []string
 		s.Bootstrap = -1
 	}
 	if o.llmSpec != "" {
-		b, model, closeFn, err := openLLM(o.llmSpec, o.workers)
+		b, model, closeFn, err := openLLM(llmSpec, o.workers)
 		if err != nil {
 			return err
 		}

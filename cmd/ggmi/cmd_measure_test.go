@@ -2,11 +2,14 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ggmi-dev/ggmi/llm"
 )
 
 // User mistakes exit with code 2 and one sentence on stderr.
@@ -178,5 +181,41 @@ func TestMeasureReference(t *testing.T) {
 	}
 	if code, _, stderr := runCLI("measure", data, "--reference", filepath.Join(t.TempDir(), "missing.jsonl"), "--out", t.TempDir(), "-q"); code != 2 {
 		t.Errorf("missing reference: exit %d: %s", code, stderr)
+	}
+}
+
+// --llm takes the model specs every command takes (llm.ParseModelSpec),
+// hf:// among them, checked before any data is read; credentials in a URL
+// are refused and never echoed.
+func TestParseLLMSpec(t *testing.T) {
+	cases := []struct {
+		spec, kind, err string
+	}{
+		{"hf://owner/repo/model.gguf", llm.SpecBuiltin, ""},
+		{"builtin:hf://owner/repo/model.bin", llm.SpecBuiltin, ""},
+		{"http://127.0.0.1:1/v1#m", llm.SpecRemote, ""},
+		{"hf://owner", "", "--llm"},
+		{"builtin:/no/such/model.bin", "", "no such file"},
+		{"https://user:secret@host/v1#m", "", "credentials"},
+		{"nonsense", "", "--llm"},
+	}
+	for _, c := range cases {
+		ms, err := parseLLM(c.spec)
+		if c.err == "" {
+			if err != nil || ms.Kind != c.kind {
+				t.Errorf("parseLLM(%q) = %+v, %v; want kind %s", c.spec, ms, err, c.kind)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), c.err) {
+			t.Errorf("parseLLM(%q) error %v, want one containing %q", c.spec, err, c.err)
+		}
+		if err != nil && strings.Contains(err.Error(), "secret") {
+			t.Errorf("parseLLM(%q) echoes the credentials: %v", c.spec, err)
+		}
+		var ue usageError
+		if err != nil && !errors.As(err, &ue) {
+			t.Errorf("parseLLM(%q) error %v is not a usage error", c.spec, err)
+		}
 	}
 }

@@ -1,4 +1,4 @@
-package measure
+package judge
 
 import (
 	"context"
@@ -10,25 +10,27 @@ import (
 	"testing"
 
 	"github.com/ggmi-dev/ggmi/llm"
+
+	"github.com/ggmi-dev/ggmi/measure"
 )
 
 func TestParseEntailment(t *testing.T) {
 	cases := []struct {
 		text string
-		want Label
+		want measure.Label
 		ok   bool
 	}{
-		{`{"label":"entailment"}`, Entailment, true},
-		{`{"label": "contradiction"}`, Contradiction, true},
-		{`{"label":"neutral"}`, Neutral, true},
-		{"```json\n{\"label\": \"Entailment\"}\n```", Entailment, true},
-		{`The answer is {"label":"contradiction"} because of the dates.`, Contradiction, true},
-		{"Contradiction: the first says Monday, the second Friday.", Contradiction, true},
-		{"I think this is an entailment, not a contradiction.", Entailment, true},
-		{"NEUTRAL", Neutral, true},
-		{`{"label":"maybe"} neutral`, Neutral, true},
-		{"no idea", Neutral, false},
-		{"", Neutral, false},
+		{`{"label":"entailment"}`, measure.Entailment, true},
+		{`{"label": "contradiction"}`, measure.Contradiction, true},
+		{`{"label":"neutral"}`, measure.Neutral, true},
+		{"```json\n{\"label\": \"Entailment\"}\n```", measure.Entailment, true},
+		{`The answer is {"label":"contradiction"} because of the dates.`, measure.Contradiction, true},
+		{"Contradiction: the first says Monday, the second Friday.", measure.Contradiction, true},
+		{"I think this is an entailment, not a contradiction.", measure.Entailment, true},
+		{"NEUTRAL", measure.Neutral, true},
+		{`{"label":"maybe"} neutral`, measure.Neutral, true},
+		{"no idea", measure.Neutral, false},
+		{"", measure.Neutral, false},
 	}
 	for _, c := range cases {
 		t.Run(c.text, func(t *testing.T) {
@@ -102,7 +104,7 @@ func TestLLMEntailment(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := ClusterByEntailment(texts, e.Func(context.Background()), c.strict)
+			got, err := measure.ClusterByEntailment(texts, e.Func(context.Background()), c.strict)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -139,7 +141,7 @@ func TestLLMEntailmentUnparsed(t *testing.T) {
 		t.Fatal(err)
 	}
 	l, err := e.Entail(context.Background(), "a", "b")
-	if err != nil || l != Neutral {
+	if err != nil || l != measure.Neutral {
 		t.Fatalf("label %d, err %v; want neutral", l, err)
 	}
 	if st := e.Stats(); st.Calls != 3 || st.Unparsed != 3 || e.Fallbacks() != 1 {
@@ -184,7 +186,7 @@ func TestGroupedSemanticEntropy(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			r, err := GroupedSemanticEntropy(texts, c.groups, e.Func(context.Background()), SEOptions{Strict: true, LogProbs: c.logProbs})
+			r, err := measure.GroupedSemanticEntropy(texts, c.groups, e.Func(context.Background()), measure.SEOptions{Strict: true, LogProbs: c.logProbs})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -201,7 +203,7 @@ func TestGroupedSemanticEntropy(t *testing.T) {
 			}
 		})
 	}
-	if _, err := GroupedSemanticEntropy(texts, []string{"a"}, e.Func(context.Background()), SEOptions{}); err == nil {
+	if _, err := measure.GroupedSemanticEntropy(texts, []string{"a"}, e.Func(context.Background()), measure.SEOptions{}); err == nil {
 		t.Error("mismatched groups: want an error")
 	}
 }

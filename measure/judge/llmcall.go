@@ -1,4 +1,4 @@
-package measure
+package judge
 
 import (
 	"bytes"
@@ -156,11 +156,11 @@ type promptBuilder func(limit int, brief bool) []llm.Message
 // (down to fullFloor), then the brief instructions (down to minItemChars).
 func (c *llmCaller) fit(build promptBuilder, maxTokens, start int) ([]llm.Message, error) {
 	start = max(start, minItemChars)
-	msgs, n, b, ok := c.fitPass(build, false, maxTokens, start, min(start, fullFloor))
-	if ok {
+	if msgs, _, _, ok := c.fitPass(build, false, maxTokens, start, min(start, fullFloor)); ok {
 		return msgs, nil
 	}
-	if msgs, n, b, ok = c.fitPass(build, true, maxTokens, start, minItemChars); ok {
+	msgs, n, b, ok := c.fitPass(build, true, maxTokens, start, minItemChars)
+	if ok {
 		c.brief.Add(1)
 		return msgs, nil
 	}

@@ -1,4 +1,4 @@
-package measure
+package judge
 
 import (
 	"context"
@@ -13,7 +13,9 @@ import (
 
 	"github.com/ggmi-dev/ggmi/llm"
 	"github.com/ggmi-dev/ggmi/progress"
-	"gonum.org/v1/gonum/stat/distuv"
+
+	"github.com/ggmi-dev/ggmi/internal/stats"
+	"github.com/ggmi-dev/ggmi/measure"
 )
 
 // LLM Cluster-agent (NOTES §5; the diversity paper, arXiv 2410.15226,
@@ -279,10 +281,10 @@ func (a *ClusterAgent) Stats() LLMCallStats { return a.c.stats() }
 
 // ClusterAgentDiversity measures the diversity 𝒟 of texts with a
 // Cluster-agent on b (see NewClusterAgent and ClusterAgent.Measure).
-func ClusterAgentDiversity(ctx context.Context, b llm.Backend, texts []string, opt ClusterAgentOptions) (Result, error) {
+func ClusterAgentDiversity(ctx context.Context, b llm.Backend, texts []string, opt ClusterAgentOptions) (measure.Result, error) {
 	a, err := NewClusterAgent(b, opt)
 	if err != nil {
-		return Result{}, err
+		return measure.Result{}, err
 	}
 	return a.Measure(ctx, texts)
 }
@@ -291,21 +293,21 @@ func ClusterAgentDiversity(ctx context.Context, b llm.Backend, texts []string, o
 // "cluster-agent") with a 95% Student-t interval over the rounds.
 // Settings hold the options, the criteria, the per-round values, 𝒟 under
 // every size definition, the repairs and the request counters.
-func (a *ClusterAgent) Measure(ctx context.Context, texts []string) (Result, error) {
+func (a *ClusterAgent) Measure(ctx context.Context, texts []string) (measure.Result, error) {
 	if err := checkTexts(texts, 2); err != nil {
-		return Result{}, err
+		return measure.Result{}, err
 	}
 	crit, err := a.Criteria(ctx, texts)
 	if err != nil {
-		return Result{}, err
+		return measure.Result{}, err
 	}
 	rounds, err := a.Rounds(ctx, texts, crit.Sentences)
 	if err != nil {
-		return Result{}, err
+		return measure.Result{}, err
 	}
 	vals, err := ClusterAgentScores(rounds, a.opt.Size, a.opt.InvalidAsSingletons)
 	if err != nil {
-		return Result{}, err
+		return measure.Result{}, err
 	}
 	o := a.opt
 	set := map[string]any{
@@ -320,7 +322,7 @@ func (a *ClusterAgent) Measure(ctx context.Context, texts []string) (Result, err
 	for _, d := range SizeDefinitions {
 		v, err := ClusterAgentScores(rounds, d, o.InvalidAsSingletons)
 		if err != nil {
-			return Result{}, err
+			return measure.Result{}, err
 		}
 		byDef[string(d)] = meanOf(v)
 	}
@@ -337,7 +339,7 @@ func (a *ClusterAgent) Measure(ctx context.Context, texts []string) (Result, err
 	}
 	set["repairs"], set["failed_rounds"], set["clusters"], set["rejected_clusters"] = rep.settings(), failed, clusters, rejected
 	set["requests"] = a.Stats().settings()
-	return Result{Name: "cluster-agent", Value: meanOf(vals), CI95: tCI95(vals), N: len(texts), Settings: set}, nil
+	return measure.Result{Name: "cluster-agent", Value: meanOf(vals), CI95: tCI95(vals), N: len(texts), Settings: set}, nil
 }
 
 // ClusterAgentScores returns the per-round values 𝒞_i/𝒮_i of the rounds
@@ -395,32 +397,24 @@ func ClusterAgentScores(rounds []ClusterRound, def SizeDefinition, invalidAsSing
 	return out, nil
 }
 
-func meanOf(v []float64) float64 {
-	if len(v) == 0 {
-		return math.NaN()
+// checkTexts rejects an empty sample or one of fewer than minN texts.
+func checkTexts(texts []string, minN int) error {
+	switch {
+	case len(texts) == 0:
+		return errors.New("measure: no texts")
+	case len(texts) < minN:
+		return fmt.Errorf("measure: %d texts, need at least %d", len(texts), minN)
 	}
-	var s float64
-	for _, x := range v {
-		s += x
-	}
-	return s / float64(len(v))
+	return nil
 }
 
-// tInterval is the 95% Student-t interval of the mean of v ([NaN, NaN]
-// for fewer than two values).
-func tCI95(v []float64) [2]float64 {
-	n := len(v)
-	if n < 2 {
-		return nanCI
-	}
-	m := meanOf(v)
-	var ss float64
-	for _, x := range v {
-		ss += (x - m) * (x - m)
-	}
-	se := math.Sqrt(ss / float64(n-1) / float64(n))
-	q := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: float64(n - 1)}.Quantile(0.975)
-	return [2]float64{m - q*se, m + q*se}
+func meanOf(v []float64) float64 { return stats.Mean(v) }
+
+// tCI95 is the 95% Student-t interval of the mean of v ([NaN, NaN] for
+// fewer than two values).
+func tCI95(v []float64) measure.Interval {
+	_, ci := stats.TInterval95(v)
+	return ci
 }
 
 // forEach runs fn(i) for i in [0, n) on at most workers goroutines and

@@ -1,9 +1,10 @@
-package measure
+package judge
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -49,13 +50,12 @@ func (f *scriptedLLM) requests() []llm.Request {
 }
 
 // windowLLM adds a context window to a scriptedLLM: it counts a token per
-// 4 bytes of the messages and refuses requests that do not fit. With
-// advertise it exposes ContextLength and CountTokens (as the built-in
+// 4 bytes of the messages and refuses requests that do not fit. Wrapped
+// in advertisedLLM it exposes ContextLength and CountTokens (as the built-in
 // engine does); without, callers learn the limit from the errors.
 type windowLLM struct {
 	*scriptedLLM
-	window    int
-	advertise bool
+	window int
 }
 
 func (w *windowLLM) promptTokens(req llm.Request) int {
@@ -194,6 +194,13 @@ func intsJSON(v []int) string {
 		s[i] = strconv.Itoa(x)
 	}
 	return "[" + strings.Join(s, ",") + "]"
+}
+
+func near(t *testing.T, name string, got, want, tol float64) {
+	t.Helper()
+	if math.IsNaN(got) || math.Abs(got-want) > tol {
+		t.Errorf("%s = %.6g, want %.6g ± %g", name, got, want, tol)
+	}
 }
 
 // llmTestModel is the shared stories260K model (the test skips without ../shared).

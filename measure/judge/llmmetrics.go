@@ -1,10 +1,12 @@
-package measure
+package judge
 
 import (
 	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
+
+	"github.com/ggmi-dev/ggmi/measure"
 )
 
 // The estimators that need a generative model are registered with
@@ -21,16 +23,13 @@ import (
 //	  prompt), else over the whole set; strict (0), max_per_group (50: larger
 //	  groups are subsampled with the seed, as the greedy clustering asks
 //	  O(n²) judgements), temperature (0)
-//
-// The plain registry also holds "perplexity" (Input.LogProbs: per-text
-// mean token log-probabilities; the mean of exp(−ℓ_i)).
 func init() {
-	mustLLM := func(name, doc string, m LLMMetric) {
-		if err := RegisterLLM(name, doc, m); err != nil {
+	mustLLM := func(name, doc string, m measure.LLMMetric) {
+		if err := measure.RegisterLLM(name, doc, m); err != nil {
 			panic(err) // programming error at init
 		}
 	}
-	mustLLM("cluster-agent", "LLM Cluster-agent diversity 𝒟 (NOTES §5)", func(ctx context.Context, in LLMInput) (Result, error) {
+	mustLLM("cluster-agent", "LLM Cluster-agent diversity 𝒟 (NOTES §5)", func(ctx context.Context, in measure.LLMInput) (measure.Result, error) {
 		p := func(k string, def float64) float64 {
 			if v, ok := in.Params[k]; ok {
 				return v
@@ -39,7 +38,7 @@ func init() {
 		}
 		size := int(p("size", 0))
 		if size < 0 || size >= len(SizeDefinitions) {
-			return Result{}, fmt.Errorf("measure: cluster-agent: size must be 0..%d (got %d)", len(SizeDefinitions)-1, size)
+			return measure.Result{}, fmt.Errorf("measure: cluster-agent: size must be 0..%d (got %d)", len(SizeDefinitions)-1, size)
 		}
 		return ClusterAgentDiversity(ctx, in.Backend, in.Texts, ClusterAgentOptions{
 			Model: in.Model, MetadataSamples: int(p("j", 5)), MetadataRounds: int(p("m", 20)), K: int(p("k", 10)),
@@ -50,13 +49,13 @@ func init() {
 			MaxFieldChars: int(p("max_field_chars", 200)), Progress: in.Progress,
 		})
 	})
-	mustLLM("se-llm", "semantic entropy with LLM entailment, per prompt (NOTES §4)", func(ctx context.Context, in LLMInput) (Result, error) {
+	mustLLM("se-llm", "semantic entropy with LLM entailment, per prompt (NOTES §4)", func(ctx context.Context, in measure.LLMInput) (measure.Result, error) {
 		strict, maxPer, temp := in.Params["strict"] != 0, 50.0, in.Params["temperature"]
 		if v, ok := in.Params["max_per_group"]; ok {
 			maxPer = v
 		}
 		if maxPer < 1 || math.IsNaN(maxPer) {
-			return Result{}, fmt.Errorf("measure: se-llm: max_per_group must be positive (got %g)", maxPer)
+			return measure.Result{}, fmt.Errorf("measure: se-llm: max_per_group must be positive (got %g)", maxPer)
 		}
 		var groups []string
 		for _, r := range in.Records {
@@ -73,11 +72,11 @@ func init() {
 		texts, groups := capGroups(in.Texts, groups, int(maxPer), in.Seed)
 		e, err := NewLLMEntailer(in.Backend, LLMEntailOptions{Model: in.Model, Temperature: temp, Seed: in.Seed})
 		if err != nil {
-			return Result{}, err
+			return measure.Result{}, err
 		}
-		r, err := GroupedSemanticEntropy(texts, groups, e.Func(ctx), SEOptions{Strict: strict})
+		r, err := measure.GroupedSemanticEntropy(texts, groups, e.Func(ctx), measure.SEOptions{Strict: strict})
 		if err != nil {
-			return Result{}, err
+			return measure.Result{}, err
 		}
 		r.Name = "se-llm"
 		r.Settings["max_per_group"] = int(maxPer)
@@ -85,20 +84,23 @@ func init() {
 		r.Settings["neutral_fallbacks"] = e.Fallbacks()
 		return r, nil
 	})
-	if err := Register("perplexity", func(in Input) (Result, error) { return PerplexityFromMeanLogProbs(in.LogProbs) }); err != nil {
-		panic(err)
-	}
 }
 
 // capGroups keeps at most maxPer texts of each group (groups nil: one
 // group), chosen with the seed and kept in their original order.
 func capGroups(texts, groups []string, maxPer int, seed uint64) ([]string, []string) {
-	order, members := groupByLabel(len(texts), func(i int) string {
-		if groups == nil {
-			return ""
+	var order []string
+	members := map[string][]int{}
+	for i := range texts {
+		g := ""
+		if groups != nil {
+			g = groups[i]
 		}
-		return groups[i]
-	})
+		if _, ok := members[g]; !ok {
+			order = append(order, g)
+		}
+		members[g] = append(members[g], i)
+	}
 	keep := make([]bool, len(texts))
 	for gi, g := range order {
 		idx := members[g]

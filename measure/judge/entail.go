@@ -1,4 +1,4 @@
-package measure
+package judge
 
 import (
 	"context"
@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 
 	"github.com/ggmi-dev/ggmi/llm"
+
+	"github.com/ggmi-dev/ggmi/measure"
 )
 
 // LLMEntailOptions configure an LLM entailment judge (NOTES §4: an LLM
@@ -51,7 +53,7 @@ type LLMEntailer struct {
 	c        *llmCaller
 	opt      LLMEntailOptions
 	mu       sync.Mutex
-	memo     map[[2]string]Label
+	memo     map[[2]string]measure.Label
 	fallback atomic.Int64 // answers read as neutral for want of a label
 }
 
@@ -76,7 +78,7 @@ func NewLLMEntailer(b llm.Backend, opt LLMEntailOptions) (*LLMEntailer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &LLMEntailer{c: c, opt: opt, memo: map[[2]string]Label{}}, nil
+	return &LLMEntailer{c: c, opt: opt, memo: map[[2]string]measure.Label{}}, nil
 }
 
 // Stats returns the request counters so far.
@@ -87,8 +89,8 @@ func (e *LLMEntailer) Fallbacks() int64 { return e.fallback.Load() }
 
 // Func returns an EntailFunc bound to ctx, for ClusterByEntailment and
 // SemanticEntropy.
-func (e *LLMEntailer) Func(ctx context.Context) EntailFunc {
-	return func(a, b string) (Label, error) { return e.Entail(ctx, a, b) }
+func (e *LLMEntailer) Func(ctx context.Context) measure.EntailFunc {
+	return func(a, b string) (measure.Label, error) { return e.Entail(ctx, a, b) }
 }
 
 var entailSchema = mustSchema(objSchema(map[string]any{
@@ -96,7 +98,7 @@ var entailSchema = mustSchema(objSchema(map[string]any{
 }))
 
 // Entail judges whether a entails b.
-func (e *LLMEntailer) Entail(ctx context.Context, a, b string) (Label, error) {
+func (e *LLMEntailer) Entail(ctx context.Context, a, b string) (measure.Label, error) {
 	key := [2]string{a, b}
 	e.mu.Lock()
 	l, ok := e.memo[key]
@@ -105,7 +107,7 @@ func (e *LLMEntailer) Entail(ctx context.Context, a, b string) (Label, error) {
 		return l, nil
 	}
 	o := e.opt
-	var got Label
+	var got measure.Label
 	_, err := e.c.call(ctx, jsonCall{
 		stage: "entailment", schema: entailSchema, limit: o.MaxChars, maxTokens: o.MaxTokens,
 		temperature: o.Temperature, seed: mixSeed(o.Seed, stageSeed("entailment")), attempts: 1 + o.Retries,
@@ -133,9 +135,9 @@ func (e *LLMEntailer) Entail(ctx context.Context, a, b string) (Label, error) {
 	switch {
 	case errors.Is(err, errUnparsed):
 		e.fallback.Add(1)
-		got = Neutral
+		got = measure.Neutral
 	case err != nil:
-		return Neutral, fmt.Errorf("measure: entailment: %w", err)
+		return measure.Neutral, fmt.Errorf("measure: entailment: %w", err)
 	}
 	e.mu.Lock()
 	e.memo[key] = got
@@ -146,7 +148,7 @@ func (e *LLMEntailer) Entail(ctx context.Context, a, b string) (Label, error) {
 // ParseEntailment reads a label from an answer: the "label" of a JSON
 // object, else the first of "entail…", "contradict…" and "neutral" in the
 // text (case-insensitive).
-func ParseEntailment(text string) (Label, error) {
+func ParseEntailment(text string) (measure.Label, error) {
 	type labelOut struct {
 		Label string `json:"label"`
 	}
@@ -162,68 +164,20 @@ func ParseEntailment(text string) (Label, error) {
 	if l, ok := labelOf(text); ok {
 		return l, nil
 	}
-	return Neutral, fmt.Errorf("no entailment label in %q", clipText(text, 80))
+	return measure.Neutral, fmt.Errorf("no entailment label in %q", clipText(text, 80))
 }
 
 // labelOf finds the earliest label word in s.
-func labelOf(s string) (Label, bool) {
+func labelOf(s string) (measure.Label, bool) {
 	s = strings.ToLower(s)
-	best, lab := -1, Neutral
+	best, lab := -1, measure.Neutral
 	for _, c := range []struct {
 		word string
-		l    Label
-	}{{"entail", Entailment}, {"contradict", Contradiction}, {"neutral", Neutral}} {
+		l    measure.Label
+	}{{"entail", measure.Entailment}, {"contradict", measure.Contradiction}, {"neutral", measure.Neutral}} {
 		if i := strings.Index(s, c.word); i >= 0 && (best < 0 || i < best) {
 			best, lab = i, c.l
 		}
 	}
 	return lab, best >= 0
-}
-
-// GroupedSemanticEntropy computes the semantic entropy of each group of
-// texts (the generations for one prompt, or one generation batch; NOTES §4:
-// Farquhar et al. cluster the answers to one question) and returns their
-// mean (Name "semantic-entropy", Settings "grouped") with a 95% Student-t
-// interval over groups. groups[i] names the group of texts[i]; nil puts
-// every text in one group. opt.LogProbs, when set, is per text and is split
-// by group. Settings hold the per-group values, sizes and cluster counts in
-// order of first appearance.
-func GroupedSemanticEntropy(texts, groups []string, entail EntailFunc, opt SEOptions) (Result, error) {
-	if err := checkTexts(texts, 1); err != nil {
-		return Result{}, err
-	}
-	if groups != nil && len(groups) != len(texts) {
-		return Result{}, fmt.Errorf("measure: %d group labels for %d texts", len(groups), len(texts))
-	}
-	if opt.LogProbs != nil && len(opt.LogProbs) != len(texts) {
-		return Result{}, fmt.Errorf("measure: %d log-probabilities for %d texts", len(opt.LogProbs), len(texts))
-	}
-	order, members := groupByLabel(len(texts), func(i int) string {
-		if groups == nil {
-			return ""
-		}
-		return groups[i]
-	})
-	vals := make([]float64, len(order))
-	sizes := make([]int, len(order))
-	nClusters := make([]int, len(order))
-	for gi, g := range order {
-		idx := members[g]
-		sub := make([]string, len(idx))
-		var lp []float64
-		for j, i := range idx {
-			sub[j] = texts[i]
-			if opt.LogProbs != nil {
-				lp = append(lp, opt.LogProbs[i])
-			}
-		}
-		r, err := SemanticEntropy(sub, entail, SEOptions{Strict: opt.Strict, LogProbs: lp})
-		if err != nil {
-			return Result{}, fmt.Errorf("measure: semantic entropy of group %q: %w", g, err)
-		}
-		vals[gi], sizes[gi], nClusters[gi] = r.Value, len(idx), r.Settings["n_clusters"].(int)
-	}
-	set := map[string]any{"strict": opt.Strict, "weighted": opt.LogProbs != nil, "grouped": groups != nil,
-		"groups": order, "per_group": vals, "group_sizes": sizes, "group_clusters": nClusters}
-	return Result{Name: "semantic-entropy", Value: meanOf(vals), CI95: tCI95(vals), N: len(texts), Settings: set}, nil
 }

@@ -1,4 +1,4 @@
-package measure
+package judge
 
 import (
 	"context"
@@ -11,6 +11,8 @@ import (
 
 	"github.com/ggmi-dev/ggmi/llm"
 	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/ggmi-dev/ggmi/measure"
 )
 
 // storyTexts are short TinyStories-like texts for the reference model.
@@ -92,7 +94,7 @@ func TestClusterAgentStories260K(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			opt.NoVerify = c.noVerify
 			path := filepath.Join(t.TempDir(), "cache.db")
-			var first Result
+			var first measure.Result
 			for run := range 2 {
 				cached, rec := builtinStack(t, path)
 				r, err := ClusterAgentDiversity(context.Background(), cached, storyTexts, opt)
@@ -147,14 +149,14 @@ func TestLLMEntailmentStories260K(t *testing.T) {
 	}
 	for _, strict := range []bool{true, false} {
 		t.Run(fmt.Sprintf("strict=%v", strict), func(t *testing.T) {
-			c, err := ClusterByEntailment(texts, e.Func(context.Background()), strict)
+			c, err := measure.ClusterByEntailment(texts, e.Func(context.Background()), strict)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if len(c) != len(texts) || c[0] != 0 {
 				t.Fatalf("clusters %v", c)
 			}
-			r, err := GroupedSemanticEntropy(texts, []string{"a", "a", "b", "b"}, e.Func(context.Background()), SEOptions{Strict: strict})
+			r, err := measure.GroupedSemanticEntropy(texts, []string{"a", "a", "b", "b"}, e.Func(context.Background()), measure.SEOptions{Strict: strict})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,4 +1,4 @@
-package measure
+package judge
 
 import (
 	"context"
@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/ggmi-dev/ggmi/llm"
+
+	"github.com/ggmi-dev/ggmi/measure"
 )
 
 // topicTexts: three topics of sizes 3, 2 and 1; the first word of each
@@ -302,7 +304,7 @@ func freeText(s string) string {
 // gets every later request without a schema, and the free-text answers
 // give the same 𝒟 as the schema-constrained ones.
 func TestClusterAgentSchemaFallback(t *testing.T) {
-	run := func(reject bool) (Result, *scriptedLLM) {
+	run := func(reject bool) (measure.Result, *scriptedLLM) {
 		base := topicReply(map[string]bool{"beta": true})
 		fake := &scriptedLLM{rejectSchema: reject, reply: func(stage string, req llm.Request) string {
 			if reject {
@@ -479,7 +481,7 @@ func (e errLLM) Models() []string { return []string{"broken"} }
 // TestClusterAgentRegistered checks the suite registration.
 func TestClusterAgentRegistered(t *testing.T) {
 	found := 0
-	for _, m := range SuiteMetrics() {
+	for _, m := range measure.SuiteMetrics() {
 		if (m.Name == "cluster-agent" || m.Name == "se-llm") && m.Needs == "llm" {
 			found++
 		}
