@@ -27,8 +27,6 @@ type renderCase struct {
 	msgs   []Message
 	genPr  bool
 	extra  map[string]any
-	bos    string
-	eos    string
 	onlyIf func(tmpl string) bool // nil: every template
 }
 
