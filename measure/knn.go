@@ -271,6 +271,12 @@ func kthDists(a, b [][]float64, k int, self bool) []float64 {
 			}
 			kb.push(sqDist(a[i], b[j]), k)
 		}
+		if len(kb.v) < k {
+			// Fewer than k neighbours (a small subsample of a small set):
+			// no k-th distance; the estimate built on it is NaN.
+			out[i] = math.NaN()
+			continue
+		}
 		out[i] = math.Sqrt(kb.v[k-1])
 	}
 	return out
@@ -364,7 +370,12 @@ func knnInterval(v float64, terms []float64, sizes []int, ci KNNInterval, stat f
 		// is still underestimated.
 		q, err := quarterMean(ci.Context, sizes, stat, B, ci.Seed)
 		if err != nil {
-			return nanCI, err
+			if ci.Context != nil && ci.Context.Err() != nil {
+				return nanCI, err
+			}
+			// Quarter-samples too small for k neighbours: only the
+			// fixed-rate extension below applies.
+			q = math.NaN()
 		}
 		d1, d2 := v-b.HalfMean, b.HalfMean-q
 		shift := d1 * (1 + math.Sqrt2)
@@ -376,7 +387,10 @@ func knnInterval(v float64, terms []float64, sizes []int, ci KNNInterval, stat f
 		}
 		set["ci"] = "half-sampling, extended by the extrapolated bias (Aitken on n/4, n/2, n, at least Richardson at rate n^-1/2)"
 		set["bias_extrapolated"] = shift
-		set["mean_half"], set["mean_quarter"] = b.HalfMean, q
+		set["mean_half"] = b.HalfMean
+		if !math.IsNaN(q) { // NaN when a quarter-sample holds k rows or fewer
+			set["mean_quarter"] = q
+		}
 		if shift > 0 {
 			out[1] += shift
 		} else {
@@ -519,6 +533,9 @@ func KLDivergenceOpt(x, y [][]float64, opt KNNKLOptions) (Result, error) {
 // reused for the k-th neighbours and the counts.
 func klCore(x, y [][]float64, k int, method string) (float64, []float64, error) {
 	n, m, d := len(x), len(y), len(x[0])
+	if n <= k || m < k {
+		return 0, nil, fmt.Errorf("measure: k-NN KL: %d and %d rows are too few for k = %d neighbours", n, m, k)
+	}
 	off := math.Log(float64(m) / float64(n-1))
 	t := make([]float64, n)
 	dxx := make([]float64, n)
