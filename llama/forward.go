@@ -98,9 +98,7 @@ func (s *State) forwardHidden(token, pos int) error {
 	hs := c.HeadSize()
 	kvd := c.KVDim()
 	qd := c.NHeads * hs
-	kvMul := c.NHeads / c.NKVHeads
 	eps := c.eps()
-	sqrtHS := float32(math.Sqrt(float64(hs)))
 
 	rope := !c.LearnedPos
 	if rope {
@@ -142,126 +140,7 @@ func (s *State) forwardHidden(token, pos int) error {
 		xo := s.xb[:qd]
 		keys := s.keyCache[loff : loff+(pos+1)*kvd]
 		vals := s.valueCache[loff : loff+(pos+1)*kvd]
-		h := 0
-		if kvMul == 2 && hs%4 == 0 {
-			// Two query heads share each key/value head: score and
-			// accumulate both at once so every cached row is loaded once.
-			for ; h < c.NHeads; h += 2 {
-				qa := q[h*hs : (h+1)*hs]
-				qb := q[(h+1)*hs : (h+2)*hs]
-				attA := s.att[h*s.ctx : h*s.ctx+pos+1]
-				attB := s.att[(h+1)*s.ctx : (h+1)*s.ctx+pos+1]
-				attB = attB[:len(attA)]
-				kh := (h / kvMul) * hs
-				mxA, mxB := float32(math.Inf(-1)), float32(math.Inf(-1))
-				for t := range attA {
-					kt := keys[t*kvd+kh:][:len(qa)]
-					qb := qb[:len(qa)]
-					var sa, sb float32
-					for i := 0; i+4 <= len(kt); i += 4 {
-						k4 := kt[i : i+4 : i+4]
-						a4 := qa[i : i+4 : i+4]
-						b4 := qb[i : i+4 : i+4]
-						sa += a4[0] * k4[0]
-						sb += b4[0] * k4[0]
-						sa += a4[1] * k4[1]
-						sb += b4[1] * k4[1]
-						sa += a4[2] * k4[2]
-						sb += b4[2] * k4[2]
-						sa += a4[3] * k4[3]
-						sb += b4[3] * k4[3]
-					}
-					sa /= sqrtHS
-					sb /= sqrtHS
-					attA[t], attB[t] = sa, sb
-					mxA, mxB = max(mxA, sa), max(mxB, sb)
-				}
-				var sumA, sumB float32
-				for t := range attA {
-					ea, eb := exp32(attA[t]-mxA), exp32(attB[t]-mxB)
-					attA[t], attB[t] = ea, eb
-					sumA += ea
-					sumB += eb
-				}
-				outA := xo[h*hs : (h+1)*hs]
-				outB := xo[(h+1)*hs : (h+2)*hs]
-				clear(outA)
-				clear(outB)
-				outB = outB[:len(outA)]
-				for t := range attA {
-					a, b := attA[t]/sumA, attB[t]/sumB
-					vt := vals[t*kvd+kh:][:len(outA)]
-					for i := 0; i+4 <= len(vt); i += 4 {
-						v4 := vt[i : i+4 : i+4]
-						oa := outA[i : i+4 : i+4]
-						ob := outB[i : i+4 : i+4]
-						oa[0] += a * v4[0]
-						ob[0] += b * v4[0]
-						oa[1] += a * v4[1]
-						ob[1] += b * v4[1]
-						oa[2] += a * v4[2]
-						ob[2] += b * v4[2]
-						oa[3] += a * v4[3]
-						ob[3] += b * v4[3]
-					}
-				}
-			}
-		}
-		for ; h < c.NHeads; h++ {
-			qh := q[h*hs : (h+1)*hs]
-			att := s.att[h*s.ctx : h*s.ctx+pos+1]
-			kh := (h / kvMul) * hs
-			mx := float32(math.Inf(-1))
-			if hs%4 == 0 {
-				for t := range att {
-					kt := keys[t*kvd+kh:][:len(qh)]
-					var score float32
-					for i := 0; i+4 <= len(kt); i += 4 {
-						k4 := kt[i : i+4 : i+4]
-						q4 := qh[i : i+4 : i+4]
-						score += q4[0] * k4[0]
-						score += q4[1] * k4[1]
-						score += q4[2] * k4[2]
-						score += q4[3] * k4[3]
-					}
-					score /= sqrtHS
-					att[t] = score
-					mx = max(mx, score)
-				}
-			} else {
-				for t := range att {
-					score := dot(qh, keys[t*kvd+kh:][:len(qh)]) / sqrtHS
-					att[t] = score
-					mx = max(mx, score)
-				}
-			}
-			var sum float32
-			for t, v := range att {
-				e := exp32(v - mx)
-				att[t] = e
-				sum += e
-			}
-			out := xo[h*hs : (h+1)*hs]
-			clear(out)
-			if hs%4 == 0 {
-				for t, e := range att {
-					a := e / sum
-					vt := vals[t*kvd+kh:][:len(out)]
-					for i := 0; i+4 <= len(vt); i += 4 {
-						v4 := vt[i : i+4 : i+4]
-						o4 := out[i : i+4 : i+4]
-						o4[0] += a * v4[0]
-						o4[1] += a * v4[1]
-						o4[2] += a * v4[2]
-						o4[3] += a * v4[3]
-					}
-				}
-			} else {
-				for t, e := range att {
-					axpy(out, e/sum, vals[t*kvd+kh:][:len(out)])
-				}
-			}
-		}
+		attendRow(c, q, keys, vals, s.att[:c.NHeads*(pos+1)], xo, pos+1)
 		s.linear(s.xb2, xo, &lw.wo)
 		if c.OutBias {
 			addTo(s.xb2, lw.bo)

@@ -392,10 +392,10 @@ func ropeWith(c *Config, vec, cs, sn []float32) {
 	}
 }
 
-// attendRow is the multi-head attention of forward.go for one query row q
-// over the n cached positions in keys and vals, written to xo; att is
-// scratch of NHeads·n values. The sums run in position order with one
-// accumulator, exactly as in forwardHidden.
+// attendRow is the multi-head attention of one query row q over the n
+// cached positions in keys and vals, written to xo; att is scratch of
+// NHeads·n values. The sums run in position order with one accumulator,
+// like the reference. forward.go and the batched pass both call it.
 func attendRow(c *Config, q, keys, vals, att, xo []float32, n int) {
 	hs := c.HeadSize()
 	kvd := c.KVDim()
