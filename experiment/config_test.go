@@ -75,6 +75,9 @@ func TestJudgeTruncateSetting(t *testing.T) {
 }
 
 func TestConfigurations(t *testing.T) {
+	// Load checks that the files the experiment names exist.
+	sharedFile(t, "models", "stories260K", "stories260K.bin")
+	sharedFile(t, "data", "self-instruct", "seed_tasks.jsonl")
 	c, err := Load("testdata/sweep.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -204,6 +207,9 @@ func TestParseShard(t *testing.T) {
 
 // Every example experiment parses strictly and expands its sweep.
 func TestExamplesLoad(t *testing.T) {
+	// Load checks that the files the examples name in ../shared exist.
+	sharedFile(t, "models", "stories260K", "stories260K.bin")
+	sharedFile(t, "data", "self-instruct", "seed_tasks.jsonl")
 	files, err := filepath.Glob(filepath.Join("..", "examples", "*.yaml"))
 	if err != nil || len(files) < 2 {
 		t.Fatalf("examples: %v %v", files, err)
