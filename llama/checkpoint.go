@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"unsafe"
 
 	"github.com/ggmi-dev/ggmi/internal/atomicfile"
 	"github.com/ggmi-dev/ggmi/llama/quant"
@@ -196,6 +198,13 @@ func (g *ggufWriter) kv(key string, v any) {
 	case string:
 		g.u32(ggufString)
 		g.str(x)
+	case bool:
+		g.u32(ggufBool)
+		if x {
+			g.b = append(g.b, 1)
+		} else {
+			g.b = append(g.b, 0)
+		}
 	case []string:
 		g.u32(ggufArray)
 		g.u32(ggufString)
@@ -218,12 +227,24 @@ func (g *ggufWriter) kv(key string, v any) {
 	}
 }
 
-// WriteGGUF writes the model as a GGUF version 3 file of architecture
-// "llama" with f32 tensors (GGML dimension order: the fastest-varying
-// dimension first) and, when the model has one, the tokenizer as
-// tokenizer.ggml.* metadata. Rotate-half models are written in the
-// interleaved layout that GGUF llama files use.
+// WriteGGUF writes the model as a GGUF version 3 file with f32 tensors
+// (GGML dimension order: the fastest-varying dimension first) under
+// llama.cpp's architecture ("llama", "gpt2" or "qwen2"), tensor names and
+// metadata keys, and, when the model has one, the tokenizer as
+// tokenizer.ggml.* metadata (SentencePiece as model "llama", byte-level
+// BPE as model "gpt2" with its pre-tokenizer name and merges) and the chat
+// template as tokenizer.chat_template. Rotate-half llama models are written
+// in the interleaved layout that GGUF llama files use; qwen2 files keep the
+// rotate-half layout (llama.cpp runs them with NeoX RoPE).
 func (m *Model) WriteGGUF(w io.Writer) error { return m.WriteGGUFAs(w, GGMLTypeF32) }
+
+// GGUFVocabulary is implemented by tokenizers that can describe themselves
+// as GGUF tokenizer.* metadata for a model with vocabSize embedding rows
+// (the byte-level BPE tokenizers of package tokenizer do). Values must be
+// string, bool, uint32, []string or []int32.
+type GGUFVocabulary interface {
+	GGUFMetadata(vocabSize int) (map[string]any, error)
+}
 
 // ggufFileType maps the encoding of a file's matrices to the value of
 // general.file_type (llama.cpp's llama_ftype) that tools such as its
@@ -248,60 +269,60 @@ func (m *Model) WriteGGUFAs(w io.Writer, typ GGMLType) error {
 		return fmt.Errorf("write gguf: cannot write tensors of type %s", typ)
 	}
 	c := m.Config
-	mw := m.interleaved()
+	arch := c.Family()
+	m.mustF32()
+	mw := m.w
+	if arch == ArchLlama {
+		mw = m.interleaved()
+	}
 	type tensor struct {
 		name string
 		dims []uint64
 		data []float32
 	}
-	dim, hid := uint64(c.Dim), uint64(c.HiddenDim)
-	qd, kvd, vocab := uint64(c.NHeads*c.HeadSize()), uint64(c.KVDim()), uint64(c.VocabSize)
-	ts := []tensor{{"token_embd.weight", []uint64{dim, vocab}, mw.tokEmb}}
-	for l := range mw.layers {
-		lw := &mw.layers[l]
-		p := fmt.Sprintf("blk.%d.", l)
-		ts = append(ts,
-			tensor{p + "attn_norm.weight", []uint64{dim}, lw.attnNorm},
-			tensor{p + "attn_q.weight", []uint64{dim, qd}, lw.wq},
-			tensor{p + "attn_k.weight", []uint64{dim, kvd}, lw.wk},
-			tensor{p + "attn_v.weight", []uint64{dim, kvd}, lw.wv},
-			tensor{p + "attn_output.weight", []uint64{qd, dim}, lw.wo},
-			tensor{p + "ffn_norm.weight", []uint64{dim}, lw.ffnNorm},
-			tensor{p + "ffn_gate.weight", []uint64{dim, hid}, lw.w1},
-			tensor{p + "ffn_down.weight", []uint64{hid, dim}, lw.w2},
-			tensor{p + "ffn_up.weight", []uint64{dim, hid}, lw.w3},
-		)
-	}
-	ts = append(ts, tensor{"output_norm.weight", []uint64{dim}, mw.finalNorm})
-	if !c.SharedClassifier {
-		ts = append(ts, tensor{"output.weight", []uint64{dim, vocab}, mw.wcls})
+	var ts []tensor
+	for _, sp := range ggufSpecs(c, viewsOf(c, &mw)) {
+		var data []float32
+		for _, mt := range sp.mats {
+			data = append(data, f32Values(*mt)...)
+		}
+		for _, v := range sp.vecs {
+			data = append(data, *v...)
+		}
+		ts = append(ts, tensor{sp.name, sp.dims, data})
 	}
 
 	type kv struct {
 		k string
 		v any
 	}
+	key := func(k string) string { return arch + "." + k }
 	kvs := []kv{
-		{"general.architecture", "llama"},
+		{"general.architecture", arch},
 		{"general.name", "ggmi"},
 		{"general.alignment", uint32(ggufAlign)},
 		// llama.cpp's quantiser refuses files without it (0 = ALL_F32, 1 = MOSTLY_F16, ...).
 		{"general.file_type", ftype},
-		{"llama.context_length", uint32(c.SeqLen)},
-		{"llama.embedding_length", uint32(c.Dim)},
-		{"llama.feed_forward_length", uint32(c.HiddenDim)},
-		{"llama.block_count", uint32(c.NLayers)},
-		{"llama.attention.head_count", uint32(c.NHeads)},
-		{"llama.attention.head_count_kv", uint32(c.NKVHeads)},
-		{"llama.rope.dimension_count", uint32(c.ropeDim())},
-		{"llama.rope.freq_base", c.ropeTheta()},
-		{"llama.attention.layer_norm_rms_epsilon", c.eps()},
+		{key("context_length"), uint32(c.SeqLen)},
+		{key("embedding_length"), uint32(c.Dim)},
+		{key("feed_forward_length"), uint32(c.HiddenDim)},
+		{key("block_count"), uint32(c.NLayers)},
+		{key("attention.head_count"), uint32(c.NHeads)},
+		{key("attention.head_count_kv"), uint32(c.NKVHeads)},
 	}
-	if m.Tokenizer != nil {
-		tok, ok := m.Tokenizer.(*Tokenizer)
-		if !ok {
-			return fmt.Errorf("write gguf: tokenizer %T is not supported", m.Tokenizer)
-		}
+	if arch == ArchGPT2 {
+		kvs = append(kvs, kv{key("attention.layer_norm_epsilon"), c.eps()})
+	} else {
+		kvs = append(kvs,
+			kv{key("rope.dimension_count"), uint32(c.ropeDim())},
+			kv{key("rope.freq_base"), c.ropeTheta()},
+			kv{key("attention.layer_norm_rms_epsilon"), c.eps()},
+		)
+	}
+	chatTemplate := m.ChatTemplate
+	switch tok := m.Tokenizer.(type) {
+	case nil:
+	case *Tokenizer:
 		if err := tok.checkWritable(c.VocabSize); err != nil {
 			return fmt.Errorf("write gguf: %w", err)
 		}
@@ -320,9 +341,33 @@ func (m *Model) WriteGGUFAs(w io.Writer, typ GGMLType) error {
 			kv{"tokenizer.ggml.bos_token_id", uint32(tok.BOS)},
 			kv{"tokenizer.ggml.eos_token_id", uint32(tok.EOS)},
 		)
+	case GGUFVocabulary:
+		meta, err := tok.GGUFMetadata(c.VocabSize)
+		if err != nil {
+			return fmt.Errorf("write gguf: %w", err)
+		}
+		for _, k := range slices.Sorted(maps.Keys(meta)) {
+			if !strings.HasPrefix(k, "tokenizer.") {
+				return fmt.Errorf("write gguf: tokenizer metadata key %q outside tokenizer.*", k)
+			}
+			if k == "tokenizer.chat_template" {
+				if chatTemplate == "" {
+					chatTemplate, _ = meta[k].(string)
+				}
+				continue
+			}
+			switch meta[k].(type) {
+			case string, bool, uint32, []string, []int32:
+			default:
+				return fmt.Errorf("write gguf: tokenizer metadata %q: %T cannot be written", k, meta[k])
+			}
+			kvs = append(kvs, kv{k, meta[k]})
+		}
+	default:
+		return fmt.Errorf("write gguf: tokenizer %T is not supported", m.Tokenizer)
 	}
-	if m.ChatTemplate != "" {
-		kvs = append(kvs, kv{"tokenizer.chat_template", m.ChatTemplate})
+	if chatTemplate != "" {
+		kvs = append(kvs, kv{"tokenizer.chat_template", chatTemplate})
 	}
 	g := &ggufWriter{}
 	g.b = append(g.b, "GGUF"...)
@@ -385,13 +430,25 @@ func (m *Model) WriteGGUFAs(w io.Writer, typ GGMLType) error {
 }
 
 // ggufWritable reports why the GGUF writer cannot store a model of c: it
-// writes the llama architecture without RoPE scaling only.
+// writes the llama, gpt2 and qwen2 architectures with the family switches
+// llama.cpp implements for them (no RoPE scaling; gpt2 without grouped
+// key/value heads).
 func (c Config) ggufWritable() error {
-	if !c.isPlainLlama() {
-		return fmt.Errorf("write gguf: only the llama architecture can be written as GGUF, not %s (save a Hugging Face folder instead)", c.Family())
+	fc, err := FamilyConfig(c, c.Family())
+	if err != nil {
+		return fmt.Errorf("write gguf: %w", err)
+	}
+	if fc.LayerNorm != c.LayerNorm || fc.GELU != c.GELU || fc.QKVBias != c.QKVBias || fc.OutBias != c.OutBias || fc.LearnedPos != c.LearnedPos {
+		return fmt.Errorf("write gguf: a %s model with non-standard family switches cannot be written as GGUF (save a Hugging Face folder instead)", c.Family())
 	}
 	if c.RopeScaling.Type != "" {
 		return fmt.Errorf("write gguf: %s RoPE scaling cannot be written as GGUF (save a Hugging Face folder instead)", c.RopeScaling.Type)
+	}
+	if c.Family() == ArchGPT2 && c.NKVHeads != c.NHeads {
+		return fmt.Errorf("write gguf: gpt2 with %d key/value heads for %d heads cannot be written as GGUF", c.NKVHeads, c.NHeads)
+	}
+	if c.Family() == ArchQwen2 && !c.RopeNeoX {
+		return errors.New("write gguf: a qwen2 model in the interleaved RoPE layout cannot be written as GGUF (convert it with ConvertRopeLayout(true))")
 	}
 	return nil
 }
@@ -399,3 +456,8 @@ func (c Config) ggufWritable() error {
 // CanWriteGGUF reports whether [Model.WriteGGUF] can store the model
 // (otherwise [Model.SaveHF] can).
 func (m *Model) CanWriteGGUF() bool { return m.Config.ggufWritable() == nil }
+
+// f32Values views an F32 matrix's bytes as float32 values (shared).
+func f32Values(mt quant.Matrix) []float32 {
+	return unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(mt.Data))), len(mt.Data)/4)
+}

@@ -107,7 +107,7 @@ func TestSaveLoadFineTuned(t *testing.T) {
 
 // effective fills the defaults of a configuration.
 func effective(c Config) Config {
-	c.NormEps, c.RopeTheta, c.RopeDim = c.eps(), c.ropeTheta(), c.ropeDim()
+	c.NormEps, c.RopeTheta, c.RopeDim, c.Arch = c.eps(), c.ropeTheta(), c.ropeDim(), c.Family()
 	return c
 }
 

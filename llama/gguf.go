@@ -521,7 +521,8 @@ func (g *GGUFFile) Tensor(name string) (GGUFTensorInfo, bool) {
 	return GGUFTensorInfo{}, false
 }
 
-// LoadGGUF loads a GGUF file of architecture "llama". The file is
+// LoadGGUF loads a GGUF file of architecture "llama", "gpt2" or "qwen2"
+// (llama.cpp's tensor names and metadata keys). The file is
 // memory-mapped where the platform allows (read otherwise) and the weight
 // matrices stay in it, in their file encoding; the mapping lives as long
 // as the model.
@@ -549,18 +550,228 @@ func LoadGGUF(path string) (*Model, error) {
 	return m, nil
 }
 
-// ReadGGUF parses a GGUF llama model (weights and tokenizer) from r.
+// ReadGGUF parses a GGUF model (weights and tokenizer) from r. The
+// architectures are llama.cpp's "llama", "gpt2" and "qwen2"; any other is
+// an error naming it and the supported list.
 //
 // Hugging Face llama checkpoints order the rows of the query and key
 // projections for "rotate half" RoPE; the GGUF converters permute those rows
 // back so that GGUF "llama" files (like llama2.c checkpoints) pair adjacent
-// dimensions. The architecture therefore fixes the layout: the model is run
-// with interleaved RoPE (Config.RopeNeoX false), which reproduces the
-// llama2.c output exactly. Weights that still carry the Hugging Face order
-// can be handled with [Model.ConvertRopeLayout] or by setting
-// Config.RopeNeoX.
+// dimensions. The architecture therefore fixes the layout: "llama" files
+// are run with interleaved RoPE (Config.RopeNeoX false), which reproduces
+// the llama2.c output exactly; "qwen2" files keep the Hugging Face order
+// and run with rotate-half RoPE, as llama.cpp does. Weights that still
+// carry the other order can be handled with [Model.ConvertRopeLayout].
+//
+// SentencePiece vocabularies (tokenizer.ggml.model "llama") give a
+// [*Tokenizer]; byte-level BPE vocabularies ("gpt2") are built by
+// [GGUFTokenizerLoader].
 func ReadGGUF(r io.ReaderAt, size int64) (*Model, error) {
 	return readGGUF(r, size, nil)
+}
+
+// GGUFTokenizerLoader builds the tokenizer of a GGUF file whose
+// tokenizer.ggml.model is "gpt2" (byte-level BPE) from its metadata.
+// Packages providing byte-level BPE tokenizers set it (package llm does);
+// without it such files are refused.
+var GGUFTokenizerLoader func(meta map[string]any) (TextTokenizer, error)
+
+// ggufTensorSpec is one tensor a family's GGUF file holds: its name, GGML
+// dimensions and where its values go. A matrix's rows (a vector's values)
+// are split in order among the destinations, parts[i] rows (values) each:
+// GPT-2's fused attn_qkv holds the query, key and value projections.
+type ggufTensorSpec struct {
+	name  string
+	dims  []uint64
+	mats  []*quant.Matrix
+	vecs  []*[]float32
+	parts []int
+}
+
+// ggufSpecs lists the tensors of a file of cfg's family, in the order
+// WriteGGUF writes them, with iw's slots as destinations (iw may be nil
+// when only the names and shapes are wanted).
+func ggufSpecs(cfg Config, iw *infWeights) []ggufTensorSpec {
+	if iw == nil {
+		iw = &infWeights{layers: make([]infLayer, cfg.NLayers)}
+	}
+	dim, hid := uint64(cfg.Dim), uint64(cfg.HiddenDim)
+	qd := uint64(cfg.NHeads * cfg.HeadSize())
+	kvd := uint64(cfg.KVDim())
+	vocab := uint64(cfg.VocabSize)
+	mat := func(name string, in, out uint64, dst *quant.Matrix) ggufTensorSpec {
+		return ggufTensorSpec{name: name, dims: []uint64{in, out}, mats: []*quant.Matrix{dst}, parts: []int{int(out)}}
+	}
+	vec := func(name string, n uint64, dst *[]float32) ggufTensorSpec {
+		return ggufTensorSpec{name: name, dims: []uint64{n}, vecs: []*[]float32{dst}, parts: []int{int(n)}}
+	}
+	specs := []ggufTensorSpec{mat("token_embd.weight", dim, vocab, &iw.tokEmb)}
+	gpt2 := cfg.Family() == ArchGPT2
+	if gpt2 {
+		specs = append(specs, vec("position_embd.weight", dim*uint64(cfg.SeqLen), &iw.posEmb))
+		specs[len(specs)-1].dims = []uint64{dim, uint64(cfg.SeqLen)}
+	}
+	for l := 0; l < cfg.NLayers; l++ {
+		il := &iw.layers[l]
+		p := fmt.Sprintf("blk.%d.", l)
+		specs = append(specs, vec(p+"attn_norm.weight", dim, &il.attnNorm))
+		if gpt2 {
+			specs = append(specs,
+				vec(p+"attn_norm.bias", dim, &il.attnNormB),
+				ggufTensorSpec{name: p + "attn_qkv.weight", dims: []uint64{dim, qd + 2*kvd},
+					mats: []*quant.Matrix{&il.wq, &il.wk, &il.wv}, parts: []int{int(qd), int(kvd), int(kvd)}},
+				ggufTensorSpec{name: p + "attn_qkv.bias", dims: []uint64{qd + 2*kvd},
+					vecs: []*[]float32{&il.bq, &il.bk, &il.bv}, parts: []int{int(qd), int(kvd), int(kvd)}},
+				mat(p+"attn_output.weight", qd, dim, &il.wo),
+				vec(p+"attn_output.bias", dim, &il.bo),
+				vec(p+"ffn_norm.weight", dim, &il.ffnNorm),
+				vec(p+"ffn_norm.bias", dim, &il.ffnNormB),
+				mat(p+"ffn_up.weight", dim, hid, &il.w1),
+				vec(p+"ffn_up.bias", hid, &il.b1),
+				mat(p+"ffn_down.weight", hid, dim, &il.w2),
+				vec(p+"ffn_down.bias", dim, &il.b2),
+			)
+			continue
+		}
+		specs = append(specs,
+			mat(p+"attn_q.weight", dim, qd, &il.wq),
+			mat(p+"attn_k.weight", dim, kvd, &il.wk),
+			mat(p+"attn_v.weight", dim, kvd, &il.wv),
+		)
+		if cfg.QKVBias {
+			specs = append(specs,
+				vec(p+"attn_q.bias", qd, &il.bq),
+				vec(p+"attn_k.bias", kvd, &il.bk),
+				vec(p+"attn_v.bias", kvd, &il.bv),
+			)
+		}
+		specs = append(specs,
+			mat(p+"attn_output.weight", qd, dim, &il.wo),
+			vec(p+"ffn_norm.weight", dim, &il.ffnNorm),
+			mat(p+"ffn_gate.weight", dim, hid, &il.w1),
+			mat(p+"ffn_down.weight", hid, dim, &il.w2),
+			mat(p+"ffn_up.weight", dim, hid, &il.w3),
+		)
+	}
+	specs = append(specs, vec("output_norm.weight", dim, &iw.finalNorm))
+	if gpt2 {
+		specs = append(specs, vec("output_norm.bias", dim, &iw.finalNormB))
+	}
+	if !cfg.SharedClassifier {
+		specs = append(specs, mat("output.weight", dim, vocab, &iw.wcls))
+	}
+	return specs
+}
+
+// ggufArch returns the family of the file (general.architecture); an
+// architecture the engine does not run is an error naming it and the
+// supported list.
+func (g *GGUFFile) ggufArch() (string, error) {
+	const key = "general.architecture"
+	v, ok := g.Metadata[key]
+	if !ok {
+		return "", fmt.Errorf("missing metadata %q: %w", key, unsupportedArch(""))
+	}
+	arch, ok := v.(string)
+	if !ok {
+		return "", fmt.Errorf("metadata %q: %T is not a string: %w", key, v, unsupportedArch(fmt.Sprint(v)))
+	}
+	if !slices.Contains(SupportedArchitectures, arch) {
+		return "", fmt.Errorf("metadata %q: %w", key, unsupportedArch(arch))
+	}
+	return arch, nil
+}
+
+// ggufConfig reads the hyper-parameters of a file of family arch from
+// its <arch>.* metadata and tensor shapes.
+func (g *GGUFFile) ggufConfig(arch string) (Config, error) {
+	emb, ok := g.Tensor("token_embd.weight")
+	if !ok {
+		return Config{}, fmt.Errorf("missing tensor %q", "token_embd.weight")
+	}
+	if len(emb.Dims) != 2 {
+		return Config{}, fmt.Errorf("tensor %q: want 2 dimensions, have %v", emb.Name, emb.Dims)
+	}
+	key := func(k string) string { return arch + "." + k }
+	var cfg Config
+	ints := []struct {
+		key string
+		dst *int
+		def int64
+		req bool
+	}{
+		{key("embedding_length"), &cfg.Dim, 0, true},
+		{key("feed_forward_length"), &cfg.HiddenDim, 0, true},
+		{key("block_count"), &cfg.NLayers, 0, true},
+		{key("attention.head_count"), &cfg.NHeads, 0, true},
+		{key("context_length"), &cfg.SeqLen, 2048, arch == ArchGPT2},
+	}
+	for _, it := range ints {
+		v, err := g.metaInt(it.key, it.def, it.req)
+		if err != nil {
+			return Config{}, err
+		}
+		if v <= 0 || v > maxDim {
+			return Config{}, fmt.Errorf("metadata %q: value %d out of range", it.key, v)
+		}
+		*it.dst = int(v)
+	}
+	kvKey := key("attention.head_count_kv")
+	kv, err := g.metaInt(kvKey, int64(cfg.NHeads), false)
+	if err != nil {
+		return Config{}, err
+	}
+	if kv <= 0 || kv > maxDim {
+		return Config{}, fmt.Errorf("metadata %q: value %d out of range", kvKey, kv)
+	}
+	cfg.NKVHeads = int(kv)
+	if emb.Dims[1] > maxDim {
+		return Config{}, fmt.Errorf("tensor %q: vocabulary of %d", emb.Name, emb.Dims[1])
+	}
+	cfg.VocabSize = int(emb.Dims[1])
+	epsKey := key("attention.layer_norm_rms_epsilon")
+	if arch == ArchGPT2 {
+		epsKey = key("attention.layer_norm_epsilon")
+	}
+	if v, ok := g.Metadata[epsKey]; ok {
+		f, ok := toFloat64(v)
+		if !ok || !(f > 0 && f < 1) {
+			return Config{}, fmt.Errorf("metadata %q: invalid value %v", epsKey, v)
+		}
+		cfg.NormEps = float32(f)
+	}
+	if arch != ArchGPT2 {
+		if v, ok := g.Metadata[key("rope.freq_base")]; ok {
+			f, ok := toFloat64(v)
+			if !ok || !(f > 1 && f < 1e12) {
+				return Config{}, fmt.Errorf("metadata %q: invalid value %v", key("rope.freq_base"), v)
+			}
+			cfg.RopeTheta = float32(f)
+		}
+		if cfg.NHeads > 0 && cfg.Dim%cfg.NHeads == 0 {
+			rd, err := g.metaInt(key("rope.dimension_count"), int64(cfg.Dim/cfg.NHeads), false)
+			if err != nil {
+				return Config{}, err
+			}
+			if rd <= 0 || rd > maxDim {
+				return Config{}, fmt.Errorf("metadata %q: value %d out of range", key("rope.dimension_count"), rd)
+			}
+			cfg.RopeDim = int(rd)
+		}
+	}
+	_, hasOutput := g.Tensor("output.weight")
+	cfg.SharedClassifier = !hasOutput
+	cfg, err = FamilyConfig(cfg, arch)
+	if err != nil {
+		return Config{}, err
+	}
+	if arch == ArchGPT2 && cfg.NKVHeads != cfg.NHeads {
+		return Config{}, fmt.Errorf("metadata %q: gpt2 with %d key/value heads for %d heads is not supported", kvKey, cfg.NKVHeads, cfg.NHeads)
+	}
+	if err := cfg.Validate(); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
 }
 
 // readGGUF is ReadGGUF; when mapped is not nil it holds the whole file and
@@ -570,112 +781,23 @@ func readGGUF(r io.ReaderAt, size int64, mapped []byte) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := g.checkArchitecture(); err != nil {
-		return nil, err
-	}
-	emb, ok := g.Tensor("token_embd.weight")
-	if !ok {
-		return nil, fmt.Errorf("missing tensor %q", "token_embd.weight")
-	}
-	if len(emb.Dims) != 2 {
-		return nil, fmt.Errorf("tensor %q: want 2 dimensions, have %v", emb.Name, emb.Dims)
-	}
-	var cfg Config
-	ints := []struct {
-		key string
-		dst *int
-		def int64
-		req bool
-	}{
-		{"llama.embedding_length", &cfg.Dim, 0, true},
-		{"llama.feed_forward_length", &cfg.HiddenDim, 0, true},
-		{"llama.block_count", &cfg.NLayers, 0, true},
-		{"llama.attention.head_count", &cfg.NHeads, 0, true},
-		{"llama.context_length", &cfg.SeqLen, 2048, false},
-	}
-	for _, it := range ints {
-		v, err := g.metaInt(it.key, it.def, it.req)
-		if err != nil {
-			return nil, err
-		}
-		if v <= 0 || v > maxDim {
-			return nil, fmt.Errorf("metadata %q: value %d out of range", it.key, v)
-		}
-		*it.dst = int(v)
-	}
-	kv, err := g.metaInt("llama.attention.head_count_kv", int64(cfg.NHeads), false)
+	arch, err := g.ggufArch()
 	if err != nil {
 		return nil, err
 	}
-	if kv <= 0 || kv > maxDim {
-		return nil, fmt.Errorf("metadata %q: value %d out of range", "llama.attention.head_count_kv", kv)
-	}
-	cfg.NKVHeads = int(kv)
-	if emb.Dims[1] > maxDim {
-		return nil, fmt.Errorf("tensor %q: vocabulary of %d", emb.Name, emb.Dims[1])
-	}
-	cfg.VocabSize = int(emb.Dims[1])
-	if v, ok := g.Metadata["llama.attention.layer_norm_rms_epsilon"]; ok {
-		f, ok := toFloat64(v)
-		if !ok || !(f > 0 && f < 1) {
-			return nil, fmt.Errorf("metadata %q: invalid value %v", "llama.attention.layer_norm_rms_epsilon", v)
-		}
-		cfg.NormEps = float32(f)
-	}
-	if v, ok := g.Metadata["llama.rope.freq_base"]; ok {
-		f, ok := toFloat64(v)
-		if !ok || !(f > 1 && f < 1e12) {
-			return nil, fmt.Errorf("metadata %q: invalid value %v", "llama.rope.freq_base", v)
-		}
-		cfg.RopeTheta = float32(f)
-	}
-	if cfg.NHeads > 0 && cfg.Dim%cfg.NHeads == 0 {
-		rd, err := g.metaInt("llama.rope.dimension_count", int64(cfg.Dim/cfg.NHeads), false)
-		if err != nil {
-			return nil, err
-		}
-		if rd <= 0 || rd > maxDim {
-			return nil, fmt.Errorf("metadata %q: value %d out of range", "llama.rope.dimension_count", rd)
-		}
-		cfg.RopeDim = int(rd)
-	}
-	_, hasOutput := g.Tensor("output.weight")
-	cfg.SharedClassifier = !hasOutput
-	if err := cfg.Validate(); err != nil {
+	cfg, err := g.ggufConfig(arch)
+	if err != nil {
 		return nil, err
 	}
+	// Every family has at least nine tensors per block: check before
+	// allocating the blocks.
 	if int64(cfg.NLayers)*9+2 > int64(len(g.Tensors)) {
 		return nil, fmt.Errorf("%d blocks declared but only %d tensors present", cfg.NLayers, len(g.Tensors))
 	}
+	iw := &infWeights{layers: make([]infLayer, cfg.NLayers)}
+	specs := ggufSpecs(cfg, iw)
 	// Check every tensor's presence and shape before allocating, so the
 	// allocation is bounded by what the file actually holds.
-	type spec struct {
-		name string
-		dims []uint64
-	}
-	dim, hid := uint64(cfg.Dim), uint64(cfg.HiddenDim)
-	qd := uint64(cfg.NHeads * cfg.HeadSize())
-	kvd := uint64(cfg.KVDim())
-	vocab := uint64(cfg.VocabSize)
-	specs := []spec{{"token_embd.weight", []uint64{dim, vocab}}}
-	for l := 0; l < cfg.NLayers; l++ {
-		p := fmt.Sprintf("blk.%d.", l)
-		specs = append(specs,
-			spec{p + "attn_norm.weight", []uint64{dim}},
-			spec{p + "attn_q.weight", []uint64{dim, qd}},
-			spec{p + "attn_k.weight", []uint64{dim, kvd}},
-			spec{p + "attn_v.weight", []uint64{dim, kvd}},
-			spec{p + "attn_output.weight", []uint64{qd, dim}},
-			spec{p + "ffn_norm.weight", []uint64{dim}},
-			spec{p + "ffn_gate.weight", []uint64{dim, hid}},
-			spec{p + "ffn_down.weight", []uint64{hid, dim}},
-			spec{p + "ffn_up.weight", []uint64{dim, hid}},
-		)
-	}
-	specs = append(specs, spec{"output_norm.weight", []uint64{dim}})
-	if !cfg.SharedClassifier {
-		specs = append(specs, spec{"output.weight", []uint64{dim, vocab}})
-	}
 	byName := make(map[string]GGUFTensorInfo, len(g.Tensors))
 	for _, ti := range g.Tensors {
 		byName[ti.Name] = ti
@@ -684,20 +806,20 @@ func readGGUF(r io.ReaderAt, size int64, mapped []byte) (*Model, error) {
 	for i, sp := range specs {
 		ti, ok := byName[sp.name]
 		if !ok {
-			return nil, fmt.Errorf("missing tensor %q", sp.name)
+			return nil, fmt.Errorf("missing tensor %q (architecture %s)", sp.name, arch)
 		}
 		if !slices.Equal(ti.Dims, sp.dims) {
 			return nil, fmt.Errorf("tensor %q: dimensions %v, want %v", sp.name, ti.Dims, sp.dims)
 		}
 		infos[i] = ti
 	}
-	tok, err := g.tokenizer()
+	tok, err := g.textTokenizer()
 	if err != nil {
 		return nil, err
 	}
 	if tok != nil && tok.VocabSize() != cfg.VocabSize {
 		return nil, fmt.Errorf("%w: %q holds %d tokens, %q has %d rows",
-			ErrTokenizerMismatch, "tokenizer.ggml.tokens", tok.VocabSize(), emb.Name, cfg.VocabSize)
+			ErrTokenizerMismatch, "tokenizer.ggml.tokens", tok.VocabSize(), "token_embd.weight", cfg.VocabSize)
 	}
 	chatTmpl, err := g.chatTemplate()
 	if err != nil {
@@ -720,26 +842,37 @@ func readGGUF(r io.ReaderAt, size int64, mapped []byte) (*Model, error) {
 		}
 		return b, nil
 	}
-	iw := &infWeights{layers: make([]infLayer, cfg.NLayers)}
 	for i, sp := range specs {
 		ti := infos[i]
-		if len(sp.dims) == 1 {
-			v := make([]float32, sp.dims[0])
+		if sp.vecs != nil {
+			v := make([]float32, ti.NumElements())
 			if err := g.readTensor(r, ti, v); err != nil {
 				return nil, fmt.Errorf("tensor %q: %w", sp.name, err)
 			}
-			*iw.vecSlot(sp.name) = v
+			for j, dst := range sp.vecs {
+				*dst = v[:sp.parts[j]:sp.parts[j]]
+				v = v[sp.parts[j]:]
+			}
 			continue
 		}
 		b, err := raw(ti)
 		if err != nil {
 			return nil, fmt.Errorf("tensor %q: %w", sp.name, err)
 		}
-		mat, err := quant.NewMatrix(ti.Type, int(sp.dims[1]), int(sp.dims[0]), b)
+		cols := int(sp.dims[0])
+		rb, err := quant.RowBytes(ti.Type, cols)
 		if err != nil {
 			return nil, fmt.Errorf("tensor %q: %w", sp.name, err)
 		}
-		*iw.matSlot(sp.name) = mat
+		for j, dst := range sp.mats {
+			rows := sp.parts[j]
+			mat, err := quant.NewMatrix(ti.Type, rows, cols, b[:rows*rb:rows*rb])
+			if err != nil {
+				return nil, fmt.Errorf("tensor %q: %w", sp.name, err)
+			}
+			*dst = mat
+			b = b[rows*rb:]
+		}
 	}
 	if cfg.SharedClassifier {
 		iw.wcls = iw.tokEmb
@@ -749,23 +882,34 @@ func readGGUF(r io.ReaderAt, size int64, mapped []byte) (*Model, error) {
 	return m, nil
 }
 
-// checkArchitecture accepts only files whose general.architecture is
-// "llama": other architectures (gpt2, falcon, ...) use other tensor names,
-// layouts or blocks, and guessing would load a wrong model.
-func (g *GGUFFile) checkArchitecture() error {
-	const key = "general.architecture"
-	v, ok := g.Metadata[key]
-	if !ok {
-		return fmt.Errorf("missing metadata %q: unsupported architecture (want llama)", key)
+// textTokenizer builds the tokenizer of the file: SentencePiece for
+// tokenizer.ggml.model "llama" (or absent), byte-level BPE through
+// GGUFTokenizerLoader for "gpt2". It returns nil, nil when the file has
+// no vocabulary.
+func (g *GGUFFile) textTokenizer() (TextTokenizer, error) {
+	const key = "tokenizer.ggml.model"
+	if _, ok := g.Metadata["tokenizer.ggml.tokens"]; !ok {
+		return nil, nil
 	}
-	arch, ok := v.(string)
-	if !ok {
-		return fmt.Errorf("metadata %q: %T is not a string: unsupported architecture (want llama)", key, v)
+	model, _ := g.Metadata[key].(string)
+	switch model {
+	case "", "llama":
+		tok, err := g.tokenizer()
+		if err != nil || tok == nil {
+			return nil, err
+		}
+		return tok, nil
+	case "gpt2":
+		if GGUFTokenizerLoader == nil {
+			return nil, fmt.Errorf("metadata %q: byte-level BPE vocabularies need package llm (it registers llama.GGUFTokenizerLoader)", key)
+		}
+		tok, err := GGUFTokenizerLoader(g.Metadata)
+		if err != nil {
+			return nil, fmt.Errorf("gguf tokenizer: %w", err)
+		}
+		return tok, nil
 	}
-	if arch != "llama" {
-		return fmt.Errorf("architecture %q is not llama: unsupported architecture", arch)
-	}
-	return nil
+	return nil, fmt.Errorf("metadata %q: unsupported tokenizer model %q (want llama or gpt2)", key, model)
 }
 
 // tokenizer builds the SentencePiece tokenizer from tokenizer.ggml.*

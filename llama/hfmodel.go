@@ -286,7 +286,7 @@ func transposed(a []float32, rows, cols int) []float32 {
 
 // hfTokenizerFiles are copied verbatim from a loaded folder to a saved one.
 var hfTokenizerFiles = []string{"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
-	"vocab.json", "merges.txt", "encoder.json", "vocab.bpe", "generation_config.json", "tokenizer.model"}
+	"vocab.json", "merges.txt", "encoder.json", "vocab.bpe", "generation_config.json", "tokenizer.model", hfChatTemplateFile}
 
 // maxTokenizerFile bounds the tokenizer files kept in memory.
 const maxTokenizerFile = 64 << 20
@@ -306,8 +306,9 @@ var HFTokenizerLoader func(dir string) (TextTokenizer, error)
 
 // LoadHF loads a Hugging Face checkpoint folder: config.json, then
 // model.safetensors or the shards listed in model.safetensors.index.json
-// (F32, F16 or BF16 tensors), and the tokenizer through
-// [HFTokenizerLoader]. Shapes are checked against the config; a missing or
+// (F32, F16 or BF16 tensors), the tokenizer through [HFTokenizerLoader]
+// and the chat template (chat_template.jinja, or tokenizer_config.json's
+// chat_template through the tokenizer) as Model.ChatTemplate. Shapes are checked against the config; a missing or
 // misshapen tensor is an error naming the file and the tensor.
 func LoadHF(dir string) (*Model, error) {
 	cfgPath := filepath.Join(dir, "config.json")
@@ -400,10 +401,21 @@ func LoadHF(dir string) (*Model, error) {
 				return nil, fmt.Errorf("load %s: tokenizer has %d tokens, config.json vocab_size %d", dir, tok.VocabSize(), c.VocabSize)
 			}
 			m.Tokenizer = tok
+			if ct, ok := tok.(interface{ ChatTemplate() string }); ok {
+				m.ChatTemplate = ct.ChatTemplate()
+			}
 		}
+	}
+	// Newer folders keep the template in its own file, which wins over
+	// tokenizer_config.json's chat_template (as in transformers).
+	if b, ok := m.hfFiles[hfChatTemplateFile]; ok {
+		m.ChatTemplate = string(b)
 	}
 	return m, nil
 }
+
+// hfChatTemplateFile is the chat template file of newer Hugging Face folders.
+const hfChatTemplateFile = "chat_template.jinja"
 
 // hfWeightFiles returns the safetensors files of a folder: the shards of
 // model.safetensors.index.json, or model.safetensors.

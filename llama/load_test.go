@@ -337,7 +337,7 @@ func TestLoadGGUFErrors(t *testing.T) {
 		{"truncated header", valid[:60], "cannot fit"},
 		{"truncated metadata", valid[:900], "end of file"},
 		{"truncated data", valid[:len(valid)-40], "beyond end of file"},
-		{"not llama", buildGGUF(3, []ggufKV{{"general.architecture", "gpt2"}}, nil), "unsupported architecture"},
+		{"not a known architecture", buildGGUF(3, []ggufKV{{"general.architecture", "falcon"}}, nil), "unsupported architecture"},
 		{"no tensors", meta(), "missing tensor"},
 		{"bad alignment", buildGGUF(3, []ggufKV{{"general.alignment", uint32(3)}}, nil), "alignment"},
 	}
@@ -497,7 +497,8 @@ func TestGGUFTokenizerMetadata(t *testing.T) {
 			func(g *Model) bool { return g.sp().Scores[261] == 0 && m.sp().Scores[261] != 0 }},
 		{"no vocabulary", set("tokenizer.ggml.tokens", nil), "",
 			func(g *Model) bool { return g.sp() == nil }},
-		{"gpt2 tokenizer", set("tokenizer.ggml.model", "gpt2"), "unsupported tokenizer model", nil},
+		{"gpt2 tokenizer without the BPE loader", set("tokenizer.ggml.model", "gpt2"), `"tokenizer.ggml.model": byte-level BPE vocabularies need package llm`, nil},
+		{"unknown tokenizer", set("tokenizer.ggml.model", "t5"), "unsupported tokenizer model", nil},
 		{"short scores", set("tokenizer.ggml.scores", []float32{1, 2}), "float32 values", nil},
 		{"types not integers", set("tokenizer.ggml.token_type", []float32{1}), "integer values", nil},
 		{"bos out of range", set("tokenizer.ggml.bos_token_id", uint32(5000)), "outside vocabulary", nil},

@@ -55,7 +55,7 @@ type Builtin struct {
 	name     string
 	tmpl     ChatTemplate
 	jinja    *jinjaChat // nil: tmpl renders chat requests
-	jinjaTok *llama.Tokenizer
+	jinjaTok llama.TextTokenizer
 	onPr     func(string, []int)
 	workers  int
 
@@ -105,12 +105,8 @@ func NewBuiltin(m *llama.Model, opt BuiltinOptions) (*Builtin, error) {
 		}
 	}
 	if jt != nil {
-		spt, ok := m.Tokenizer.(*llama.Tokenizer)
-		if !ok {
-			return nil, fmt.Errorf("builtin: Jinja chat templates are supported with SentencePiece vocabularies only so far; this model has a byte-level BPE vocabulary")
-		}
-		b.jinja = newJinjaChat(jt, spt)
-		b.jinjaTok = spt
+		b.jinja = newJinjaChat(jt, m.Tokenizer)
+		b.jinjaTok = m.Tokenizer
 	}
 	b.onPr = opt.OnPrompt
 	for range b.workers {

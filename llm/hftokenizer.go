@@ -10,8 +10,22 @@ import (
 
 // The engine package cannot import the tokenizer package (the tokenizer's
 // tests load models through the engine), so the byte-level BPE loader for
-// Hugging Face folders is registered here, where both are known.
-func init() { llama.HFTokenizerLoader = loadHFTokenizer }
+// Hugging Face folders and GGUF files is registered here, where both are
+// known.
+func init() {
+	llama.HFTokenizerLoader = loadHFTokenizer
+	llama.GGUFTokenizerLoader = loadGGUFTokenizer
+}
+
+// loadGGUFTokenizer builds the byte-level BPE tokenizer of a GGUF file
+// (tokenizer.ggml.model "gpt2") from its metadata.
+func loadGGUFTokenizer(meta map[string]any) (llama.TextTokenizer, error) {
+	t, err := tokenizer.FromGGUFMetadata(meta)
+	if err != nil {
+		return nil, err
+	}
+	return tokenizer.Engine{BPE: t}, nil
+}
 
 // loadHFTokenizer loads tokenizer.json, or encoder.json + vocab.bpe, of a
 // model folder; nil without error when the folder has neither.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/ggmi-dev/ggmi/chat"
 	"github.com/ggmi-dev/ggmi/llama"
+	"github.com/ggmi-dev/ggmi/tokenizer"
 )
 
 // jinjaChat renders chat requests with a model's own Jinja chat template
@@ -21,15 +22,39 @@ type jinjaChat struct {
 	ids      map[string]int
 }
 
-func newJinjaChat(t *chat.Template, tok *llama.Tokenizer) *jinjaChat {
-	j := &jinjaChat{t: t, bos: tok.Vocab[tok.BOS], eos: tok.Vocab[tok.EOS], ids: map[string]int{}}
-	for id, s := range tok.Vocab {
-		if s == "" || (tok.Types[id] != llama.TokenControl && tok.Types[id] != llama.TokenUserDefined) {
-			continue
-		}
-		if _, ok := j.ids[s]; !ok {
+// newJinjaChat prepares t for a model's tokenizer: SentencePiece (control
+// and user-defined pieces are the specials) or byte-level BPE (special
+// added tokens such as <|im_start|>; non-special added tokens are found
+// by the tokenizer's own plain-text encoding).
+func newJinjaChat(t *chat.Template, tok llama.TextTokenizer) *jinjaChat {
+	j := &jinjaChat{t: t, ids: map[string]int{}}
+	add := func(id int, s string) {
+		if _, ok := j.ids[s]; s != "" && !ok {
 			j.ids[s] = id
 			j.specials = append(j.specials, s)
+		}
+	}
+	text := func(id int, vocab func(int) string) string {
+		if id < 0 || id >= tok.VocabSize() {
+			return ""
+		}
+		return vocab(id)
+	}
+	switch v := tok.(type) {
+	case *llama.Tokenizer:
+		piece := func(id int) string { return v.Vocab[id] }
+		j.bos, j.eos = text(v.BOS, piece), text(v.EOS, piece)
+		for id, s := range v.Vocab {
+			if v.Types[id] == llama.TokenControl || v.Types[id] == llama.TokenUserDefined {
+				add(id, s)
+			}
+		}
+	case tokenizer.Engine:
+		j.bos, j.eos = text(v.BOSID(), v.BPE.Token), text(v.EOSID(), v.BPE.Token)
+		for id := range v.VocabSize() {
+			if v.BPE.IsSpecial(id) {
+				add(id, v.BPE.Token(id))
+			}
 		}
 	}
 	sort.Slice(j.specials, func(a, b int) bool { return len(j.specials[a]) > len(j.specials[b]) })
@@ -39,7 +64,7 @@ func newJinjaChat(t *chat.Template, tok *llama.Tokenizer) *jinjaChat {
 // render returns the prompt of msgs (with the assistant's cue) and its
 // tokens. The template adds BOS itself when it wants one (bos_token), as
 // with transformers' apply_chat_template.
-func (j *jinjaChat) render(tok *llama.Tokenizer, msgs []Message) (string, []int, error) {
+func (j *jinjaChat) render(tok llama.TextTokenizer, msgs []Message) (string, []int, error) {
 	if len(msgs) == 0 {
 		return "", nil, reqErr(ErrInvalidRequest, "messages", "at least one message is required")
 	}
@@ -62,7 +87,7 @@ func (j *jinjaChat) render(tok *llama.Tokenizer, msgs []Message) (string, []int,
 // content the template changed (and so cannot be found verbatim) leaves its
 // text to the template part, where a special token typed by the user would
 // be recognised: templates that rewrite contents are rare.
-func (j *jinjaChat) encode(tok *llama.Tokenizer, prompt string, msgs []chat.Message) []int {
+func (j *jinjaChat) encode(tok llama.TextTokenizer, prompt string, msgs []chat.Message) []int {
 	var out []int
 	pos := 0
 	for _, m := range msgs {
@@ -82,7 +107,7 @@ func (j *jinjaChat) encode(tok *llama.Tokenizer, prompt string, msgs []chat.Mess
 
 // encodeTemplate appends the tokens of template text s: special-token texts
 // as their ids, the rest as plain text.
-func (j *jinjaChat) encodeTemplate(tok *llama.Tokenizer, out []int, s string) []int {
+func (j *jinjaChat) encodeTemplate(tok llama.TextTokenizer, out []int, s string) []int {
 	for s != "" {
 		at, which := -1, ""
 		for _, sp := range j.specials {

@@ -49,3 +49,13 @@ func (e Engine) BOSID() int { return e.BPE.BOS() }
 
 // EOSID returns the end-of-sequence id, or -1.
 func (e Engine) EOSID() int { return e.BPE.EOS() }
+
+// ChatTemplate returns the Jinja chat template of tokenizer_config.json
+// or of the GGUF file ("" when none).
+func (e Engine) ChatTemplate() string { return e.BPE.ChatTemplate() }
+
+// GGUFMetadata returns the tokenizer.* GGUF metadata of the vocabulary for
+// a model with vocabSize embedding rows (see [BPE.GGUFMetadata]).
+func (e Engine) GGUFMetadata(vocabSize int) (map[string]any, error) {
+	return e.BPE.GGUFMetadata(vocabSize)
+}

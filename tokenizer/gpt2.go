@@ -122,10 +122,10 @@ func FromGGUF(tokens, merges []string, types []int32, pre string, bos, eos int) 
 	case "gpt-2", "gpt2":
 		t.pre = []preStep{byteLevelStep{useRegex: true}}
 	case "llama-bpe", "llama3", "smaug-bpe":
-		t.pre = []preStep{&splitStep{scan: scannerFor(PatternLlama3), behavior: behaviorIsolated}, byteLevelStep{}}
+		t.pre = []preStep{&splitStep{scan: scannerFor(PatternLlama3), pattern: PatternLlama3, behavior: behaviorIsolated}, byteLevelStep{}}
 		t.ignoreMerges = true
 	case "qwen2", "deepseek-r1-qwen":
-		t.pre = []preStep{&splitStep{scan: scannerFor(PatternQwen2), behavior: behaviorIsolated}, byteLevelStep{}}
+		t.pre = []preStep{&splitStep{scan: scannerFor(PatternQwen2), pattern: PatternQwen2, behavior: behaviorIsolated}, byteLevelStep{}}
 	case "smollm":
 		t.pre = []preStep{digitsStep{individual: true}, byteLevelStep{useRegex: true}}
 	default:

@@ -441,7 +441,7 @@ func (t *BPE) parsePre(raw json.RawMessage, file, field string, depth int) error
 		st := &splitStep{behavior: b, invert: c.Invert}
 		switch {
 		case c.Pattern != nil && c.Pattern.Regex != nil:
-			st.scan = scannerFor(*c.Pattern.Regex)
+			st.scan, st.pattern = scannerFor(*c.Pattern.Regex), *c.Pattern.Regex
 			if st.scan == nil {
 				return errField(file, field+".pattern.Regex", "%q is not a supported pattern (GPT-2's, Llama 3's or Qwen2's)", *c.Pattern.Regex)
 			}

@@ -254,6 +254,7 @@ type preStep interface {
 // literal string).
 type splitStep struct {
 	scan     scanner // nil for a literal
+	pattern  string  // the regex scan reproduces
 	literal  string
 	behavior splitBehavior
 	invert   bool
