@@ -37,8 +37,11 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/ggmi-dev/ggmi/llama"
+	_ "github.com/ggmi-dev/ggmi/llm" // registers the byte-level BPE tokenizer loaders of llama
 )
 
 func main() {
@@ -111,6 +114,20 @@ func mkmodel(args []string) error {
 // greedy decoding follows one cycle through all normal tokens. Rows of
 // control and byte tokens are zero.
 func NewCycleModel(cfg llama.Config, tok *llama.Tokenizer, seed uint64, margin float64) (*llama.Model, error) {
+	var normal []int
+	for id, ty := range tok.Types {
+		if ty == llama.TokenNormal {
+			normal = append(normal, id)
+		}
+	}
+	return NewCycleModelOver(cfg, tok, normal, seed, margin)
+}
+
+// NewCycleModelOver is NewCycleModel for any family and tokenizer: the
+// cycle runs through the given token ids (the others' head rows are
+// zero). The output head is separate from the embeddings (GGUF
+// output.weight).
+func NewCycleModelOver(cfg llama.Config, tok llama.TextTokenizer, cycle []int, seed uint64, margin float64) (*llama.Model, error) {
 	cfg.SharedClassifier = false
 	m, err := llama.NewRandomModel(cfg, tok, seed)
 	if err != nil {
@@ -124,12 +141,7 @@ func NewCycleModel(cfg llama.Config, tok *llama.Tokenizer, seed uint64, margin f
 	}
 	head := p[len(p)-vocab*dim:]
 	clear(head)
-	var normal []int
-	for id, ty := range tok.Types {
-		if ty == llama.TokenNormal {
-			normal = append(normal, id)
-		}
-	}
+	normal := slices.Clone(cycle)
 	rng := rand.New(rand.NewPCG(seed, 0x6379636c65))
 	rng.Shuffle(len(normal), func(i, j int) { normal[i], normal[j] = normal[j], normal[i] })
 	scale := float32(margin / float64(dim))
@@ -140,6 +152,21 @@ func NewCycleModel(cfg llama.Config, tok *llama.Tokenizer, seed uint64, margin f
 		}
 	}
 	return m, nil
+}
+
+// PrintableTokens lists the ids of tok's normal tokens whose text is
+// valid, printable UTF-8 (no control characters), so that both engines
+// report the same piece for them.
+func PrintableTokens(tok llama.TextTokenizer) []int {
+	var ids []int
+	for id := range tok.VocabSize() {
+		b := tok.TokenBytes(id)
+		if len(b) == 0 || !utf8.Valid(b) || strings.ContainsFunc(string(b), unicode.IsControl) || strings.HasPrefix(string(b), "[PAD") {
+			continue
+		}
+		ids = append(ids, id)
+	}
+	return ids
 }
 
 // promptText returns text of random vocabulary words that the model's

@@ -19,6 +19,7 @@ import (
 
 	"github.com/ggmi-dev/ggmi/internal/testshared"
 	"github.com/ggmi-dev/ggmi/llama"
+	"github.com/ggmi-dev/ggmi/tokenizer"
 )
 
 // Parity with llama.cpp (Ollama's runner, built by bench/llamacpp/build.sh).
@@ -27,6 +28,7 @@ import (
 // minutes), so there they skip.
 //
 //	GGMI_LLAMACPP=/work/.cache/ollama-ref/bin/ollama go test ./bench/llamacpp/refbench -run Parity -v
+//	... -run TestParityFamilies   (gpt2 and qwen2 GGUF files written by ggmi, real BPE vocabularies)
 //	GGMI_PARITY_GGUF=model.gguf ... -run TestParityFile   (any GGUF both engines load)
 
 func ollamaBinary(t *testing.T) string {
@@ -328,6 +330,45 @@ func TestParityQuantized(t *testing.T) {
 			got := ggmiGreedy(t, qm, prompt, 32)
 			worst := compare(t, ref, got, 32, tc.tol)
 			t.Logf("%s: %d greedy steps, largest log-prob difference %.2g nats", tc.quant, len(got), worst)
+		})
+	}
+}
+
+// bpeShapes are the small gpt2 and qwen2 models of TestParityFamilies
+// (the vocabulary is the real one, so the embeddings dominate the size).
+var bpeShapes = map[string]llama.Config{
+	llama.ArchGPT2:  {Dim: 64, HiddenDim: 256, NLayers: 2, NHeads: 4, NKVHeads: 4, SeqLen: 1024, NormEps: 1e-5},
+	llama.ArchQwen2: {Dim: 64, HiddenDim: 192, NLayers: 2, NHeads: 4, NKVHeads: 2, SeqLen: 1024, NormEps: 1e-6, RopeTheta: 1e6, RopeNeoX: true},
+}
+
+// TestParityFamilies: random cycle models of the gpt2 family (GPT-2's real
+// vocabulary, encoder.json + vocab.bpe) and the qwen2 family (Qwen3's real
+// tokenizer.json), saved by ggmi as f32 GGUF files, load in llama.cpp
+// unchanged and both engines give the same 32 greedy tokens (and
+// log-probabilities within 1e-3 nats).
+func TestParityFamilies(t *testing.T) {
+	s := startRef(t)
+	for _, c := range []struct{ arch, tokDir string }{{llama.ArchGPT2, "gpt2"}, {llama.ArchQwen2, "qwen3"}} {
+		t.Run(c.arch, func(t *testing.T) {
+			bpe, err := tokenizer.LoadDir(testshared.Path(t, "tokenizers", c.tokDir))
+			if err != nil {
+				t.Fatal(err)
+			}
+			tok := tokenizer.Engine{BPE: bpe}
+			cfg, err := llama.FamilyConfig(bpeShapes[c.arch], c.arch)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg.VocabSize = tok.VocabSize()
+			m, err := NewCycleModelOver(cfg, tok, PrintableTokens(tok), 7, 6)
+			if err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(t.TempDir(), "cycle-"+c.arch+".gguf")
+			if err := m.SaveGGUF(path); err != nil {
+				t.Fatal(err)
+			}
+			parityFile(t, s, path, "Once upon a time there was a little girl", 32, 1e-3)
 		})
 	}
 }
