@@ -41,8 +41,9 @@ reverse-bottleneck chain) and serve it over an OpenAI-compatible HTTP API:
   POST /v1/chat/completions   (the same, with max_completion_tokens and top_logprobs)
   POST /v1/embeddings
 
-Chat messages are rendered with the model's own Jinja chat template when its file
-carries one (GGUF tokenizer.chat_template) or with --chat-template FILE (a Jinja file
+Chat messages are rendered with the model's own Jinja chat template when it
+carries one (GGUF tokenizer.chat_template; a Hugging Face folder's chat_template.jinja
+or tokenizer_config.json chat_template) or with --chat-template FILE (a Jinja file
 or a Hugging Face tokenizer_config.json); the special tokens the template writes
 are tokenized as such, the messages' text never is. Otherwise, for base models, a
 plain template ("System: …\nUser: …\nAssistant:", stopping at "\nUser:") is used,
