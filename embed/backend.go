@@ -118,13 +118,9 @@ type EngineOptions struct {
 // model file and of the tokenizer file (when one is used), so that it
 // changes with the weights and not with the path. Call Close when done.
 func NewEngine(path string, opt EngineOptions) (*Backend, error) {
-	local := path
-	if strings.HasPrefix(path, "hf://") {
-		p, err := llama.DefaultHFClient().Fetch(path)
-		if err != nil {
-			return nil, fmt.Errorf("embed: engine: %w", err)
-		}
-		local = p
+	local, err := llm.ResolveModel(context.Background(), path)
+	if err != nil {
+		return nil, fmt.Errorf("embed: engine: %w", err)
 	}
 	m, err := llama.Load(local)
 	if err != nil {

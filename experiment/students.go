@@ -12,6 +12,7 @@ import (
 
 	"github.com/ggmi-dev/ggmi/dataset"
 	"github.com/ggmi-dev/ggmi/llama"
+	"github.com/ggmi-dev/ggmi/llm"
 	"github.com/ggmi-dev/ggmi/train"
 )
 
@@ -73,7 +74,9 @@ func loadBase(path string) (*llama.Model, error) {
 	if m, ok := baseModels.Load(path); ok {
 		return m.(*llama.Model), nil
 	}
-	m, err := llama.Load(path)
+	// hf:// bases are downloaded into the hub cache first (once: later
+	// runs find them there).
+	m, err := llm.LoadModel(context.Background(), path)
 	if err != nil {
 		return nil, fmt.Errorf("students.base: %w", err)
 	}

@@ -10,17 +10,22 @@
 //     by float32 weights; a negative vocabulary size marks a separate
 //     classifier) together with the llama2.c tokenizer file
 //     (tokenizer.bin / tok512.bin style);
-//   - GGUF files (versions 2 and 3, little endian) of architecture "llama"
-//     with f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_K, q5_K or q6_K
+//   - GGUF files (versions 2 and 3, little endian) of the architectures
+//     "llama", "gpt2" and "qwen2" (llama.cpp's tensor names and metadata
+//     keys) with f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_K, q5_K or q6_K
 //     tensors, memory-mapped where the platform allows; the weight
 //     matrices stay in their file encoding and the forward pass multiplies
 //     by them in place (package quant: activations quantised to 8 bits per
 //     block where the weight type calls for it, AVX2 kernels). Training,
 //     [Model.Params] and the writers first expand such a model to float32
 //     ([Model.Dequantize]). The SentencePiece vocabulary, scores, token
-//     types and BOS/EOS ids come from the tokenizer.ggml.* metadata;
-//   - hf://owner/repo[@revision]/path URIs, which are downloaded from the
-//     Hugging Face hub into a local cache before loading (see [HFClient]).
+//     types and BOS/EOS ids come from the tokenizer.ggml.* metadata
+//     (byte-level BPE vocabularies, tokenizer.ggml.model "gpt2", through
+//     [GGUFTokenizerLoader]), the chat template from tokenizer.chat_template;
+//   - Hugging Face checkpoint folders ([LoadHF]).
+//
+// Only local paths are read: hf://owner/repo[@revision]/path references
+// are downloaded by the caller first (package llm's ResolveModel).
 //
 // [Load] picks the format from the file magic. Malformed files yield
 // wrapped errors; sizes and offsets are checked against the file size

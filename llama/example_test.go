@@ -7,10 +7,11 @@ import (
 	"github.com/ggmi-dev/ggmi/llama"
 )
 
-// Load a model (a local file or an hf:// path) and sample a continuation.
-// (Compiled, not run: it downloads from the hub.)
+// Load a model (a local file or folder; hf:// references are downloaded
+// first with package llm's ResolveModel) and sample a continuation.
+// (Compiled, not run.)
 func Example_generate() {
-	m, err := llama.Load("hf://karpathy/tinyllamas/stories260K/stories260K.bin")
+	m, err := llama.Load("stories260K.bin")
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -288,6 +288,18 @@ func transposed(a []float32, rows, cols int) []float32 {
 var hfTokenizerFiles = []string{"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
 	"vocab.json", "merges.txt", "encoder.json", "vocab.bpe", "generation_config.json", "tokenizer.model", hfChatTemplateFile}
 
+// HFTokenizerFiles lists the tokenizer and chat template files a Hugging
+// Face folder may hold besides config.json and the weights ([LoadHF] reads
+// them, [Model.SaveHF] writes them back).
+func HFTokenizerFiles() []string { return slices.Clone(hfTokenizerFiles) }
+
+// ParseSafetensorsIndex returns the distinct shard names of a
+// model.safetensors.index.json (its weight_map values); name labels errors.
+// Shard names with a path separator are refused.
+func ParseSafetensorsIndex(data []byte, name string) ([]string, error) {
+	return parseSafetensorsIndex(data, name)
+}
+
 // maxTokenizerFile bounds the tokenizer files kept in memory.
 const maxTokenizerFile = 64 << 20
 

@@ -464,15 +464,13 @@ const (
 // GGUF files start with "GGUF", anything else is parsed as a llama2.c legacy
 // checkpoint. For llama2.c checkpoints the tokenizer is looked up next to
 // the checkpoint as tok<vocab_size>.bin or tokenizer.bin; if neither exists
-// the model is returned with a nil Tokenizer. Paths of the form
-// hf://owner/repo/path are first downloaded with [DefaultHFClient].
+// the model is returned with a nil Tokenizer. A directory with a
+// config.json is a Hugging Face checkpoint folder ([LoadHF]). Load reads
+// local paths only: hf:// references are downloaded by the caller first
+// (package llm's ResolveModel).
 func Load(path string) (*Model, error) {
 	if strings.HasPrefix(path, "hf://") {
-		local, err := DefaultHFClient().Fetch(path)
-		if err != nil {
-			return nil, err
-		}
-		path = local
+		return nil, fmt.Errorf("load %s: hf:// references are downloaded before loading (llm.ResolveModel); llama reads local paths only", path)
 	}
 	if IsHFFolder(path) {
 		return LoadHF(path)

@@ -1,6 +1,7 @@
 package llm
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -14,6 +15,9 @@ import (
 
 // OpenOptions configure Open.
 type OpenOptions struct {
+	// Context bounds the download of an hf:// built-in model
+	// (context.Background() when nil).
+	Context context.Context
 	// Name is the model name of a built-in model (the file's base name
 	// without extension when empty).
 	Name string
@@ -71,7 +75,11 @@ func Open(spec ModelSpec, opt OpenOptions) (*Opened, error) {
 		if err != nil {
 			return nil, err
 		}
-		m, err := llama.Load(spec.Path)
+		ctx := opt.Context
+		if ctx == nil {
+			ctx = context.Background()
+		}
+		m, err := LoadModel(ctx, spec.Path)
 		if err != nil {
 			return nil, fmt.Errorf("load model: %w", err)
 		}

@@ -18,8 +18,10 @@
 #
 #   bash bench/llamacpp/run.sh
 #   RUNS=3 SIZES="110M 1B" TYPES="f32 q8_0 q4_K_M" THREADS="1 2" bash bench/llamacpp/run.sh
+#   SIZES="110M gpt2-110M" TYPES=f32 THREADS=2 bash bench/llamacpp/run.sh   (llama vs gpt2 family)
 #
-# Environment: RUNS (3), SIZES (110M 1B), TYPES (f32 q8_0 q4_K_M; also f16
+# Environment: RUNS (3), SIZES (110M 1B; also gpt2-110M: GPT-2's block, 768
+# wide, 15 blocks, 108M parameters, same vocabulary), TYPES (f32 q8_0 q4_K_M; also f16
 # and q4_K_S; f32 is the file ggmi wrote), THREADS (1 2), DECODE (256),
 # PROMPT (512), WORK (scratch dir, default a temp dir; the models are
 # large: the 1B f32 file is 3.9 GB, and Ollama keeps its own copy).

@@ -134,7 +134,7 @@ func runServe(cmd *cobra.Command, g *globals, o *serveOptions) error {
 			fmt.Fprintf(g.stderr, "serve: chat prompt (%d tokens): %q\n", len(toks), p)
 		}
 	}
-	b, m, err := openBuiltin(o.model, bo)
+	b, m, err := openBuiltin(cmd.Context(), o.model, bo)
 	if err != nil {
 		return err
 	}

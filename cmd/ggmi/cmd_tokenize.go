@@ -143,30 +143,7 @@ func openCodec(path string) (tokenizer.Codec, error) {
 // bpeFromGGUF builds the byte-level BPE tokenizer of a GGUF file with
 // tokenizer.ggml.model = "gpt2".
 func bpeFromGGUF(h *llama.GGUFFile) (*tokenizer.BPE, error) {
-	tokens, ok := h.Metadata["tokenizer.ggml.tokens"].([]string)
-	if !ok {
-		return nil, fmt.Errorf("metadata tokenizer.ggml.tokens: not a string array")
-	}
-	merges, ok := h.Metadata["tokenizer.ggml.merges"].([]string)
-	if !ok {
-		return nil, fmt.Errorf("metadata tokenizer.ggml.merges: not a string array")
-	}
-	types, _ := h.Metadata["tokenizer.ggml.token_type"].([]int32)
-	pre, _ := h.Metadata["tokenizer.ggml.pre"].(string)
-	id := func(key string) int {
-		switch v := h.Metadata[key].(type) {
-		case uint32:
-			return int(v)
-		case int32:
-			return int(v)
-		case uint64:
-			return int(v)
-		case int64:
-			return int(v)
-		}
-		return -1
-	}
-	return tokenizer.FromGGUF(tokens, merges, types, pre, id("tokenizer.ggml.bos_token_id"), id("tokenizer.ggml.eos_token_id"))
+	return tokenizer.FromGGUFMetadata(h.Metadata)
 }
 
 // spmCodec adapts the llama package's SentencePiece tokenizer.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"strings"
@@ -14,7 +15,7 @@ import (
 // loaded; every error is the user's.
 func checkModelFile(path string) error {
 	if strings.HasPrefix(path, "hf://") {
-		_, err := llama.ParseHFURI(path)
+		_, err := llm.ParseHFModelURI(path)
 		return err
 	}
 	if _, err := os.Stat(path); err != nil {
@@ -35,11 +36,11 @@ type builtinOptions struct {
 
 // openBuiltin loads a model file or hf:// URI into the built-in engine.
 // Close the backend when done.
-func openBuiltin(path string, o builtinOptions) (*llm.Builtin, *llama.Model, error) {
+func openBuiltin(ctx context.Context, path string, o builtinOptions) (*llm.Builtin, *llama.Model, error) {
 	if o.name == "" {
 		o.name = modelName(path)
 	}
-	m, err := llama.Load(path)
+	m, err := llm.LoadModel(ctx, path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("load model: %w", err)
 	}

@@ -1,12 +1,13 @@
 // Command refbench is the Go side of bench/llamacpp/run.sh, the side-by-side
 // benchmark of ggmi's built-in engine against llama.cpp (Ollama's runner):
 //
-//	refbench mkmodel -size 110M -tokenizer tok512.bin -out model.gguf
+//	refbench mkmodel -size 110M -tokenizer tok512.bin -out model.gguf   (or -size gpt2-110M)
 //	refbench prompt  -model model.gguf -tokens 512 -seed 1
 //	refbench ggmi    -model model.gguf -threads 1 -runs 3
 //	refbench ollama  -host 127.0.0.1:11500 -name m -tokenizer tok512.bin -threads 1 -runs 3
 //
-// mkmodel writes a random-weight llama-family model as an f32 GGUF whose
+// mkmodel writes a random-weight llama-family (or, -size gpt2-110M,
+// gpt2-family) model as an f32 GGUF whose
 // output head is a scaled, permuted copy of the token embeddings, so greedy
 // decoding walks a cycle through the normal tokens instead of repeating one
 // token (Ollama stops a generation that repeats a token 30 times).
@@ -77,13 +78,17 @@ var shapes = map[string]llama.Config{
 	// TinyLlama-1.1B's blocks (GQA 32/4): 0.97B parameters with a
 	// 512-token vocabulary.
 	"1B": {Dim: 2048, HiddenDim: 5632, NLayers: 22, NHeads: 32, NKVHeads: 4, SeqLen: 2048},
+	// GPT-2's block (LayerNorm, GELU, fused QKV with biases, learned
+	// positions) 768 wide like GPT-2 small, 15 blocks: 108M parameters with
+	// a 512-token vocabulary and a separate output head.
+	"gpt2-110M": {Arch: llama.ArchGPT2, Dim: 768, HiddenDim: 3072, NLayers: 15, NHeads: 12, NKVHeads: 12, SeqLen: 2048},
 	// A small model for the parity test.
 	"tiny": {Dim: 256, HiddenDim: 768, NLayers: 4, NHeads: 8, NKVHeads: 4, SeqLen: 1024},
 }
 
 func mkmodel(args []string) error {
 	fs := flag.NewFlagSet("mkmodel", flag.ExitOnError)
-	size := fs.String("size", "110M", "model shape: 110M, 1B or tiny")
+	size := fs.String("size", "110M", "model shape: 110M, 1B, gpt2-110M or tiny")
 	tokPath := fs.String("tokenizer", "", "llama2.c tokenizer file (e.g. stories260K's tok512.bin)")
 	vocab := fs.Int("vocab", 512, "tokens in the tokenizer file")
 	out := fs.String("out", "", "output GGUF path")
@@ -92,7 +97,11 @@ func mkmodel(args []string) error {
 	fs.Parse(args)
 	cfg, ok := shapes[*size]
 	if !ok || *tokPath == "" || *out == "" {
-		return fmt.Errorf("mkmodel needs -size (110M, 1B, tiny), -tokenizer and -out")
+		return fmt.Errorf("mkmodel needs -size (110M, 1B, gpt2-110M, tiny), -tokenizer and -out")
+	}
+	cfg, err := llama.FamilyConfig(cfg, cfg.Family())
+	if err != nil {
+		return err
 	}
 	tok, err := llama.LoadLlama2cTokenizer(*tokPath, *vocab)
 	if err != nil {
