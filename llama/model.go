@@ -338,8 +338,10 @@ type Model struct {
 
 	hfFiles map[string][]byte // tokenizer files of a Hugging Face folder, saved back by SaveHF
 	// ChatTemplate is the model's Jinja chat template (GGUF
-	// tokenizer.chat_template); empty when the model has none. Package
-	// chat renders it; WriteGGUF writes it back.
+	// tokenizer.chat_template, or a Hugging Face folder's
+	// chat_template.jinja / tokenizer_config.json chat_template); empty
+	// when the model has none. Package chat renders it; WriteGGUF writes
+	// it back.
 	ChatTemplate string
 
 	params []float32 // all weights, laid out by layoutWeights; nil while the weights live only in their file encoding
