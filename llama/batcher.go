@@ -268,7 +268,7 @@ func (b *Batcher) step() {
 	}
 	finished := false
 	for i, s := range b.owner {
-		if err := s.q.advance(b.lg[i]); err != nil {
+		if err := advance(s.q, b.lg[i]); err != nil {
 			b.finish(s, err)
 			finished = true
 		} else if s.q.done {
@@ -318,4 +318,15 @@ func (b *Batcher) forward() (err error) {
 		}
 	}
 	return nil
+}
+
+// advance is q.advance with a panic (of a callback, say) turned into the
+// sequence's error, so that it cannot stop the other sequences.
+func advance(q *sequence, logits []float32) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic: %v", r)
+		}
+	}()
+	return q.advance(logits)
 }
