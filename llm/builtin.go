@@ -66,6 +66,7 @@ type Builtin struct {
 	onPr     func(string, []int)
 
 	batcher   *llama.Batcher
+	slots     chan struct{} // one per running sequence, held until its text is delivered
 	embedSlot chan struct{} // one embedding pass at a time
 	quit      chan struct{}
 	closeOnce sync.Once
@@ -114,6 +115,7 @@ func NewBuiltin(m *llama.Model, opt BuiltinOptions) (*Builtin, error) {
 	}
 	b.onPr = opt.OnPrompt
 	b.batcher = m.NewBatcher(workers)
+	b.slots = make(chan struct{}, workers)
 	return b, nil
 }
 
@@ -321,12 +323,26 @@ func (b *Builtin) sequence(ctx context.Context, prompt []int, p seqParams, idx i
 	var pending []TokenLogProb // log-probs not yet delivered
 	emitted := 0               // bytes of text already delivered
 	var top topK
+	// The sequence holds a slot until its text is delivered, so a slow
+	// client keeps its own place, not the batch, waiting.
+	select {
+	case b.slots <- struct{}{}:
+	case <-ctx.Done():
+		return Choice{}, 0, ctx.Err()
+	case <-b.quit:
+		return Choice{}, 0, ErrClosed
+	}
+	defer func() { <-b.slots }()
+	var out *stream
+	if emit != nil {
+		out = newStream(ctx, emit)
+	}
 	req := llama.Request{
 		Prompt:     prompt,
 		Options:    llama.GenerateOptions{SampleOptions: p.sample, MaxTokens: p.maxTokens, Stop: p.stops, IgnoreEOS: p.ignoreEOS},
 		Constraint: con,
 	}
-	if p.logProbs || emit != nil {
+	if p.logProbs || out != nil {
 		req.OnToken = func(ev *llama.TokenEvent) error {
 			if p.logProbs {
 				lp := tokenLogProb(tok, ev.Logits, ev.Prev, ev.Token, p.top, &top)
@@ -334,17 +350,17 @@ func (b *Builtin) sequence(ctx context.Context, prompt []int, p seqParams, idx i
 					lp.Top = finiteTop(lp.Top) // masked tokens have no probability
 				}
 				c.LogProbs = append(c.LogProbs, lp)
-				if emit != nil {
+				if out != nil {
 					pending = append(pending, lp)
 				}
 			}
-			if emit == nil || ev.FinishReason == llama.FinishStop {
+			if out == nil || ev.FinishReason == llama.FinishStop {
 				return nil // the final delta below carries the rest
 			}
 			s := ev.Text
 			safe := utf8Boundary(s, len(s)-holdBack(s, p.stops))
 			if safe > emitted {
-				if err := emit(Delta{Index: idx, Text: s[emitted:safe], LogProbs: pending}); err != nil {
+				if err := out.push(Delta{Index: idx, Text: s[emitted:safe], LogProbs: pending}); err != nil {
 					return err
 				}
 				emitted, pending = safe, nil
@@ -353,7 +369,14 @@ func (b *Builtin) sequence(ctx context.Context, prompt []int, p seqParams, idx i
 		}
 	}
 	g, err := b.batcher.Generate(ctx, req)
-	if errors.Is(err, llama.ErrClosed) {
+	if out != nil {
+		if derr := out.close(); err == nil {
+			err = derr
+		}
+	}
+	if cerr := ctx.Err(); cerr != nil && (err != nil || out != nil) {
+		err = cerr // the cause, not its consequence (or the stream was cut)
+	} else if errors.Is(err, llama.ErrClosed) {
 		err = ErrClosed
 	}
 	if err != nil {
@@ -370,6 +393,84 @@ func (b *Builtin) sequence(ctx context.Context, prompt []int, p seqParams, idx i
 		}
 	}
 	return c, len(g.Tokens), nil
+}
+
+// stream delivers one sequence's deltas on its own goroutine, in order,
+// so that writing to a client never holds up the batch's next step. It
+// stops delivering once ctx ends or a delivery fails; push then returns
+// that error, which ends the sequence.
+type stream struct {
+	ctx    context.Context
+	emit   func(Delta) error
+	mu     sync.Mutex
+	queue  []Delta
+	closed bool
+	err    error
+	wake   chan struct{}
+	done   chan struct{}
+}
+
+func newStream(ctx context.Context, emit func(Delta) error) *stream {
+	s := &stream{ctx: ctx, emit: emit, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	go s.run()
+	return s
+}
+
+// push queues d; it never blocks.
+func (s *stream) push(d Delta) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err != nil {
+		return s.err
+	}
+	s.queue = append(s.queue, d)
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// close waits until every queued delta is delivered (or delivery stopped)
+// and returns the delivery error.
+func (s *stream) close() error {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+	<-s.done
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+func (s *stream) run() {
+	defer close(s.done)
+	for {
+		s.mu.Lock()
+		q, closed := s.queue, s.closed
+		s.queue = nil
+		s.mu.Unlock()
+		for _, d := range q {
+			err := s.ctx.Err()
+			if err == nil {
+				err = s.emit(d)
+			}
+			if err != nil {
+				s.mu.Lock()
+				s.err = err
+				s.mu.Unlock()
+				return
+			}
+		}
+		if closed {
+			return // nothing is pushed after close
+		}
+		<-s.wake
+	}
 }
 
 // holdBack returns the length of the longest suffix of s that is a proper
