@@ -35,7 +35,11 @@
 // sampling-based generation with temperature, top-k, top-p, seeds and stop
 // sequences ([Model.Generate], [Model.GenerateBatch]), continuation
 // log-probabilities ([Model.LogProb]) and mean-pooled hidden-state
-// embeddings ([Model.Embed]). Each State splits its matrix–vector products
+// embeddings ([Model.Embed]). All generation runs one loop ([Model.Decode]:
+// a context checked before every step and a per-token callback); a
+// [Batcher] runs it for many sequences at once by continuous batching (one
+// batched forward step for every active sequence, requests joining and
+// leaving between steps, the same tokens as alone). Each State splits its matrix–vector products
 // by output rows over a persistent team of goroutines ([Model.SetThreads]);
 // the results do not depend on the number. The tokenizer ([Tokenizer]) reproduces
 // SentencePiece BPE with byte fallback the way llama2.c does, and the

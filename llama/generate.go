@@ -2,12 +2,12 @@ package llama
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"runtime"
 	"slices"
-	"strings"
 	"sync"
 )
 
@@ -185,99 +185,15 @@ func (m *Model) stateFor(prompt []int, opt GenerateOptions, threads int) *State 
 	return m.newState(n, threads)
 }
 
-// generate runs the decoding loop. When c is not nil every step is
-// restricted to the tokens that can continue c's document, EOS ends
-// generation whatever opt.IgnoreEOS says, and generation stops (FinishStop)
-// as soon as the document is complete.
+// generate runs the generation loop (Model.Decode) on st. When c is not
+// nil every step is restricted to the tokens that can continue c's
+// document (see Request.Constraint).
 func (m *Model) generate(st *State, prompt []int, opt GenerateOptions, c *Constraint) (*Generation, error) {
-	if len(prompt) == 0 {
-		return nil, fmt.Errorf("generate: empty prompt (need at least BOS)")
-	}
-	if len(prompt) > st.ctx {
-		return nil, fmt.Errorf("generate: prompt of %d tokens exceeds context of %d", len(prompt), st.ctx)
-	}
-	if opt.MaxTokens < 0 {
-		return nil, fmt.Errorf("generate: negative MaxTokens %d", opt.MaxTokens)
-	}
-	tok := m.Tokenizer
-	bos, eos := -1, -1
-	if tok != nil {
-		bos, eos = tok.BOSID(), tok.EOSID()
-	}
-	ignoreEOS := opt.IgnoreEOS && c == nil
-	g := &Generation{Prompt: slices.Clone(prompt), FinishReason: FinishLength}
-	if err := st.Prefill(prompt[:len(prompt)-1], 0); err != nil {
+	g, err := m.Decode(context.Background(), st, Request{Prompt: prompt, Options: opt, Constraint: c})
+	if err != nil {
 		return nil, fmt.Errorf("generate: %w", err)
 	}
-	maxNew := st.ctx - len(prompt) + 1
-	if opt.MaxTokens > 0 && opt.MaxTokens < maxNew {
-		maxNew = opt.MaxTokens
-	}
-	maxStop := 0
-	for _, s := range opt.Stop {
-		maxStop = max(maxStop, len(s))
-	}
-	smp := NewSampler(opt.SampleOptions)
-	var text strings.Builder
-	token := prompt[len(prompt)-1]
-	for pos := len(prompt) - 1; len(g.Tokens) < maxNew; pos++ {
-		logits, err := st.Forward(token, pos)
-		if err != nil {
-			return nil, fmt.Errorf("generate: %w", err)
-		}
-		if c != nil {
-			if err := c.MaskLogits(logits, maxNew-len(g.Tokens)); err != nil {
-				return nil, fmt.Errorf("generate: after %d tokens: %w", len(g.Tokens), err)
-			}
-		}
-		next := smp.Sample(logits)
-		if !ignoreEOS && (next == eos || next == bos) {
-			g.FinishReason = FinishEOS
-			break
-		}
-		if c != nil {
-			if err := c.Accept(tok, token, next); err != nil {
-				return nil, fmt.Errorf("generate: %w", err)
-			}
-		}
-		g.Tokens = append(g.Tokens, next)
-		if tok != nil {
-			before := text.Len()
-			text.WriteString(tok.Piece(token, next))
-			if maxStop > 0 {
-				s := text.String()
-				from := max(0, before-maxStop+1)
-				if cut, ok := findStop(s, from, opt.Stop); ok {
-					text.Reset()
-					text.WriteString(s[:cut])
-					g.FinishReason = FinishStop
-					break
-				}
-			}
-		}
-		token = next
-		if c != nil && c.Done() {
-			g.FinishReason = FinishStop
-			break
-		}
-	}
-	g.Text = text.String()
 	return g, nil
-}
-
-// findStop returns the earliest index ≥ from (where a match may end in the
-// new part of s) at which one of stops occurs.
-func findStop(s string, from int, stops []string) (int, bool) {
-	best := -1
-	for _, st := range stops {
-		if st == "" {
-			continue
-		}
-		if i := strings.Index(s[from:], st); i >= 0 && (best < 0 || from+i < best) {
-			best = from + i
-		}
-	}
-	return best, best >= 0
 }
 
 // BatchRequest is one sequence of a GenerateBatch call.

@@ -7,7 +7,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
-	"strings"
 	"sync"
 	"unicode/utf8"
 
@@ -27,12 +26,14 @@ const (
 type BuiltinOptions struct {
 	// Name is the model name clients use ("builtin" when empty).
 	Name string
-	// Workers is the number of sequences run at once (GOMAXPROCS when
-	// ≤ 0). Each worker owns one llama.State with a full-context cache.
+	// Workers is the largest number of sequences run at once
+	// (DefaultWorkers when ≤ 0): they are decoded together by continuous
+	// batching (llama.Batcher), one forward step for all of them; the
+	// rest wait in arrival order. Each running sequence holds a
+	// llama.State with a cache for its prompt and max_tokens.
 	Workers int
-	// Threads is the number of cores the engine uses in all (GOMAXPROCS
-	// when ≤ 0): each of the Workers sequences splits its matrix products
-	// over max(1, Threads/Workers) goroutines.
+	// Threads is the number of cores the engine uses (GOMAXPROCS when
+	// ≤ 0): every batched step splits its matrix products over them.
 	Threads int
 	// Template renders chat requests (DefaultChatTemplate when nil) when
 	// the model has no Jinja chat template and Jinja is nil.
@@ -46,10 +47,16 @@ type BuiltinOptions struct {
 	OnPrompt func(prompt string, tokens []int)
 }
 
-// Builtin is a Backend over a loaded llama.Model. A fixed pool of worker
-// goroutines runs the sequences (one per choice, one per embedded text);
-// requests beyond the pool wait in arrival order. It is safe for concurrent
-// use; call Close to stop the workers.
+// DefaultWorkers is the number of sequences a Builtin runs at once when
+// BuiltinOptions.Workers is not set.
+const DefaultWorkers = 8
+
+// Builtin is a Backend over a loaded llama.Model. Every choice of every
+// request is one sequence of a llama.Batcher: up to Workers sequences are
+// decoded together, one batched forward step for all of them, and the
+// rest wait in arrival order. A sequence's tokens do not depend on the
+// others running beside it. It is safe for concurrent use; call Close to
+// stop the engine.
 type Builtin struct {
 	m        *llama.Model
 	name     string
@@ -57,19 +64,12 @@ type Builtin struct {
 	jinja    *jinjaChat // nil: tmpl renders chat requests
 	jinjaTok llama.TextTokenizer
 	onPr     func(string, []int)
-	workers  int
 
-	jobs      chan *job
+	batcher   *llama.Batcher
+	slots     chan struct{} // one per running sequence, held until its text is delivered
+	embedSlot chan struct{} // one embedding pass at a time
 	quit      chan struct{}
 	closeOnce sync.Once
-	wg        sync.WaitGroup
-}
-
-// job is one unit of work run by a worker with its own state.
-type job struct {
-	fn   func(st *llama.State) error
-	err  error
-	done chan struct{}
 }
 
 // NewBuiltin starts a Builtin backend over m, which must have a tokenizer.
@@ -80,18 +80,19 @@ func NewBuiltin(m *llama.Model, opt BuiltinOptions) (*Builtin, error) {
 	if m.Tokenizer == nil {
 		return nil, fmt.Errorf("llm: builtin: %w", llama.ErrNoTokenizer)
 	}
-	b := &Builtin{m: m, name: opt.Name, workers: opt.Workers, jobs: make(chan *job), quit: make(chan struct{})}
+	b := &Builtin{m: m, name: opt.Name, embedSlot: make(chan struct{}, 1), quit: make(chan struct{})}
 	if b.name == "" {
 		b.name = "builtin"
 	}
-	if b.workers <= 0 {
-		b.workers = runtime.GOMAXPROCS(0)
+	workers := opt.Workers
+	if workers <= 0 {
+		workers = DefaultWorkers
 	}
 	threads := opt.Threads
 	if threads <= 0 {
 		threads = runtime.GOMAXPROCS(0)
 	}
-	m.SetThreads(max(1, threads/b.workers))
+	m.SetThreads(threads)
 	if opt.Template != nil {
 		b.tmpl = *opt.Template
 	} else {
@@ -109,18 +110,16 @@ func NewBuiltin(m *llama.Model, opt BuiltinOptions) (*Builtin, error) {
 		b.jinjaTok = m.Tokenizer
 	}
 	b.onPr = opt.OnPrompt
-	for range b.workers {
-		b.wg.Add(1)
-		go b.worker()
-	}
+	b.batcher = m.NewBatcher(workers)
+	b.slots = make(chan struct{}, workers)
 	return b, nil
 }
 
-// Close stops the workers after the sequences they are running; queued and
+// Close stops the engine after the sequences it is running; waiting and
 // later requests fail with ErrClosed.
 func (b *Builtin) Close() error {
 	b.closeOnce.Do(func() { close(b.quit) })
-	b.wg.Wait()
+	b.batcher.Close()
 	return nil
 }
 
@@ -130,8 +129,8 @@ func (b *Builtin) Models() []string { return []string{b.name} }
 // Name returns the model name.
 func (b *Builtin) Name() string { return b.name }
 
-// Workers returns the number of sequences run at once.
-func (b *Builtin) Workers() int { return b.workers }
+// Workers returns the largest number of sequences run at once.
+func (b *Builtin) Workers() int { return b.batcher.MaxSeqs() }
 
 // ContextLength returns the model's context window in tokens.
 func (b *Builtin) ContextLength() int { return b.m.Config.SeqLen }
@@ -139,62 +138,16 @@ func (b *Builtin) ContextLength() int { return b.m.Config.SeqLen }
 // Template returns the chat template.
 func (b *Builtin) Template() ChatTemplate { return b.tmpl }
 
-func (b *Builtin) worker() {
-	defer b.wg.Done()
-	var st *llama.State
-	for {
-		select {
-		case <-b.quit:
-			return
-		case j := <-b.jobs:
-			if st == nil {
-				st = b.m.NewState()
-			}
-			if !runJob(j, st) {
-				st = nil // a panicking job may have left the state inconsistent
-			}
-			close(j.done)
-		}
-	}
-}
-
-// runJob runs j, turning a panic of the engine into an error; it reports
-// whether the job returned normally.
-func runJob(j *job, st *llama.State) (ok bool) {
-	defer func() {
-		if r := recover(); r != nil {
-			j.err = fmt.Errorf("llm: builtin: engine panic: %v", r)
-			ok = false
-		}
-	}()
-	j.err = j.fn(st)
-	return true
-}
-
-// do queues fn and waits until a worker has run it.
-func (b *Builtin) do(ctx context.Context, fn func(st *llama.State) error) error {
-	j := &job{fn: fn, done: make(chan struct{})}
-	select {
-	case b.jobs <- j:
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-b.quit:
-		return ErrClosed
-	}
-	<-j.done
-	return j.err
-}
-
-// doAll runs fn(i, st) for i in [0, n) on the pool and returns the first
-// error in index order.
-func (b *Builtin) doAll(ctx context.Context, n int, fn func(i int, st *llama.State) error) error {
+// each runs fn(i) for i in [0, n) on their own goroutines and returns the
+// first error in index order, or ctx's error when ctx ended.
+func each(ctx context.Context, n int, fn func(i int) error) error {
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = b.do(ctx, func(st *llama.State) error { return fn(i, st) })
+			errs[i] = fn(i)
 		}()
 	}
 	wg.Wait()
@@ -206,10 +159,6 @@ func (b *Builtin) doAll(ctx context.Context, n int, fn func(i int, st *llama.Sta
 			}
 		}
 	}
-	return firstErr(errs)
-}
-
-func firstErr(errs []error) error {
 	for _, e := range errs {
 		if e != nil {
 			return e
@@ -339,11 +288,11 @@ func (b *Builtin) Generate(ctx context.Context, req Request) (Response, error) {
 	}
 	choices := make([]Choice, n)
 	counts := make([]int, n)
-	err = b.doAll(ctx, n, func(i int, st *llama.State) error {
+	err = each(ctx, n, func(i int) error {
 		sp := p
 		sp.sample.Seed = ChoiceSeed(seed, i)
 		var err error
-		choices[i], counts[i], err = b.sequence(ctx, st, tokens, sp, i, emit)
+		choices[i], counts[i], err = b.sequence(ctx, tokens, sp, i, emit)
 		return err
 	})
 	if err != nil {
@@ -356,119 +305,168 @@ func (b *Builtin) Generate(ctx context.Context, req Request) (Response, error) {
 	return res, nil
 }
 
-// sequence generates choice idx from the prompt tokens on st. It follows
-// llama.Model.Generate step for step (so the text is the same for the same
-// options) and adds cancellation, streaming and log-probabilities. It
-// returns the choice and the number of generated tokens.
-func (b *Builtin) sequence(ctx context.Context, st *llama.State, prompt []int, p seqParams, idx int, emit func(Delta) error) (Choice, int, error) {
+// sequence generates choice idx from the prompt tokens: one sequence of
+// the batcher (llama's generation loop), with log-probabilities and
+// streaming added by its per-token callback. It returns the choice and the
+// number of generated tokens.
+func (b *Builtin) sequence(ctx context.Context, prompt []int, p seqParams, idx int, emit func(Delta) error) (Choice, int, error) {
 	tok := b.m.Tokenizer
-	head := prompt[:len(prompt)-1]
-	for pos := 0; pos < len(head); pos += 64 {
-		if err := ctx.Err(); err != nil {
-			return Choice{}, 0, err
-		}
-		if err := st.Prefill(head[pos:min(pos+64, len(head))], pos); err != nil {
-			return Choice{}, 0, fmt.Errorf("prompt: %w", err)
-		}
-	}
-	maxNew := b.m.Config.SeqLen - len(prompt) + 1
-	if p.maxTokens > 0 && p.maxTokens < maxNew {
-		maxNew = p.maxTokens
-	}
-	smp := llama.NewSampler(p.sample)
 	con, err := b.newConstraint(p.schema)
 	if err != nil {
 		return Choice{}, 0, err
 	}
-	c := Choice{Index: idx, FinishReason: FinishLength}
-	var text strings.Builder
+	c := Choice{Index: idx}
 	var pending []TokenLogProb // log-probs not yet delivered
 	emitted := 0               // bytes of text already delivered
-	generated := 0
-	token := prompt[len(prompt)-1]
 	var top topK
-	for pos := len(prompt) - 1; generated < maxNew; pos++ {
-		if err := ctx.Err(); err != nil {
-			return Choice{}, generated, err
-		}
-		logits, err := st.Forward(token, pos)
-		if err != nil {
-			return Choice{}, generated, fmt.Errorf("position %d: %w", pos, err)
-		}
-		if con != nil {
-			if err := con.MaskLogits(logits, maxNew-generated); err != nil {
-				return Choice{}, generated, err
+	// The sequence holds a slot until its text is delivered, so a slow
+	// client keeps its own place, not the batch, waiting.
+	select {
+	case b.slots <- struct{}{}:
+	case <-ctx.Done():
+		return Choice{}, 0, ctx.Err()
+	case <-b.quit:
+		return Choice{}, 0, ErrClosed
+	}
+	defer func() { <-b.slots }()
+	var out *stream
+	if emit != nil {
+		out = newStream(ctx, emit)
+	}
+	req := llama.Request{
+		Prompt:     prompt,
+		Options:    llama.GenerateOptions{SampleOptions: p.sample, MaxTokens: p.maxTokens, Stop: p.stops, IgnoreEOS: p.ignoreEOS},
+		Constraint: con,
+	}
+	if p.logProbs || out != nil {
+		req.OnToken = func(ev *llama.TokenEvent) error {
+			if p.logProbs {
+				lp := tokenLogProb(tok, ev.Logits, ev.Prev, ev.Token, p.top, &top)
+				if con != nil {
+					lp.Top = finiteTop(lp.Top) // masked tokens have no probability
+				}
+				c.LogProbs = append(c.LogProbs, lp)
+				if out != nil {
+					pending = append(pending, lp)
+				}
 			}
-		}
-		next := smp.Sample(logits)
-		if (!p.ignoreEOS || con != nil) && (next == tok.EOSID() || next == tok.BOSID()) {
-			c.FinishReason = FinishStop
-			break
-		}
-		if con != nil {
-			if err := con.Accept(tok, token, next); err != nil {
-				return Choice{}, generated, err
+			if out == nil || ev.FinishReason == llama.FinishStop {
+				return nil // the final delta below carries the rest
 			}
-		}
-		generated++
-		if p.logProbs {
-			lp := tokenLogProb(tok, logits, token, next, p.top, &top)
-			if con != nil {
-				lp.Top = finiteTop(lp.Top) // masked tokens have no probability
-			}
-			c.LogProbs = append(c.LogProbs, lp)
-			if emit != nil {
-				pending = append(pending, lp)
-			}
-		}
-		before := text.Len()
-		text.WriteString(tok.Piece(token, next))
-		token = next
-		if p.maxStop > 0 {
-			s := text.String()
-			if cut, ok := findStop(s, max(0, before-p.maxStop+1), p.stops); ok {
-				text.Reset()
-				text.WriteString(s[:cut])
-				c.FinishReason = FinishStop
-				break
-			}
-		}
-		if con != nil && con.Done() {
-			c.FinishReason = FinishStop
-			break
-		}
-		if emit != nil {
-			s := text.String()
+			s := ev.Text
 			safe := utf8Boundary(s, len(s)-holdBack(s, p.stops))
 			if safe > emitted {
-				if err := emit(Delta{Index: idx, Text: s[emitted:safe], LogProbs: pending}); err != nil {
-					return Choice{}, generated, err
+				if err := out.push(Delta{Index: idx, Text: s[emitted:safe], LogProbs: pending}); err != nil {
+					return err
 				}
 				emitted, pending = safe, nil
 			}
+			return nil
 		}
 	}
-	c.Text = text.String()
+	g, err := b.batcher.Generate(ctx, req)
+	if out != nil {
+		if derr := out.close(); err == nil {
+			err = derr
+		}
+	}
+	if cerr := ctx.Err(); cerr != nil && (err != nil || out != nil) {
+		err = cerr // the cause, not its consequence (or the stream was cut)
+	} else if errors.Is(err, llama.ErrClosed) {
+		err = ErrClosed
+	}
+	if err != nil {
+		return Choice{}, 0, err
+	}
+	c.Text = g.Text
+	c.FinishReason = FinishStop
+	if g.FinishReason == llama.FinishLength {
+		c.FinishReason = FinishLength
+	}
 	if emit != nil {
 		if err := emit(Delta{Index: idx, Text: c.Text[min(emitted, len(c.Text)):], LogProbs: pending, FinishReason: c.FinishReason}); err != nil {
-			return Choice{}, generated, err
+			return Choice{}, len(g.Tokens), err
 		}
 	}
-	return c, generated, nil
+	return c, len(g.Tokens), nil
 }
 
-// findStop returns the earliest index ≥ from at which one of stops occurs.
-func findStop(s string, from int, stops []string) (int, bool) {
-	best := -1
-	for _, st := range stops {
-		if st == "" {
-			continue
-		}
-		if i := strings.Index(s[from:], st); i >= 0 && (best < 0 || from+i < best) {
-			best = from + i
-		}
+// stream delivers one sequence's deltas on its own goroutine, in order,
+// so that writing to a client never holds up the batch's next step. It
+// stops delivering once ctx ends or a delivery fails; push then returns
+// that error, which ends the sequence.
+type stream struct {
+	ctx    context.Context
+	emit   func(Delta) error
+	mu     sync.Mutex
+	queue  []Delta
+	closed bool
+	err    error
+	wake   chan struct{}
+	done   chan struct{}
+}
+
+func newStream(ctx context.Context, emit func(Delta) error) *stream {
+	s := &stream{ctx: ctx, emit: emit, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	go s.run()
+	return s
+}
+
+// push queues d; it never blocks.
+func (s *stream) push(d Delta) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err != nil {
+		return s.err
 	}
-	return best, best >= 0
+	s.queue = append(s.queue, d)
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// close waits until every queued delta is delivered (or delivery stopped)
+// and returns the delivery error.
+func (s *stream) close() error {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+	<-s.done
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+func (s *stream) run() {
+	defer close(s.done)
+	for {
+		s.mu.Lock()
+		q, closed := s.queue, s.closed
+		s.queue = nil
+		s.mu.Unlock()
+		for _, d := range q {
+			err := s.ctx.Err()
+			if err == nil {
+				err = s.emit(d)
+			}
+			if err != nil {
+				s.mu.Lock()
+				s.err = err
+				s.mu.Unlock()
+				return
+			}
+		}
+		if closed {
+			return // nothing is pushed after close
+		}
+		<-s.wake
+	}
 }
 
 // holdBack returns the length of the longest suffix of s that is a proper
@@ -552,6 +550,11 @@ func (b *Builtin) Embed(ctx context.Context, req EmbedRequest) (EmbedResponse, e
 	if len(req.Input) == 0 {
 		return EmbedResponse{}, reqErr(ErrInvalidRequest, "input", "at least one text is required")
 	}
+	select {
+	case <-b.quit:
+		return EmbedResponse{}, fmt.Errorf("llm: builtin: embed: %w", ErrClosed)
+	default:
+	}
 	toks := make([][]int, len(req.Input))
 	res := EmbedResponse{Model: b.name, Vectors: make([][]float32, len(req.Input))}
 	for i, s := range req.Input {
@@ -562,9 +565,24 @@ func (b *Builtin) Embed(ctx context.Context, req EmbedRequest) (EmbedResponse, e
 		}
 		res.Usage.PromptTokens += len(toks[i])
 	}
-	err := b.doAll(ctx, len(toks), func(i int, _ *llama.State) error {
-		v, err := b.m.EmbedTokens(toks[i])
-		res.Vectors[i] = v
+	err := each(ctx, len(toks), func(i int) (err error) {
+		select {
+		case b.embedSlot <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-b.quit:
+			return ErrClosed
+		}
+		defer func() {
+			<-b.embedSlot
+			if r := recover(); r != nil {
+				err = fmt.Errorf("engine panic: %v", r)
+			}
+		}()
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		res.Vectors[i], err = b.m.EmbedTokens(toks[i])
 		return err
 	})
 	if err != nil {

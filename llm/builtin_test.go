@@ -384,3 +384,46 @@ func TestHoldBack(t *testing.T) {
 		}
 	}
 }
+
+// TestSlowStreamDoesNotHoldBatch blocks one streaming client after its
+// first delta: another request still runs to its end meanwhile, and the
+// blocked stream, once released, delivers exactly the text it would have.
+func TestSlowStreamDoesNotHoldBatch(t *testing.T) {
+	b := newBuiltin(t, 2)
+	req := Request{Prompt: "Once upon a time", MaxTokens: 60, IgnoreEOS: true, Seed: seed(1)}
+	want, err := b.Generate(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	first := make(chan struct{})
+	var streamed strings.Builder
+	done := make(chan error, 1)
+	go func() {
+		r := req
+		n := 0
+		r.OnDelta = func(d Delta) error {
+			if n++; n == 1 {
+				close(first)
+				<-release
+			}
+			streamed.WriteString(d.Text)
+			return nil
+		}
+		_, err := b.Generate(context.Background(), r)
+		done <- err
+	}()
+	<-first
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if _, err := b.Generate(ctx, Request{Prompt: "The cat", MaxTokens: 40, IgnoreEOS: true}); err != nil {
+		t.Fatalf("a request beside a blocked stream: %v", err)
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if streamed.String() != want.Choices[0].Text {
+		t.Errorf("streamed %q, want %q", streamed.String(), want.Choices[0].Text)
+	}
+}

@@ -10,14 +10,16 @@
 // Decorators (caches, rate limiters) and remote endpoints implement the same
 // interface, so the rest of ggmi treats every model alike.
 //
-// Builtin is the Backend over the pure-Go engine of package llama. It
-// schedules up to Workers sequences at once, each on its own worker
-// goroutine with its own llama.State (the weights are shared read-only),
-// queues the rest in arrival order, honours context cancellation between
-// tokens and streams text token by token through Request.OnDelta. Every
-// sequence draws from its own random stream derived from the request's seed,
-// so equal seeds give equal output whatever the load or the number of
-// workers.
+// Builtin is the Backend over the pure-Go engine of package llama. Every
+// choice of every request is one sequence of a llama.Batcher: up to Workers
+// sequences are decoded together by continuous batching (one forward step
+// for all of them, each weight matrix read once per step; requests join and
+// leave between steps), the rest wait in arrival order. It honours context
+// cancellation between tokens and streams text token by token through
+// Request.OnDelta. Every sequence draws from its own random stream derived
+// from the request's seed and its logits do not depend on the sequences
+// beside it, so equal seeds give equal output whatever the load or the
+// number of workers.
 //
 // ParseModelSpec reads where a model comes from as written on a command line
 // ("http(s)://HOST/v1#MODEL" for an OpenAI-compatible endpoint, "builtin:PATH"

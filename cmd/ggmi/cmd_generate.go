@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"regexp"
-	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -136,7 +135,7 @@ their retries (run the same command again to retry them); 130 interrupted.`,
 	f.IntVar(&o.attempts, "attempts", 5, "attempts per request, the first included")
 	f.DurationVar(&o.giveUpAfter, "give-up-after", time.Minute, "stop (state saved, exit 3) when every request has failed for this long (0: never)")
 	f.StringVar(&o.apiKeyEnv, "api-key-env", llm.DefaultAPIKeyEnv, "name of the environment variable holding the API key")
-	f.IntVar(&o.workers, "workers", 0, "built-in engine: sequences generated at once (0: every core)")
+	f.IntVar(&o.workers, "workers", 0, fmt.Sprintf("built-in engine: sequences decoded together by continuous batching (0: %d)", llm.DefaultWorkers))
 	f.IntVar(&o.threads, "threads", 0, "built-in engine: cores used in all, shared by the running sequences (0: every core)")
 	f.StringSliceVar(&o.topics, "topics", nil, "condition: topics to cycle through (comma list)")
 	f.StringSliceVar(&o.styles, "styles", nil, "condition: styles to cycle through (comma list)")
@@ -406,11 +405,7 @@ func runGenerate(cmd *cobra.Command, g *globals, o *generateOptions) error {
 	if o.mode == generate.ModeCompletion {
 		mode = llm.ModeCompletion
 	}
-	workers := o.workers
-	if workers == 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
-	opened, err := llm.Open(spec, llm.OpenOptions{Workers: workers, Threads: o.threads, APIKeyEnv: o.apiKeyEnv, Mode: mode})
+	opened, err := llm.Open(spec, llm.OpenOptions{Workers: o.workers, Threads: o.threads, APIKeyEnv: o.apiKeyEnv, Mode: mode})
 	if err != nil {
 		if spec.Kind == llm.SpecRemote {
 			return usageError{fmt.Errorf("--model: %w", err)}

@@ -5,7 +5,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 
@@ -48,7 +47,9 @@ or a Hugging Face tokenizer_config.json); the special tokens the template writes
 are tokenized as such, the messages' text never is. Otherwise, for base models, a
 plain template ("System: …\nUser: …\nAssistant:", stopping at "\nUser:") is used,
 or --template raw. --show-prompts writes every rendered chat prompt to stderr.
-Up to --workers sequences run at once; the rest wait in arrival order. On SIGINT or
+Up to --workers sequences are decoded together (continuous batching: one forward step
+for all of them, requests joining and leaving between steps); the rest wait in
+arrival order. On SIGINT or
 SIGTERM the server stops accepting connections and finishes the requests in flight.`,
 		Example: `  ggmi serve --model ../shared/models/stories260K/stories260K.bin
   ggmi serve --model hf://karpathy/tinyllamas/stories260K/stories260K.bin --addr 127.0.0.1:8080 --name stories
@@ -60,8 +61,8 @@ SIGTERM the server stops accepting connections and finishes the requests in flig
 	f.StringVar(&o.model, "model", "", "model to load: a llama2.c .bin (tokenizer beside it), a .gguf file, or hf://owner/repo/path")
 	f.StringVar(&o.addr, "addr", "127.0.0.1:8080", "address to listen on (port 0 picks a free port)")
 	f.StringVar(&o.name, "name", "", "model name clients ask for (default: the file name without extension)")
-	f.IntVar(&o.workers, "workers", 0, "sequences generated at once (0: every core)")
-	f.IntVar(&o.threads, "threads", 0, "cores the engine uses in all, shared by the running sequences (0: every core)")
+	f.IntVar(&o.workers, "workers", 0, fmt.Sprintf("sequences decoded together by continuous batching (0: %d)", llm.DefaultWorkers))
+	f.IntVar(&o.threads, "threads", 0, "cores the engine uses for each batched step (0: every core)")
 	f.StringVar(&o.template, "template", "", "chat template for models without a Jinja one: plain or raw (given: used even if the model has one)")
 	f.StringVar(&o.chatTmpl, "chat-template", "", "Jinja chat template: a template file, or a tokenizer_config.json (its chat_template)")
 	f.BoolVar(&o.showPr, "show-prompts", false, "write each rendered chat prompt and its token count to stderr")
@@ -117,9 +118,6 @@ func runServe(cmd *cobra.Command, g *globals, o *serveOptions) error {
 	if o.name == "" {
 		o.name = modelName(o.model)
 	}
-	if o.workers == 0 {
-		o.workers = runtime.GOMAXPROCS(0)
-	}
 	bo := builtinOptions{name: o.name, workers: o.workers, threads: o.threads, template: tmpl}
 	if o.chatTmpl != "" {
 		if bo.jinja, err = readChatTemplate(o.chatTmpl); err != nil {
@@ -144,7 +142,7 @@ func runServe(cmd *cobra.Command, g *globals, o *serveOptions) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	fmt.Fprintf(g.stdout, "serving %s (%d parameters, context %d) on http://%s/v1 with %d workers\n",
-		o.name, m.Config.NumParams(), m.Config.SeqLen, ln.Addr(), o.workers)
+		o.name, m.Config.NumParams(), m.Config.SeqLen, ln.Addr(), b.Workers())
 	if err := serve.New(b, serve.Options{MaxBodyBytes: o.maxBody}).Serve(cmd.Context(), ln); err != nil {
 		return err
 	}
