@@ -40,6 +40,9 @@ func run() error {
 	heads := flag.Int("heads", 8, "query heads")
 	kvHeads := flag.Int("kv-heads", 4, "key/value heads")
 	vocab := flag.Int("vocab", 512, "vocabulary size")
+	ctx := flag.Int("ctx", 0, "context length of the model (seq when 0)")
+	arch := flag.String("arch", "llama", "model family: llama or gpt2")
+	preset := flag.String("preset", "", "gpt2-124m: the GPT-2 small shapes (overrides the shape flags)")
 	seed := flag.Uint64("seed", 1, "seed of the weights and data")
 	checkBin := flag.String("check-bin", "", "print the loss of a llama2.c checkpoint on a fixed sequence (as torch_train.py --check-bin) and exit")
 	flag.Parse()
@@ -50,8 +53,21 @@ func run() error {
 		return fmt.Errorf("need threads ≥ 1, steps ≥ 1 and warmup ≥ 0")
 	}
 	runtime.GOMAXPROCS(*threads)
-	cfg := llama.Config{Dim: *dim, HiddenDim: *hidden, NLayers: *layers, NHeads: *heads, NKVHeads: *kvHeads,
-		VocabSize: *vocab, SeqLen: *seq, SharedClassifier: true}
+	switch *preset {
+	case "":
+	case "gpt2-124m":
+		*arch, *dim, *hidden, *layers, *heads, *kvHeads, *vocab, *ctx = llama.ArchGPT2, 768, 3072, 12, 12, 12, 50257, 1024
+	default:
+		return fmt.Errorf("unknown preset %q (known: gpt2-124m)", *preset)
+	}
+	if *ctx == 0 {
+		*ctx = *seq
+	}
+	cfg, err := llama.FamilyConfig(llama.Config{Dim: *dim, HiddenDim: *hidden, NLayers: *layers, NHeads: *heads,
+		NKVHeads: *kvHeads, VocabSize: *vocab, SeqLen: *ctx, SharedClassifier: true}, *arch)
+	if err != nil {
+		return err
+	}
 	m, err := llama.NewRandomModel(cfg, nil, *seed)
 	if err != nil {
 		return err
@@ -97,7 +113,7 @@ func run() error {
 		med = (times[len(times)/2-1] + times[len(times)/2]) / 2
 	}
 	return json.NewEncoder(os.Stdout).Encode(map[string]any{
-		"impl": "ggmi", "go": runtime.Version(), "threads": *threads, "steps": *steps,
+		"impl": "ggmi", "go": runtime.Version(), "arch": cfg.Family(), "params": len(m.Params()), "threads": *threads, "steps": *steps,
 		"batch": *batch, "seq": *seq, "median_step_s": med,
 		"tokens_per_s": float64(*batch**seq) / med, "first_loss": first, "last_loss": last,
 	})
