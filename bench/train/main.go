@@ -12,10 +12,12 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"runtime"
 	"slices"
+	"syscall"
 	"time"
 
 	"github.com/ggmi-dev/ggmi/llama"
@@ -90,33 +92,51 @@ func run() error {
 		return err
 	}
 	defer tr.Close()
-	var times []float64
+	var times, cpus []float64
 	var first, last float64
 	for i := 0; i < total; i++ {
-		t0 := time.Now()
+		t0, c0 := time.Now(), cpuSeconds()
 		sm, err := tr.Step()
 		if err != nil {
 			return err
 		}
-		dt := time.Since(t0).Seconds()
+		dt, dc := time.Since(t0).Seconds(), cpuSeconds()-c0
+		fmt.Fprintf(os.Stderr, "ggmi step %d/%d: %.2f s wall, %.2f s CPU, loss %.4f\n", i+1, total, dt, dc, sm.Loss)
 		if i >= *warmup {
-			times = append(times, dt)
+			times, cpus = append(times, dt), append(cpus, dc)
 		}
 		if i == 0 {
 			first = sm.Loss
 		}
 		last = sm.Loss
 	}
-	slices.Sort(times)
-	med := times[len(times)/2]
-	if len(times)%2 == 0 {
-		med = (times[len(times)/2-1] + times[len(times)/2]) / 2
-	}
+	med := median(times)
 	return json.NewEncoder(os.Stdout).Encode(map[string]any{
 		"impl": "ggmi", "go": runtime.Version(), "arch": cfg.Family(), "params": len(m.Params()), "threads": *threads, "steps": *steps,
-		"batch": *batch, "seq": *seq, "median_step_s": med,
+		"batch": *batch, "seq": *seq, "median_step_s": med, "median_step_cpu_s": median(cpus),
 		"tokens_per_s": float64(*batch**seq) / med, "first_loss": first, "last_loss": last,
 	})
+}
+
+// median returns the median of xs (which it sorts).
+func median(xs []float64) float64 {
+	slices.Sort(xs)
+	m := xs[len(xs)/2]
+	if len(xs)%2 == 0 {
+		m = (xs[len(xs)/2-1] + xs[len(xs)/2]) / 2
+	}
+	return m
+}
+
+// cpuSeconds returns the user and system CPU time of the process so far
+// (all threads): on a shared machine it shows how much of a step's wall
+// time the process actually ran.
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return math.NaN()
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }
 
 // check prints the mean cross-entropy of the checkpoint at path on the

@@ -10,6 +10,7 @@ import argparse
 import json
 import math
 import statistics
+import sys
 import time
 
 import torch
@@ -248,23 +249,26 @@ def main():
     g = torch.Generator().manual_seed(a.seed)
     data = torch.randint(0, a.vocab, (a.batch, a.seq + 1), generator=g)
     x, y = data[:, :-1].contiguous(), data[:, 1:].contiguous()
-    times, losses = [], []
+    times, cpus, losses = [], [], []
     for step in range(a.warmup + a.steps):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         loss = model(x, y)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
-        dt = time.perf_counter() - t0
+        dt, dc = time.perf_counter() - t0, time.process_time() - c0
+        print("pytorch step %d/%d: %.2f s wall, %.2f s CPU, loss %.4f" % (step + 1, a.warmup + a.steps, dt, dc, loss.item()),
+              file=sys.stderr, flush=True)
         if step >= a.warmup:
             times.append(dt)
+            cpus.append(dc)
         losses.append(loss.item())
     med = statistics.median(times)
     print(json.dumps({"impl": "pytorch", "torch": torch.__version__, "arch": a.arch,
                       "params": sum(p.numel() for p in model.parameters()), "threads": a.threads,
                       "steps": a.steps, "batch": a.batch, "seq": a.seq,
-                      "median_step_s": med, "tokens_per_s": a.batch * a.seq / med,
+                      "median_step_s": med, "median_step_cpu_s": statistics.median(cpus), "tokens_per_s": a.batch * a.seq / med,
                       "first_loss": losses[0], "last_loss": losses[-1]}))
 
 
