@@ -22,7 +22,9 @@ func close32(a, b, tol float64) bool { return math.Abs(a-b) <= tol*math.Max(1, m
 // multiples of 4 does not change a single bit.
 func TestGemm(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 1))
-	for _, sh := range [][3]int{{1, 1, 1}, {4, 16, 8}, {3, 5, 7}, {5, 9, 17}, {8, 172, 64}, {13, 30, 1030}, {6, 512, 3}, {4, 24, 0}} {
+	pack := make([]float32, gemmPackLen)
+	for _, sh := range [][3]int{{1, 1, 1}, {4, 16, 8}, {3, 5, 7}, {5, 9, 17}, {8, 172, 64}, {13, 30, 1030}, {6, 512, 3}, {4, 24, 0},
+		{70, 1100, 300}, {133, 48, 600}} {
 		rows, n, K := sh[0], sh[1], sh[2]
 		for _, trans := range []bool{false, true} {
 			a := randVec(rng, rows*K+1, 1)
@@ -32,14 +34,18 @@ func TestGemm(t *testing.T) {
 			}
 			ldb := n + 2
 			b := randVec(rng, K*ldb+1, 1)
-			for _, acc := range []bool{false, true} {
+			for _, c := range []struct {
+				acc    bool
+				packed []float32
+			}{{false, nil}, {true, nil}, {false, pack}, {true, pack}} {
+				acc := c.acc
 				out := randVec(rng, rows*n, 1)
 				prev := append([]float32(nil), out...)
-				gemm(out, n, a, sai, sak, b, ldb, n, K, 0, rows, acc)
+				gemm(out, n, a, sai, sak, b, ldb, n, K, 0, rows, acc, c.packed)
 				split := append([]float32(nil), prev...)
 				mid := rows / 8 * 4
-				gemm(split, n, a, sai, sak, b, ldb, n, K, 0, mid, acc)
-				gemm(split, n, a, sai, sak, b, ldb, n, K, mid, rows, acc)
+				gemm(split, n, a, sai, sak, b, ldb, n, K, 0, mid, acc, c.packed)
+				gemm(split, n, a, sai, sak, b, ldb, n, K, mid, rows, acc, c.packed)
 				for i := 0; i < rows; i++ {
 					for j := 0; j < n; j++ {
 						var s float64

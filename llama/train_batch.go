@@ -92,6 +92,7 @@ type TrainWorkspace struct {
 	rowLoss         []float64
 
 	gemm    gemmTask
+	packs   [][]float32 // gemm pack scratch, one per worker
 	attnF   attnTask
 	attnB   attnBackTask
 	lossT   lossTask
@@ -173,6 +174,10 @@ func (m *Model) NewTrainWorkspace(B, T, workers int) (*TrainWorkspace, error) {
 	w.da = f(B * c.NKVHeads * T)
 	w.kT, w.dkT, w.dvT = f(B*c.NKVHeads*c.HeadSize()*T), f(B*c.NKVHeads*c.HeadSize()*T), f(B*c.NKVHeads*c.HeadSize()*T)
 	w.rowLoss = make([]float64, N)
+	w.packs = make([][]float32, workers)
+	for i := range w.packs {
+		w.packs[i] = f(gemmPackLen)
+	}
 	w.attnF.w, w.attnB.w, w.lossT.w = w, w, w
 	return w, nil
 }
@@ -232,7 +237,7 @@ func (w *TrainWorkspace) rows() int { return w.batchB * w.T }
 // transposed first so that the kernel reads it row by row.
 func (w *TrainWorkspace) matmul(out, x, wt []float32, rows, n, K int) {
 	transpose(w.wT, wt, n, K)
-	w.gemm = gemmTask{c: out, ldc: n, a: x, sai: K, sak: 1, b: w.wT, ldb: n, n: n, K: K}
+	w.gemm = gemmTask{c: out, ldc: n, a: x, sai: K, sak: 1, b: w.wT, ldb: n, n: n, K: K, packs: w.packs}
 	w.pool.do(rows, 4, &w.gemm)
 }
 
@@ -876,14 +881,14 @@ func (w *TrainWorkspace) loss(grad bool) (float64, int) {
 // weightGrad adds dYᵀ · X to dW (d × n) for dY (rows × d) and X
 // (rows × n), in parallel over the rows of dW.
 func (w *TrainWorkspace) weightGrad(dW, dY, X []float32, rows, d, n int) {
-	w.gemm = gemmTask{c: dW, ldc: n, a: dY, sai: 1, sak: d, b: X, ldb: n, n: n, K: rows, acc: true}
+	w.gemm = gemmTask{c: dW, ldc: n, a: dY, sai: 1, sak: d, b: X, ldb: n, n: n, K: rows, acc: true, packs: w.packs}
 	w.pool.do(d, 4, &w.gemm)
 }
 
 // inputGrad sets (or, with acc, adds) dX = dY · W for dY (rows × d) and
 // W (d × n).
 func (w *TrainWorkspace) inputGrad(dX, dY, W []float32, rows, d, n int, acc bool) {
-	w.gemm = gemmTask{c: dX, ldc: n, a: dY, sai: d, sak: 1, b: W, ldb: n, n: n, K: d, acc: acc}
+	w.gemm = gemmTask{c: dX, ldc: n, a: dY, sai: d, sak: 1, b: W, ldb: n, n: n, K: d, acc: acc, packs: w.packs}
 	w.pool.do(rows, 4, &w.gemm)
 }
 

@@ -203,7 +203,7 @@ func TestExternalTrainerFailures(t *testing.T) {
 		want    []string
 	}{
 		{"fail", 0, []string{"exit status 3", "CUDA out of memory"}},
-		{"sleep", 300 * time.Millisecond, []string{"timed out after 300ms", "mode sleep"}},
+		{"sleep", 3 * time.Second, []string{"timed out after 3s", "mode sleep"}},
 		{"none", 0, []string{"read eval.json"}},
 		{"unknown-id", 0, []string{`unknown record "nope"`}},
 		{"negative", 0, []string{"eval_loss -1 is not a finite non-negative number"}},

@@ -12,10 +12,12 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"runtime"
 	"slices"
+	"syscall"
 	"time"
 
 	"github.com/ggmi-dev/ggmi/llama"
@@ -40,6 +42,9 @@ func run() error {
 	heads := flag.Int("heads", 8, "query heads")
 	kvHeads := flag.Int("kv-heads", 4, "key/value heads")
 	vocab := flag.Int("vocab", 512, "vocabulary size")
+	ctx := flag.Int("ctx", 0, "context length of the model (seq when 0)")
+	arch := flag.String("arch", "llama", "model family: llama or gpt2")
+	preset := flag.String("preset", "", "gpt2-124m: the GPT-2 small shapes (overrides the shape flags)")
 	seed := flag.Uint64("seed", 1, "seed of the weights and data")
 	checkBin := flag.String("check-bin", "", "print the loss of a llama2.c checkpoint on a fixed sequence (as torch_train.py --check-bin) and exit")
 	flag.Parse()
@@ -50,8 +55,21 @@ func run() error {
 		return fmt.Errorf("need threads ≥ 1, steps ≥ 1 and warmup ≥ 0")
 	}
 	runtime.GOMAXPROCS(*threads)
-	cfg := llama.Config{Dim: *dim, HiddenDim: *hidden, NLayers: *layers, NHeads: *heads, NKVHeads: *kvHeads,
-		VocabSize: *vocab, SeqLen: *seq, SharedClassifier: true}
+	switch *preset {
+	case "":
+	case "gpt2-124m":
+		*arch, *dim, *hidden, *layers, *heads, *kvHeads, *vocab, *ctx = llama.ArchGPT2, 768, 3072, 12, 12, 12, 50257, 1024
+	default:
+		return fmt.Errorf("unknown preset %q (known: gpt2-124m)", *preset)
+	}
+	if *ctx == 0 {
+		*ctx = *seq
+	}
+	cfg, err := llama.FamilyConfig(llama.Config{Dim: *dim, HiddenDim: *hidden, NLayers: *layers, NHeads: *heads,
+		NKVHeads: *kvHeads, VocabSize: *vocab, SeqLen: *ctx, SharedClassifier: true}, *arch)
+	if err != nil {
+		return err
+	}
 	m, err := llama.NewRandomModel(cfg, nil, *seed)
 	if err != nil {
 		return err
@@ -74,33 +92,51 @@ func run() error {
 		return err
 	}
 	defer tr.Close()
-	var times []float64
+	var times, cpus []float64
 	var first, last float64
 	for i := 0; i < total; i++ {
-		t0 := time.Now()
+		t0, c0 := time.Now(), cpuSeconds()
 		sm, err := tr.Step()
 		if err != nil {
 			return err
 		}
-		dt := time.Since(t0).Seconds()
+		dt, dc := time.Since(t0).Seconds(), cpuSeconds()-c0
+		fmt.Fprintf(os.Stderr, "ggmi step %d/%d: %.2f s wall, %.2f s CPU, loss %.4f\n", i+1, total, dt, dc, sm.Loss)
 		if i >= *warmup {
-			times = append(times, dt)
+			times, cpus = append(times, dt), append(cpus, dc)
 		}
 		if i == 0 {
 			first = sm.Loss
 		}
 		last = sm.Loss
 	}
-	slices.Sort(times)
-	med := times[len(times)/2]
-	if len(times)%2 == 0 {
-		med = (times[len(times)/2-1] + times[len(times)/2]) / 2
-	}
+	med := median(times)
 	return json.NewEncoder(os.Stdout).Encode(map[string]any{
-		"impl": "ggmi", "go": runtime.Version(), "threads": *threads, "steps": *steps,
-		"batch": *batch, "seq": *seq, "median_step_s": med,
+		"impl": "ggmi", "go": runtime.Version(), "arch": cfg.Family(), "params": len(m.Params()), "threads": *threads, "steps": *steps,
+		"batch": *batch, "seq": *seq, "median_step_s": med, "median_step_cpu_s": median(cpus),
 		"tokens_per_s": float64(*batch**seq) / med, "first_loss": first, "last_loss": last,
 	})
+}
+
+// median returns the median of xs (which it sorts).
+func median(xs []float64) float64 {
+	slices.Sort(xs)
+	m := xs[len(xs)/2]
+	if len(xs)%2 == 0 {
+		m = (xs[len(xs)/2-1] + xs[len(xs)/2]) / 2
+	}
+	return m
+}
+
+// cpuSeconds returns the user and system CPU time of the process so far
+// (all threads): on a shared machine it shows how much of a step's wall
+// time the process actually ran.
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return math.NaN()
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }
 
 // check prints the mean cross-entropy of the checkpoint at path on the

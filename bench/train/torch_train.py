@@ -10,6 +10,7 @@ import argparse
 import json
 import math
 import statistics
+import sys
 import time
 
 import torch
@@ -115,6 +116,57 @@ class Llama(nn.Module):
         return F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1), ignore_index=-1)
 
 
+class GPT2Block(nn.Module):
+    def __init__(self, dim, hidden, n_heads):
+        super().__init__()
+        self.n_heads = n_heads
+        self.ln_1 = nn.LayerNorm(dim, eps=1e-5)
+        self.c_attn = nn.Linear(dim, 3 * dim)
+        self.c_proj = nn.Linear(dim, dim)
+        self.ln_2 = nn.LayerNorm(dim, eps=1e-5)
+        self.c_fc = nn.Linear(dim, hidden)
+        self.mlp_proj = nn.Linear(hidden, dim)
+
+    def forward(self, x, mask):
+        B, T, C = x.shape
+        hd = C // self.n_heads
+        q, k, v = self.c_attn(self.ln_1(x)).split(C, dim=2)
+        q, k, v = (t.view(B, T, self.n_heads, hd).transpose(1, 2) for t in (q, k, v))
+        if hasattr(F, "scaled_dot_product_attention"):
+            o = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        else:
+            s = (q @ k.transpose(-2, -1)) / math.sqrt(hd) + mask
+            o = F.softmax(s, dim=-1) @ v
+        x = x + self.c_proj(o.transpose(1, 2).reshape(B, T, C))
+        return x + self.mlp_proj(F.gelu(self.c_fc(self.ln_2(x)), approximate="tanh"))
+
+
+class GPT2(nn.Module):
+    """GPT-2: learned positions, LayerNorm with bias, fused QKV with bias,
+    tanh GELU, LM head tied to the token embedding."""
+
+    def __init__(self, dim, hidden, n_layers, n_heads, vocab, ctx):
+        super().__init__()
+        self.wte = nn.Embedding(vocab, dim)
+        self.wpe = nn.Embedding(ctx, dim)
+        self.h = nn.ModuleList(GPT2Block(dim, hidden, n_heads) for _ in range(n_layers))
+        self.ln_f = nn.LayerNorm(dim, eps=1e-5)
+        mask = torch.full((ctx, ctx), float("-inf")).triu(1)
+        self.register_buffer("mask", mask, persistent=False)
+        for p in self.parameters():
+            if p.dim() == 2:
+                nn.init.normal_(p, std=0.02)
+
+    def forward(self, idx, targets):
+        T = idx.shape[1]
+        x = self.wte(idx) + self.wpe.weight[:T]
+        mask = self.mask[:T, :T]
+        for layer in self.h:
+            x = layer(x, mask)
+        logits = F.linear(self.ln_f(x), self.wte.weight)
+        return F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1), ignore_index=-1)
+
+
 def load_llama2c(path):
     """Reads a llama2.c legacy checkpoint into a Llama module."""
     import struct
@@ -166,6 +218,9 @@ def main():
     ap.add_argument("--heads", type=int, default=8)
     ap.add_argument("--kv-heads", type=int, default=4)
     ap.add_argument("--vocab", type=int, default=512)
+    ap.add_argument("--ctx", type=int, default=0, help="context length of the model (seq when 0)")
+    ap.add_argument("--arch", default="llama", choices=("llama", "gpt2"))
+    ap.add_argument("--preset", default="", choices=("", "gpt2-124m"))
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--check-bin", help="print the loss of a llama2.c checkpoint on a fixed sequence and exit")
     a = ap.parse_args()
@@ -178,7 +233,15 @@ def main():
         return
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
-    model = Llama(a.dim, a.hidden, a.layers, a.heads, a.kv_heads, a.vocab, a.seq)
+    if a.preset == "gpt2-124m":
+        a.arch, a.dim, a.hidden, a.layers, a.heads, a.kv_heads, a.vocab, a.ctx = "gpt2", 768, 3072, 12, 12, 12, 50257, 1024
+    ctx = a.ctx or a.seq
+    if a.arch == "gpt2":
+        model = GPT2(a.dim, a.hidden, a.layers, a.heads, a.vocab, ctx)
+    else:
+        model = Llama(a.dim, a.hidden, a.layers, a.heads, a.kv_heads, a.vocab, ctx)
+    # Weight decay on the matrices (embeddings included), not on norms and
+    # biases, as ggmi's trainer does.
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
     no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": no_decay, "weight_decay": 0.0}],
@@ -186,22 +249,26 @@ def main():
     g = torch.Generator().manual_seed(a.seed)
     data = torch.randint(0, a.vocab, (a.batch, a.seq + 1), generator=g)
     x, y = data[:, :-1].contiguous(), data[:, 1:].contiguous()
-    times, losses = [], []
+    times, cpus, losses = [], [], []
     for step in range(a.warmup + a.steps):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         loss = model(x, y)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
-        dt = time.perf_counter() - t0
+        dt, dc = time.perf_counter() - t0, time.process_time() - c0
+        print("pytorch step %d/%d: %.2f s wall, %.2f s CPU, loss %.4f" % (step + 1, a.warmup + a.steps, dt, dc, loss.item()),
+              file=sys.stderr, flush=True)
         if step >= a.warmup:
             times.append(dt)
+            cpus.append(dc)
         losses.append(loss.item())
     med = statistics.median(times)
-    print(json.dumps({"impl": "pytorch", "torch": torch.__version__, "threads": a.threads,
+    print(json.dumps({"impl": "pytorch", "torch": torch.__version__, "arch": a.arch,
+                      "params": sum(p.numel() for p in model.parameters()), "threads": a.threads,
                       "steps": a.steps, "batch": a.batch, "seq": a.seq,
-                      "median_step_s": med, "tokens_per_s": a.batch * a.seq / med,
+                      "median_step_s": med, "median_step_cpu_s": statistics.median(cpus), "tokens_per_s": a.batch * a.seq / med,
                       "first_loss": losses[0], "last_loss": losses[-1]}))
 
 
