@@ -85,6 +85,10 @@ type Options struct {
 	// (--concurrency auto): the run keeps up to its maximum requests
 	// waiting on it and reports its current limit in Stats.Concurrency.
 	Adaptive *Adaptive
+	// Endpoints, when set, is the llm.Multi inside Backend (a model on
+	// several endpoints): the progress and the summary show its
+	// per-endpoint counters.
+	Endpoints interface{ Endpoints() []llm.EndpointStats }
 	// Price converts tokens into cost for the progress and the summary.
 	Price llm.Price
 	// Progress receives one unit per request; when it implements
@@ -131,6 +135,9 @@ type Stats struct {
 	// Concurrency is the current adaptive concurrency limit (0 when the
 	// concurrency is fixed).
 	Concurrency int `json:"concurrency,omitempty"`
+	// Endpoints are the per-endpoint counters of a model on several
+	// endpoints (nil for one).
+	Endpoints []llm.EndpointStats `json:"endpoints,omitempty"`
 }
 
 // StatsReporter is a progress.Reporter that also shows a run's counters.
@@ -175,6 +182,10 @@ type Summary struct {
 	CurateReports []curate.Report `json:"curate_reports,omitempty"`
 	// Batch tells what the batch mode did (nil online).
 	Batch *BatchSummary `json:"batch,omitempty"`
+	// Endpoints are the per-endpoint counters of this run when the model
+	// is on several endpoints: attempts sent, answered, failed (and moved
+	// to another endpoint).
+	Endpoints []llm.EndpointStats `json:"endpoints,omitempty"`
 	// PossiblyBilled counts the requests that were in flight when an
 	// earlier run was killed (possibly_billed.jsonl lists them): the
 	// provider may have charged them though no answer was kept.
@@ -748,6 +759,9 @@ func (r *runner) report() {
 	if r.opt.Adaptive != nil {
 		s.Concurrency = r.opt.Adaptive.Stats().Limit
 	}
+	if r.opt.Endpoints != nil {
+		s.Endpoints = r.opt.Endpoints.Endpoints()
+	}
 	sr.Stats(s)
 }
 
@@ -1112,6 +1126,9 @@ func (r *runner) fillSummary() {
 	r.sum.FormatRefused = r.noFormat.Load()
 	r.sum.FormatIgnored = r.formatIgnored.Load()
 	r.sum.OutDir = r.opt.OutDir
+	if r.opt.Endpoints != nil {
+		r.sum.Endpoints = r.opt.Endpoints.Endpoints()
+	}
 	if r.sum.RejectReasons == nil && s.Rejects > 0 {
 		r.sum.RejectReasons = map[string]int{}
 	}

@@ -37,6 +37,7 @@ type generateOptions struct {
 	perPrompt     int
 	target        int
 	model         string
+	baseURLs      []string
 	template      string
 	mode          string
 	format        string
@@ -119,6 +120,7 @@ their retries (run the same command again to retry them); 130 interrupted.`,
 	f.IntVar(&o.perPrompt, "per-prompt", 20, "records each prompt asks for")
 	f.IntVar(&o.target, "target", 1000, "records wanted in all (prompts = target / per-prompt, rounded up)")
 	f.StringVar(&o.model, "model", "", "the model M: http(s)://HOST/v1#MODEL, builtin:PATH or hf://owner/repo/file (required)")
+	f.StringSliceVar(&o.baseURLs, "base-url", nil, "further API roots serving the same model as an http(s) --model (repeatable or comma list): each request goes to the least loaded healthy endpoint, one that fails is left alone for a while and its requests move to the others")
 	f.StringVar(&o.template, "template", "", "prompt template: default, completion or a template file (default: by --mode)")
 	f.StringVar(&o.mode, "mode", "chat", "chat (instruction-tuned models) or completion (base models)")
 	f.StringVar(&o.format, "format", "auto", "answer format: auto (task schema in chat mode, text in completion mode), task, json, text or a JSON schema file")
@@ -236,6 +238,22 @@ func (o *generateOptions) check() (llm.ModelSpec, llm.Price, error) {
 	if spec.Kind == llm.SpecBuiltin {
 		if err := checkModelFile(spec.Path); err != nil {
 			return none, llm.Price{}, fmt.Errorf("--model: %w", err)
+		}
+	}
+	if len(o.baseURLs) > 0 {
+		switch {
+		case spec.Kind != llm.SpecRemote:
+			return none, llm.Price{}, errors.New("--base-url needs an http(s)://HOST/v1#MODEL --model (its endpoint is the first one)")
+		case o.batch != "":
+			return none, llm.Price{}, errors.New("--base-url does not go with --batch (a batch goes to one provider)")
+		}
+		seen := map[string]bool{strings.TrimRight(spec.BaseURL, "/"): true}
+		for _, u := range o.baseURLs {
+			k := strings.TrimRight(strings.TrimSpace(u), "/")
+			if seen[k] {
+				return none, llm.Price{}, fmt.Errorf("--base-url %s is given twice (with --model's endpoint counted)", llm.RedactURL(u))
+			}
+			seen[k] = true
 		}
 	}
 	if len(o.mapping) > 0 {
@@ -423,6 +441,13 @@ func runGenerate(cmd *cobra.Command, g *globals, o *generateOptions) error {
 	if spec.Kind == llm.SpecBuiltin {
 		opt.Model = backend.Models()[0]
 	}
+	if len(o.baseURLs) > 0 {
+		multi, err := openEndpoints(backend, spec, o, mode)
+		if err != nil {
+			return usageError{err}
+		}
+		backend, opt.Endpoints = multi, multi
+	}
 	limited := backend
 	if o.concurrencyS == "auto" {
 		opt.Adaptive = generate.NewAdaptive(backend, generate.AdaptiveOptions{})
@@ -511,6 +536,13 @@ func printGenerateSummary(g *globals, o *generateOptions, s generate.Summary) {
 	} else if s.FormatRefused {
 		fmt.Fprintln(w, "note: the endpoint refused the response format; answers were parsed as free text")
 	}
+	for _, e := range s.Endpoints {
+		state := ""
+		if e.Down {
+			state = " (down at the end)"
+		}
+		fmt.Fprintf(w, "endpoint %s: %d answered, %d failed and moved on%s\n", e.Name, e.Done, e.Failed, state)
+	}
 	if b := s.Batch; b != nil {
 		fmt.Fprintf(w, "batch %s: %d batches created (%d requests, %d resubmitted), %d resumed; %d answers stored, %d without answer\n",
 			b.Provider, b.Created, b.Submitted, b.Resubmitted, b.Resumed, b.Answered, b.Failed)
@@ -522,6 +554,23 @@ func printGenerateSummary(g *globals, o *generateOptions, s generate.Summary) {
 		fmt.Fprintf(w, "failed: %s\n", e)
 	}
 	fmt.Fprintf(w, "→ %s\n", s.OutDir)
+}
+
+// openEndpoints puts first (the --model endpoint) and one OpenAI client
+// per --base-url behind one llm.Multi.
+func openEndpoints(first llm.Backend, spec llm.ModelSpec, o *generateOptions, mode string) (*llm.Multi, error) {
+	bs := []llm.Backend{first}
+	names := []string{llm.RedactURL(spec.BaseURL)}
+	for _, u := range o.baseURLs {
+		u = strings.TrimSpace(u)
+		b, err := llm.NewOpenAI(llm.OpenAIOptions{BaseURL: u, Model: spec.Model, APIKeyEnv: o.apiKeyEnv, Mode: mode})
+		if err != nil {
+			return nil, fmt.Errorf("--base-url: %w", err)
+		}
+		bs = append(bs, b)
+		names = append(names, b.BaseURL())
+	}
+	return llm.NewMulti(bs, names, llm.MultiOptions{})
 }
 
 // validConcurrency parses a numeric --concurrency into o.concurrency.
