@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 )
@@ -283,4 +284,32 @@ func (m *Multi) each(ctx context.Context, attempt func(Backend) error) error {
 		}
 		last = err
 	}
+}
+
+// OpenEndpoints puts first (the backend opened from spec, a remote
+// endpoint) and one OpenAI client per further base URL of the same model
+// behind one Multi, each endpoint named by its redacted base URL. A base
+// URL given twice (spec's included) is an error.
+func OpenEndpoints(first Backend, spec ModelSpec, baseURLs []string, opt OpenOptions) (*Multi, error) {
+	if spec.Kind != SpecRemote {
+		return nil, fmt.Errorf("several endpoints need an http(s)://HOST/v1#MODEL model, not %s", spec.Kind)
+	}
+	bs := []Backend{first}
+	names := []string{RedactURL(spec.BaseURL)}
+	seen := map[string]bool{strings.TrimRight(spec.BaseURL, "/"): true}
+	for _, u := range baseURLs {
+		u = strings.TrimSpace(u)
+		k := strings.TrimRight(u, "/")
+		if seen[k] {
+			return nil, fmt.Errorf("base URL %s is given twice (the model's endpoint counted)", RedactURL(u))
+		}
+		seen[k] = true
+		b, err := NewOpenAI(OpenAIOptions{BaseURL: u, Model: spec.Model, APIKeyEnv: opt.APIKeyEnv, Mode: opt.Mode})
+		if err != nil {
+			return nil, err
+		}
+		bs = append(bs, b)
+		names = append(names, b.BaseURL())
+	}
+	return NewMulti(bs, names, MultiOptions{})
 }

@@ -247,14 +247,6 @@ func (o *generateOptions) check() (llm.ModelSpec, llm.Price, error) {
 		case o.batch != "":
 			return none, llm.Price{}, errors.New("--base-url does not go with --batch (a batch goes to one provider)")
 		}
-		seen := map[string]bool{strings.TrimRight(spec.BaseURL, "/"): true}
-		for _, u := range o.baseURLs {
-			k := strings.TrimRight(strings.TrimSpace(u), "/")
-			if seen[k] {
-				return none, llm.Price{}, fmt.Errorf("--base-url %s is given twice (with --model's endpoint counted)", llm.RedactURL(u))
-			}
-			seen[k] = true
-		}
 	}
 	if len(o.mapping) > 0 {
 		if _, err := dataset.CustomSchema(o.mapping); err != nil {
@@ -442,9 +434,9 @@ func runGenerate(cmd *cobra.Command, g *globals, o *generateOptions) error {
 		opt.Model = backend.Models()[0]
 	}
 	if len(o.baseURLs) > 0 {
-		multi, err := openEndpoints(backend, spec, o, mode)
+		multi, err := llm.OpenEndpoints(backend, spec, o.baseURLs, llm.OpenOptions{APIKeyEnv: o.apiKeyEnv, Mode: mode})
 		if err != nil {
-			return usageError{err}
+			return usageError{fmt.Errorf("--base-url: %w", err)}
 		}
 		backend, opt.Endpoints = multi, multi
 	}
@@ -554,23 +546,6 @@ func printGenerateSummary(g *globals, o *generateOptions, s generate.Summary) {
 		fmt.Fprintf(w, "failed: %s\n", e)
 	}
 	fmt.Fprintf(w, "→ %s\n", s.OutDir)
-}
-
-// openEndpoints puts first (the --model endpoint) and one OpenAI client
-// per --base-url behind one llm.Multi.
-func openEndpoints(first llm.Backend, spec llm.ModelSpec, o *generateOptions, mode string) (*llm.Multi, error) {
-	bs := []llm.Backend{first}
-	names := []string{llm.RedactURL(spec.BaseURL)}
-	for _, u := range o.baseURLs {
-		u = strings.TrimSpace(u)
-		b, err := llm.NewOpenAI(llm.OpenAIOptions{BaseURL: u, Model: spec.Model, APIKeyEnv: o.apiKeyEnv, Mode: mode})
-		if err != nil {
-			return nil, fmt.Errorf("--base-url: %w", err)
-		}
-		bs = append(bs, b)
-		names = append(names, b.BaseURL())
-	}
-	return llm.NewMulti(bs, names, llm.MultiOptions{})
 }
 
 // validConcurrency parses a numeric --concurrency into o.concurrency.
