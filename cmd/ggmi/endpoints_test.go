@@ -243,3 +243,13 @@ func TestGenerateSeveralEndpoints(t *testing.T) {
 		t.Errorf("errors: %v", sum.Errors)
 	}
 }
+
+// TestGenerateBaseURLNeedsRemoteModel: --base-url with a built-in model is
+// the user's mistake (exit 2, one line).
+func TestGenerateBaseURLNeedsRemoteModel(t *testing.T) {
+	model := testshared.StoriesPath(t)
+	code, _, errOut := runCLI(genArgs("builtin:"+model, t.TempDir(), "--base-url", "http://127.0.0.1:2/v1")...)
+	if code != 2 || !strings.Contains(errOut, "--base-url needs an http(s)://HOST/v1#MODEL --model") {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+}
