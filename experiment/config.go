@@ -2,6 +2,7 @@ package experiment
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +16,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/ggmi-dev/ggmi/llm"
 	"github.com/ggmi-dev/ggmi/synth"
 )
 
@@ -157,12 +159,18 @@ type GeneratorSpec struct {
 	ID string `yaml:"id" json:"id"`
 	// Model is http(s)://HOST/v1#MODEL, builtin:PATH or hf://… .
 	Model string `yaml:"model" json:"model"`
+	// BaseURLs lists further API roots serving the same model as an
+	// http(s) Model (as `ggmi generate --base-url`): each request goes to
+	// the least loaded healthy endpoint.
+	BaseURLs []string `yaml:"base_urls,omitempty" json:"base_urls,omitempty"`
 	// Mode is chat (default) or completion.
 	Mode        string  `yaml:"mode,omitempty" json:"mode,omitempty"`
 	Temperature float64 `yaml:"temperature,omitempty" json:"temperature,omitempty"`
 	TopP        float64 `yaml:"top_p,omitempty" json:"top_p,omitempty"`
 	MaxTokens   int     `yaml:"max_tokens,omitempty" json:"max_tokens,omitempty"`
-	Concurrency int     `yaml:"concurrency,omitempty" json:"concurrency,omitempty"`
+	// Concurrency is the number of requests in flight, or auto (as
+	// `ggmi generate --concurrency auto`).
+	Concurrency Concurrency `yaml:"concurrency,omitempty" json:"concurrency,omitempty"`
 	// RPM and TPM are client-side limits (0: none).
 	RPM int `yaml:"rpm,omitempty" json:"rpm,omitempty"`
 	TPM int `yaml:"tpm,omitempty" json:"tpm,omitempty"`
@@ -186,6 +194,58 @@ type GeneratorSpec struct {
 	// BatchMaxRequests caps the requests per batch (0: the provider's
 	// limit).
 	BatchMaxRequests int `yaml:"batch_max_requests,omitempty" json:"batch_max_requests,omitempty"`
+}
+
+// Concurrency is a generator's number of requests in flight: a whole
+// number, or ConcurrencyAuto ("auto" in the file) for the adaptive limit.
+// 0 selects the default.
+type Concurrency int
+
+// ConcurrencyAuto is `concurrency: auto`.
+const ConcurrencyAuto Concurrency = -1
+
+// UnmarshalYAML reads a whole number of at least 1 or auto.
+func (c *Concurrency) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode && n.Value == "auto" {
+		*c = ConcurrencyAuto
+		return nil
+	}
+	var v int
+	if n.Kind != yaml.ScalarNode || n.Decode(&v) != nil || v < 1 {
+		return fmt.Errorf("line %d: concurrency must be a whole number of at least 1 or auto (got %q)", n.Line, n.Value)
+	}
+	*c = Concurrency(v)
+	return nil
+}
+
+// MarshalYAML writes auto or the number.
+func (c Concurrency) MarshalYAML() (any, error) {
+	if c == ConcurrencyAuto {
+		return "auto", nil
+	}
+	return int(c), nil
+}
+
+// UnmarshalJSON reads a number or "auto".
+func (c *Concurrency) UnmarshalJSON(b []byte) error {
+	if string(b) == `"auto"` {
+		*c = ConcurrencyAuto
+		return nil
+	}
+	var v int
+	if json.Unmarshal(b, &v) != nil || v < 1 {
+		return fmt.Errorf("concurrency must be a whole number of at least 1 or auto (got %s)", b)
+	}
+	*c = Concurrency(v)
+	return nil
+}
+
+// MarshalJSON writes "auto" or the number.
+func (c Concurrency) MarshalJSON() ([]byte, error) {
+	if c == ConcurrencyAuto {
+		return []byte(`"auto"`), nil
+	}
+	return json.Marshal(int(c))
 }
 
 // CurationSpec configures ε.
@@ -443,6 +503,19 @@ func (c *Config) validate() error {
 		}
 		if m.BatchMaxRequests < 0 {
 			return fmt.Errorf("generators[%d].batch_max_requests must not be negative", i)
+		}
+		if len(m.BaseURLs) > 0 {
+			if !strings.HasPrefix(m.Model, "http://") && !strings.HasPrefix(m.Model, "https://") {
+				return fmt.Errorf("generators[%d].base_urls needs an http(s)://HOST/v1#MODEL model (its endpoint is the first one)", i)
+			}
+			if m.Batch != "" {
+				return fmt.Errorf("generators[%d].base_urls does not go with batch (a batch goes to one provider)", i)
+			}
+			for _, u := range m.BaseURLs {
+				if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+					return fmt.Errorf("generators[%d].base_urls: %q is not an http(s) URL", i, llm.RedactURL(u))
+				}
+			}
 		}
 	}
 	if s := c.Students; s != nil {

@@ -1,9 +1,13 @@
 package experiment
 
 import (
+	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"go.yaml.in/yaml/v3"
 )
 
 func TestParseErrors(t *testing.T) {
@@ -26,6 +30,14 @@ func TestParseErrors(t *testing.T) {
 		{"judge negative questions", base + "judge: {model: m, questions: -1}\n", "judge.questions"},
 		{"wrong type", strings.Replace(base, "demos: 1", "demos: many", 1), "many"},
 		{"empty sweep", base + "sweep: {generation.demos: []}\n", "no values"},
+		{"concurrency word", strings.Replace(base, "model: builtin:m}", "model: builtin:m, concurrency: many}", 1), "concurrency must be a whole number of at least 1 or auto"},
+		{"concurrency zero", strings.Replace(base, "model: builtin:m}", "model: builtin:m, concurrency: 0}", 1), "concurrency must be"},
+		{"concurrency list", strings.Replace(base, "model: builtin:m}", "model: builtin:m, concurrency: [auto]}", 1), "concurrency must be"},
+		{"base_urls builtin", strings.Replace(base, "model: builtin:m}", "model: builtin:m, base_urls: [http://h:1/v1]}", 1), "base_urls needs an http(s)"},
+		{"base_urls not http", strings.Replace(base, "model: builtin:m}", "model: 'http://a:1/v1#m', base_urls: [ftp://h/v1]}", 1), "not an http(s) URL"},
+		{"base_urls batch", strings.Replace(base, "model: builtin:m}", "model: 'http://a:1/v1#m', batch: openai, base_urls: [http://h:1/v1]}", 1), "batch"},
+		{"concurrency auto", strings.Replace(base, "model: builtin:m}", "model: builtin:m, concurrency: auto}", 1), ""},
+		{"base_urls", strings.Replace(base, "model: builtin:m}", "model: 'http://a:1/v1#m', base_urls: ['http://b:1/v1', 'http://c:1/v1']}", 1), ""},
 		{"ok", base, ""},
 	}
 	for _, tc := range cases {
@@ -254,5 +266,41 @@ func TestCurationSwitchesParse(t *testing.T) {
 	}
 	if _, err := Parse(strings.NewReader(base+"curation: {filtres: [length]}\n"), "."); err == nil {
 		t.Error("a misspelt curation key is accepted")
+	}
+}
+
+// TestGeneratorConcurrency: generators[].concurrency takes a number or
+// auto, in YAML and JSON, and writes back what it read.
+func TestGeneratorConcurrency(t *testing.T) {
+	base := "name: x\nanchors: {path: a.jsonl}\ngeneration: {demos: 1, per_prompt: 2, target: 3}\ngenerators: [{id: g, model: builtin:m, concurrency: %s}]\n"
+	for _, tc := range []struct {
+		in   string
+		want Concurrency
+		json string
+	}{{"auto", ConcurrencyAuto, `"auto"`}, {"16", 16, "16"}, {"1", 1, "1"}} {
+		c, err := Parse(strings.NewReader(fmt.Sprintf(base, tc.in)), ".")
+		if err != nil {
+			t.Fatalf("%s: %v", tc.in, err)
+		}
+		g := c.Generators[0]
+		if g.Concurrency != tc.want {
+			t.Fatalf("%s: read %d, want %d", tc.in, g.Concurrency, tc.want)
+		}
+		b, err := json.Marshal(g)
+		if err != nil || !strings.Contains(string(b), `"concurrency":`+tc.json) {
+			t.Fatalf("%s: JSON %s (%v)", tc.in, b, err)
+		}
+		var back GeneratorSpec
+		if err := json.Unmarshal(b, &back); err != nil || back.Concurrency != tc.want {
+			t.Fatalf("%s: JSON round trip %d (%v)", tc.in, back.Concurrency, err)
+		}
+		y, err := yaml.Marshal(g)
+		if err != nil || !strings.Contains(string(y), "concurrency: "+tc.in) {
+			t.Fatalf("%s: YAML %s (%v)", tc.in, y, err)
+		}
+	}
+	var c Concurrency
+	if err := json.Unmarshal([]byte(`"fast"`), &c); err == nil {
+		t.Error(`JSON "fast" accepted as a concurrency`)
 	}
 }

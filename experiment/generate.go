@@ -99,8 +99,20 @@ func (r *Runner) stageGenerate(ctx context.Context, c *Configuration, dir string
 	if len(g.Price) == 2 {
 		price = llm.Price{InputPerMTok: g.Price[0], OutputPerMTok: g.Price[1]}
 	}
-	conc := g.Concurrency
-	if conc <= 0 {
+	backend := o.Backend
+	var multi *llm.Multi
+	if len(g.BaseURLs) > 0 {
+		if multi, err = llm.OpenEndpoints(o.Backend, ms, g.BaseURLs, llm.OpenOptions{APIKeyEnv: g.APIKeyEnv, Mode: mode}); err != nil {
+			return fmt.Errorf("generator %s: base_urls: %w", g.ID, err)
+		}
+		backend = multi
+	}
+	var adaptive *generate.Adaptive
+	conc := int(g.Concurrency)
+	if g.Concurrency == ConcurrencyAuto {
+		adaptive = generate.NewAdaptive(backend, generate.AdaptiveOptions{})
+		backend, conc = adaptive, 0
+	} else if conc <= 0 {
 		conc = 8
 		if o.Model != nil {
 			conc = runtime.GOMAXPROCS(0)
@@ -110,8 +122,12 @@ func (r *Runner) stageGenerate(ctx context.Context, c *Configuration, dir string
 		Plan: plan, Identity: o.Identity, Model: model, Mode: g.Mode,
 		Params:      generate.Params{Temperature: g.Temperature, TopP: g.TopP, MaxTokens: g.MaxTokens},
 		Concurrency: conc, Price: price, Progress: r.opt.Progress, OutDir: filepath.Join(dir, "gen"),
-		Backend: llm.Limited(o.Backend, llm.LimitOptions{Concurrency: conc, RequestsPerMinute: float64(g.RPM),
+		Backend: llm.Limited(backend, llm.LimitOptions{Concurrency: conc, RequestsPerMinute: float64(g.RPM),
 			TokensPerMinute: float64(g.TPM), Prices: map[string]llm.Price{model: price}}),
+		Adaptive: adaptive,
+	}
+	if multi != nil {
+		opt.Endpoints = multi
 	}
 	if g.Schema != nil && !*g.Schema {
 		opt.Format = &llm.ResponseFormat{Type: llm.FormatText}

@@ -3,6 +3,7 @@ package generate
 import (
 	"encoding/json"
 	"fmt"
+	"sync"
 
 	"github.com/ggmi-dev/ggmi/llm"
 )
@@ -15,8 +16,20 @@ const FormatTask = "task"
 // records: an object {"tasks": [...]} holding exactly n objects with the
 // string fields "instruction", "context" and "response" (OpenAI's
 // structured outputs want an object at the root; synth.Parse unwraps it).
-// n ≤ 0 leaves the number of tasks open.
+// n ≤ 0 leaves the number of tasks open. The result is shared: do not
+// modify it.
 func TaskSchema(n int) json.RawMessage {
+	if v, ok := taskSchemas.Load(n); ok {
+		return v.(json.RawMessage)
+	}
+	v, _ := taskSchemas.LoadOrStore(n, taskSchema(n))
+	return v.(json.RawMessage)
+}
+
+// taskSchemas memoises TaskSchema by n: every request of a run carries it.
+var taskSchemas sync.Map
+
+func taskSchema(n int) json.RawMessage {
 	arr := map[string]any{"type": "array", "items": map[string]any{
 		"type": "object",
 		"properties": map[string]any{

@@ -15,8 +15,14 @@ import (
 // against a server that answers each request after 50 ms. The ideal rate
 // is 256 / 50 ms = 5120 requests/s; the benchmark reports the fraction of
 // it kept ("ideal-frac", goal ≥ 0.95).
-func BenchmarkOnline256(b *testing.B) {
-	const conc, delay = 256, 50 * time.Millisecond
+func BenchmarkOnline256(b *testing.B) { benchOnline(b, 256) }
+
+// BenchmarkOnline64 is BenchmarkOnline256 at concurrency 64 (ideal 1280
+// requests/s).
+func BenchmarkOnline64(b *testing.B) { benchOnline(b, 64) }
+
+func benchOnline(b *testing.B, conc int) {
+	const delay = 50 * time.Millisecond
 	f := newFakeModel(b)
 	f.fault = func(w http.ResponseWriter, r *http.Request, body []byte, arrival int) bool {
 		time.Sleep(delay)
@@ -29,7 +35,7 @@ func BenchmarkOnline256(b *testing.B) {
 		b.Fatal(err)
 	}
 	plan := testPlan(b, 2*conc, 2, 9)
-	const samples = 8 // 256 prompts × 8 = 2048 requests: 8 waves of 50 ms
+	const samples = 8 // 2·conc/2 prompts × 8 = 8·conc requests: 8 waves of 50 ms
 	var fracs []float64
 	for i := 0; i < b.N; i++ {
 		opt := Options{Plan: plan, Samples: samples, Model: "m", Concurrency: conc, OutDir: b.TempDir(),

@@ -19,6 +19,7 @@ import (
 
 	"github.com/ggmi-dev/ggmi/curate"
 	"github.com/ggmi-dev/ggmi/dataset"
+	"github.com/ggmi-dev/ggmi/internal/groupcommit"
 	"github.com/ggmi-dev/ggmi/llm"
 	"github.com/ggmi-dev/ggmi/progress"
 	"github.com/ggmi-dev/ggmi/synth"
@@ -84,6 +85,10 @@ type Options struct {
 	// (--concurrency auto): the run keeps up to its maximum requests
 	// waiting on it and reports its current limit in Stats.Concurrency.
 	Adaptive *Adaptive
+	// Endpoints, when set, is the llm.Multi inside Backend (a model on
+	// several endpoints): the progress and the summary show its
+	// per-endpoint counters.
+	Endpoints interface{ Endpoints() []llm.EndpointStats }
 	// Price converts tokens into cost for the progress and the summary.
 	Price llm.Price
 	// Progress receives one unit per request; when it implements
@@ -130,6 +135,9 @@ type Stats struct {
 	// Concurrency is the current adaptive concurrency limit (0 when the
 	// concurrency is fixed).
 	Concurrency int `json:"concurrency,omitempty"`
+	// Endpoints are the per-endpoint counters of a model on several
+	// endpoints (nil for one).
+	Endpoints []llm.EndpointStats `json:"endpoints,omitempty"`
 }
 
 // StatsReporter is a progress.Reporter that also shows a run's counters.
@@ -174,6 +182,10 @@ type Summary struct {
 	CurateReports []curate.Report `json:"curate_reports,omitempty"`
 	// Batch tells what the batch mode did (nil online).
 	Batch *BatchSummary `json:"batch,omitempty"`
+	// Endpoints are the per-endpoint counters of this run when the model
+	// is on several endpoints: attempts sent, answered, failed (and moved
+	// to another endpoint).
+	Endpoints []llm.EndpointStats `json:"endpoints,omitempty"`
 	// PossiblyBilled counts the requests that were in flight when an
 	// earlier run was killed (possibly_billed.jsonl lists them): the
 	// provider may have charged them though no answer was kept.
@@ -236,7 +248,9 @@ type runner struct {
 	formatIgnored             atomic.Bool
 
 	records, rejects, journal *dataset.JSONLWriter // appended in whole groups of lines, synced
-	commitMu                  sync.Mutex
+	// commits appends the lines of concurrent requests together: one
+	// fsync per file for a group of requests.
+	commits *groupcommit.Committer[commitLines]
 
 	mu        sync.Mutex
 	journaled map[[2]int]journalEntry // completed requests by (prompt, sample)
@@ -322,7 +336,10 @@ func Run(ctx context.Context, opt Options) (Summary, error) {
 			}
 		}()
 	}
-	for range min(r.opt.Concurrency, max(len(pending), 1)) {
+	// Twice as many workers as requests in flight: a worker whose answer
+	// came back waits for its group commit (a few fsyncs) while another
+	// one's request takes its slot.
+	for range min(2*r.opt.Concurrency, max(len(pending), 1)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -410,13 +427,14 @@ func prepare(opt Options) (*runner, int, error) {
 		return nil, 0, fmt.Errorf("generate: %w", err)
 	}
 	r := &runner{opt: opt, prompts: prompts, samples: max(opt.Samples, 1), progress: progress.OrNop(opt.Progress)}
+	r.commits = groupcommit.New(r.commitGroup)
 	switch {
 	case opt.Format == nil && opt.Mode == ModeChat:
 		r.format = &llm.ResponseFormat{Type: FormatTask}
 	case opt.Format != nil && opt.Format.Type != "" && opt.Format.Type != llm.FormatText:
 		r.format = opt.Format
 	}
-	inner := &fetchMarker{b: opt.Backend, id: opt.Identity, batchOnly: opt.Batch != nil}
+	inner := &fetchMarker{b: opt.Backend, id: opt.Identity, batchOnly: opt.Batch != nil, slots: make(chan struct{}, opt.Concurrency)}
 	if inner.id == "" {
 		inner.id = llm.BackendIdentity(opt.Backend)
 	}
@@ -741,6 +759,9 @@ func (r *runner) report() {
 	if r.opt.Adaptive != nil {
 		s.Concurrency = r.opt.Adaptive.Stats().Limit
 	}
+	if r.opt.Endpoints != nil {
+		s.Endpoints = r.opt.Endpoints.Endpoints()
+	}
 	sr.Stats(s)
 }
 
@@ -755,6 +776,10 @@ type fetchMarker struct {
 	id        string
 	batchOnly bool
 	ledger    *inflightLedger // notes each request before it leaves and when it returns
+	// slots holds one token per request in flight: at most
+	// Options.Concurrency requests are out at once, while more workers
+	// parse answers and wait for their commits.
+	slots chan struct{}
 }
 
 func (f *fetchMarker) Generate(ctx context.Context, req llm.Request) (llm.Response, error) {
@@ -764,12 +789,21 @@ func (f *fetchMarker) Generate(ctx context.Context, req llm.Request) (llm.Respon
 	if flag, ok := ctx.Value(fetchKey{}).(*atomic.Bool); ok {
 		flag.Store(true)
 	}
+	select {
+	case f.slots <- struct{}{}:
+	case <-ctx.Done():
+		return llm.Response{}, ctx.Err()
+	}
+	defer func() { <-f.slots }()
 	if f.ledger == nil {
 		return f.b.Generate(ctx, req)
 	}
-	k, err := llm.CacheKey(f.id, req)
-	if err != nil {
-		return llm.Response{}, err
+	k, ok := llm.CacheKeyFrom(ctx)
+	if !ok {
+		var err error
+		if k, err = llm.CacheKey(f.id, req); err != nil {
+			return llm.Response{}, err
+		}
 	}
 	f.ledger.write(inflightLine{Key: k, Time: time.Now().UTC(), PromptTokens: estimatePrompt(req)})
 	resp, err := f.b.Generate(ctx, req)
@@ -847,17 +881,7 @@ func (r *runner) do(ctx context.Context, j job) error {
 	if err != nil {
 		return fmt.Errorf("generate: encode journal entry: %w", err)
 	}
-	// Records and rejects first, the journal line last: a journal line
-	// proves that the lines of its request are on disk.
-	r.commitMu.Lock()
-	defer r.commitMu.Unlock()
-	if err := r.records.WriteLines(rb); err != nil {
-		return &fatalError{err}
-	}
-	if err := r.rejects.WriteLines(jb); err != nil {
-		return &fatalError{err}
-	}
-	if err := r.journal.WriteLines(line); err != nil {
+	if err := r.commits.Commit(commitLines{rb, jb, line}); err != nil {
 		return &fatalError{err}
 	}
 	r.mu.Lock()
@@ -870,6 +894,28 @@ func (r *runner) do(ctx context.Context, j job) error {
 	r.mu.Unlock()
 	r.account(e, e.Fetched)
 	return nil
+}
+
+// commitLines are the lines one completed request appends.
+type commitLines struct{ records, rejects, journal []byte }
+
+// commitGroup appends the lines of a group of requests, each file synced
+// once: records and rejects first, the journal lines last, so that a
+// journal line proves that the lines of its request are on disk.
+func (r *runner) commitGroup(group []commitLines) error {
+	var rb, jb, lb []byte
+	for _, g := range group {
+		rb = append(rb, g.records...)
+		jb = append(jb, g.rejects...)
+		lb = append(lb, g.journal...)
+	}
+	if err := r.records.WriteLines(rb); err != nil {
+		return err
+	}
+	if err := r.rejects.WriteLines(jb); err != nil {
+		return err
+	}
+	return r.journal.WriteLines(lb)
 }
 
 // fatalError marks a local failure (disk, encoding) that stops the run.
@@ -1080,6 +1126,9 @@ func (r *runner) fillSummary() {
 	r.sum.FormatRefused = r.noFormat.Load()
 	r.sum.FormatIgnored = r.formatIgnored.Load()
 	r.sum.OutDir = r.opt.OutDir
+	if r.opt.Endpoints != nil {
+		r.sum.Endpoints = r.opt.Endpoints.Endpoints()
+	}
 	if r.sum.RejectReasons == nil && s.Rejects > 0 {
 		r.sum.RejectReasons = map[string]int{}
 	}

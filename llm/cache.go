@@ -14,6 +14,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/ggmi-dev/ggmi/internal/groupcommit"
 )
 
 // cacheBucket holds the responses; cacheVersion is part of every key so
@@ -43,6 +45,10 @@ type CachedBackend struct {
 	mu       sync.Mutex
 	stats    CacheStats
 	inflight map[string]*flight
+
+	// writes commits the answers of concurrent requests together: one
+	// fsync'ed transaction per group instead of one per answer.
+	writes *groupcommit.Committer[encoded]
 }
 
 // flight is a backend call that identical requests wait for.
@@ -56,13 +62,15 @@ type flight struct {
 // at path (created when missing). Every Generate request is keyed by the
 // SHA-256 of a canonical JSON of the backend's identity, the model, the
 // messages or prompt, all sampling parameters, the seed, the response
-// format and the sample index. A response is committed to disk (fsync'ed transaction) before it is returned, so a
-// run killed at any point loses no paid answer; an identical later
+// format and the sample index. A response is committed to disk (fsync'ed
+// transaction) before it is returned, so a run killed at any point loses no paid answer; an identical later
 // request, in this or another process, is served from the file without
 // calling b. Entries carry a checksum; a corrupted one is refetched and
 // overwritten. Embed is not cached. Identical requests in flight at the
-// same time share one backend call. Close the CachedBackend to release
-// the file.
+// same time share one backend call. Answers that arrive while a commit
+// runs are committed together in the next transaction (group commit), so
+// many requests in flight do not queue for one fsync each. Close the
+// CachedBackend to release the file.
 func Cached(b Backend, path string) (*CachedBackend, error) {
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 10 * time.Second})
 	if err != nil {
@@ -75,7 +83,9 @@ func Cached(b Backend, path string) (*CachedBackend, error) {
 		db.Close()
 		return nil, fmt.Errorf("llm: init cache %s: %w", path, err)
 	}
-	return &CachedBackend{b: b, db: db, id: BackendIdentity(b), inflight: map[string]*flight{}}, nil
+	c := &CachedBackend{b: b, db: db, id: BackendIdentity(b), inflight: map[string]*flight{}}
+	c.writes = groupcommit.New(c.putTx)
+	return c, nil
 }
 
 // BackendIdentity names a backend for cache keys: its Identity() when it
@@ -168,11 +178,11 @@ func CacheKey(identity string, req Request) (string, error) {
 	if f := req.Format; f != nil && f.Type != "" && f.Type != FormatText {
 		d.Format = &cacheFormatDoc{Type: f.Type, Name: f.Name, Strict: f.Strict}
 		if len(f.Schema) > 0 {
-			var buf bytes.Buffer
-			if err := json.Compact(&buf, f.Schema); err != nil {
-				return "", fmt.Errorf("llm: cache key: %w: response format schema: %v", ErrInvalidRequest, err)
+			s, err := compactSchema(f.Schema)
+			if err != nil {
+				return "", err
 			}
-			d.Format.Schema = buf.Bytes()
+			d.Format.Schema = s
 		}
 	}
 	b, err := json.Marshal(d)
@@ -181,6 +191,44 @@ func CacheKey(identity string, req Request) (string, error) {
 	}
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:]), nil
+}
+
+// compactSchemas memoises compactSchema: every request of a run carries
+// the same few schemas.
+var compactSchemas = struct {
+	sync.Mutex
+	m map[string][]byte
+}{m: map[string][]byte{}}
+
+// compactSchema returns schema without insignificant white space.
+func compactSchema(schema []byte) ([]byte, error) {
+	compactSchemas.Lock()
+	c, ok := compactSchemas.m[string(schema)]
+	compactSchemas.Unlock()
+	if ok {
+		return c, nil
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, schema); err != nil {
+		return nil, fmt.Errorf("llm: cache key: %w: response format schema: %v", ErrInvalidRequest, err)
+	}
+	compactSchemas.Lock()
+	if len(compactSchemas.m) < 64 {
+		compactSchemas.m[string(schema)] = buf.Bytes()
+	}
+	compactSchemas.Unlock()
+	return buf.Bytes(), nil
+}
+
+// cacheKeyCtx carries, in the context of a request that the cache passes
+// on to its backend, the request's cache key.
+type cacheKeyCtx struct{}
+
+// CacheKeyFrom returns the cache key of the request a CachedBackend is
+// fetching, when ctx is the context it passed to its backend.
+func CacheKeyFrom(ctx context.Context) (string, bool) {
+	k, ok := ctx.Value(cacheKeyCtx{}).(string)
+	return k, ok
 }
 
 // errCorrupt marks an entry that failed its checksum or decoding.
@@ -278,7 +326,7 @@ func (c *CachedBackend) Generate(ctx context.Context, req Request) (Response, er
 			c.inflight[k] = f
 			c.stats.Misses++
 			c.mu.Unlock()
-			f.resp, f.err = c.fetch(ctx, key, req)
+			f.resp, f.err = c.fetch(context.WithValue(ctx, cacheKeyCtx{}, k), key, req)
 			c.mu.Lock()
 			delete(c.inflight, k)
 			c.mu.Unlock()
@@ -316,14 +364,8 @@ func (c *CachedBackend) fetch(ctx context.Context, key []byte, req Request) (Res
 	if err != nil {
 		return Response{}, fmt.Errorf("llm: cache encode: %w", err)
 	}
-	if err := c.db.Update(func(tx *bolt.Tx) error {
-		bk, err := tx.CreateBucketIfNotExists(cacheBucket)
-		if err != nil {
-			return err
-		}
-		return bk.Put(key, v)
-	}); err != nil {
-		return Response{}, fmt.Errorf("llm: cache write: %w", err)
+	if err := c.writes.Commit(encoded{key, v}); err != nil {
+		return Response{}, err
 	}
 	return resp, nil
 }
@@ -365,21 +407,29 @@ func (c *CachedBackend) Put(entries []Keyed) error {
 	if len(entries) == 0 {
 		return nil
 	}
-	vals := make([][]byte, len(entries))
+	enc := make([]encoded, len(entries))
 	for i, e := range entries {
 		v, err := encodeEntry(e.Resp)
 		if err != nil {
 			return fmt.Errorf("llm: cache encode: %w", err)
 		}
-		vals[i] = v
+		enc[i] = encoded{[]byte(e.Key), v}
 	}
+	return c.putTx(enc)
+}
+
+// encoded is a cache entry ready to store.
+type encoded struct{ key, val []byte }
+
+// putTx stores entries in one fsync'ed transaction.
+func (c *CachedBackend) putTx(entries []encoded) error {
 	if err := c.db.Update(func(tx *bolt.Tx) error {
 		bk, err := tx.CreateBucketIfNotExists(cacheBucket)
 		if err != nil {
 			return err
 		}
-		for i, e := range entries {
-			if err := bk.Put([]byte(e.Key), vals[i]); err != nil {
+		for _, e := range entries {
+			if err := bk.Put(e.key, e.val); err != nil {
 				return err
 			}
 		}

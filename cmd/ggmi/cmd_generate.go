@@ -36,6 +36,7 @@ type generateOptions struct {
 	perPrompt     int
 	target        int
 	model         string
+	baseURLs      []string
 	template      string
 	mode          string
 	format        string
@@ -118,6 +119,7 @@ their retries (run the same command again to retry them); 130 interrupted.`,
 	f.IntVar(&o.perPrompt, "per-prompt", 20, "records each prompt asks for")
 	f.IntVar(&o.target, "target", 1000, "records wanted in all (prompts = target / per-prompt, rounded up)")
 	f.StringVar(&o.model, "model", "", "the model M: http(s)://HOST/v1#MODEL, builtin:PATH or hf://owner/repo/file (required)")
+	f.StringSliceVar(&o.baseURLs, "base-url", nil, "further API roots serving the same model as an http(s) --model (repeatable or comma list): each request goes to the least loaded healthy endpoint, one that fails is left alone for a while and its requests move to the others")
 	f.StringVar(&o.template, "template", "", "prompt template: default, completion or a template file (default: by --mode)")
 	f.StringVar(&o.mode, "mode", "chat", "chat (instruction-tuned models) or completion (base models)")
 	f.StringVar(&o.format, "format", "auto", "answer format: auto (task schema in chat mode, text in completion mode), task, json, text or a JSON schema file")
@@ -235,6 +237,14 @@ func (o *generateOptions) check() (llm.ModelSpec, llm.Price, error) {
 	if spec.Kind == llm.SpecBuiltin {
 		if err := checkModelFile(spec.Path); err != nil {
 			return none, llm.Price{}, fmt.Errorf("--model: %w", err)
+		}
+	}
+	if len(o.baseURLs) > 0 {
+		switch {
+		case spec.Kind != llm.SpecRemote:
+			return none, llm.Price{}, errors.New("--base-url needs an http(s)://HOST/v1#MODEL --model (its endpoint is the first one)")
+		case o.batch != "":
+			return none, llm.Price{}, errors.New("--base-url does not go with --batch (a batch goes to one provider)")
 		}
 	}
 	if len(o.mapping) > 0 {
@@ -418,6 +428,13 @@ func runGenerate(cmd *cobra.Command, g *globals, o *generateOptions) error {
 	if spec.Kind == llm.SpecBuiltin {
 		opt.Model = backend.Models()[0]
 	}
+	if len(o.baseURLs) > 0 {
+		multi, err := llm.OpenEndpoints(backend, spec, o.baseURLs, llm.OpenOptions{APIKeyEnv: o.apiKeyEnv, Mode: mode})
+		if err != nil {
+			return usageError{fmt.Errorf("--base-url: %w", err)}
+		}
+		backend, opt.Endpoints = multi, multi
+	}
 	limited := backend
 	if o.concurrencyS == "auto" {
 		opt.Adaptive = generate.NewAdaptive(backend, generate.AdaptiveOptions{})
@@ -505,6 +522,13 @@ func printGenerateSummary(g *globals, o *generateOptions, s generate.Summary) {
 		fmt.Fprintln(w, "note: the endpoint ignores response_format (its first answers were not JSON); later requests were sent without it and answers parsed as free text")
 	} else if s.FormatRefused {
 		fmt.Fprintln(w, "note: the endpoint refused the response format; answers were parsed as free text")
+	}
+	for _, e := range s.Endpoints {
+		state := ""
+		if e.Down {
+			state = " (down at the end)"
+		}
+		fmt.Fprintf(w, "endpoint %s: %d answered, %d failed and moved on%s\n", e.Name, e.Done, e.Failed, state)
 	}
 	if b := s.Batch; b != nil {
 		fmt.Fprintf(w, "batch %s: %d batches created (%d requests, %d resubmitted), %d resumed; %d answers stored, %d without answer\n",

@@ -143,6 +143,9 @@ func TestGenerateBadArguments(t *testing.T) {
 		{[]string{"generate", "--anchors", filepath.Join(dir, "none.jsonl"), "--model", model, "--out", dir}, "--anchors"},
 		{genArgs(model, dir, "--api-key-env", "sk-live-123"), "--api-key-env takes the name of an environment variable"},
 		{genArgs(model, dir, "--seed", "x"), "invalid argument"},
+		{genArgs(model, dir, "--base-url", "http://127.0.0.1:2/v1", "--batch", "openai"), "--base-url does not go with --batch"},
+		{genArgs(model, dir, "--base-url", "http://127.0.0.1:2/v1,http://127.0.0.1:1/v1/"), "is given twice"},
+		{genArgs(model, dir, "--base-url", "ftp://127.0.0.1:2/v1"), "--base-url"},
 		{append(genArgs(model, dir), "extra"), "unknown command"},
 	}
 	for _, c := range cases {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/ggmi-dev/ggmi/generate"
+	"github.com/ggmi-dev/ggmi/llm"
 	"github.com/ggmi-dev/ggmi/progress"
 )
 
@@ -45,7 +47,25 @@ func statsText(s generate.Stats) string {
 	if s.Concurrency > 0 {
 		t += fmt.Sprintf(", concurrency %d", s.Concurrency)
 	}
+	if len(s.Endpoints) > 0 {
+		t += ", endpoints " + endpointsText(s.Endpoints)
+	}
 	return t
+}
+
+// endpointsText renders per-endpoint answered counts, "120/118/40 down".
+func endpointsText(eps []llm.EndpointStats) string {
+	var b strings.Builder
+	for i, e := range eps {
+		if i > 0 {
+			b.WriteByte('/')
+		}
+		fmt.Fprint(&b, e.Done)
+		if e.Down {
+			b.WriteString(" down")
+		}
+	}
+	return b.String()
 }
 
 // humanCount writes n with a k or M suffix above a thousand.
