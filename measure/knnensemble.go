@@ -41,10 +41,15 @@ import (
 const ensembleKMax = 10
 
 // ensembleMaxDim is the largest dimension where "auto" picks the
-// ensemble: the constraints' rows Γ(k + 2j/d)/Γ(k) ≈ 1 + (2j/d)·ψ(k) grow
-// collinear with Σ w = 1 as d grows, and the weights (and the variance)
-// blow up.
-const ensembleMaxDim = 10
+// ensemble. The coverage harness (R = 200, n = 1,000, Gaussians) measured
+// the ensemble's interval at 0.945 in 3-D (the fixed-k estimator's 0.880)
+// but 0.745 in 10-D (fixed-k: 0.950): the constraint's row
+// Γ(k + 2/d)/Γ(k) ≈ 1 + (2/d)·ψ(k) grows collinear with Σ w = 1 as d
+// grows, the weights grow (Euclidean norm 0.86 in 3-D, 2.2 in 10-D) and
+// the bias left after the leading term is no longer what the interval's
+// extrapolation sees. Dimensions 4–9 are not measured; there the fixed-k
+// estimator stays.
+const ensembleMaxDim = 3
 
 // ensembleWeights returns the least-norm weights on k = 1…kmax that sum
 // to 1 and cancel the leading bias term (J = 1).

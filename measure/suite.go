@@ -1108,7 +1108,7 @@ func rffHSICSub(zx, zy *mat.Dense, idx []int) float64 {
 
 // knnSuiteMethod is the k-NN entropy's or KL's method from the suite's
 // "ensemble" parameter: 1 (default) lets the estimator use the weighted
-// k-ensemble where the dimension allows it (at most 10), 0 keeps the
+// k-ensemble where the dimension allows it (at most 3), 0 keeps the
 // estimator with k neighbours (fixed-k entropy, WKV's adaptive KL).
 func knnSuiteMethod(ps params) string {
 	if ps.int("ensemble") == 0 {

@@ -4,7 +4,7 @@
 // (or, for permutation tests, the size at α = 0.05) with its Wilson
 // interval.
 //
-//	go run ./bench/coverage [-r 200] [-seed 20261205] [-only text,text,…]
+//	go run ./bench/coverage [-r 200] [-seed 20261205] [-only text,text,…] [-case text]
 package main
 
 import (
@@ -22,6 +22,7 @@ func main() {
 	r := flag.Int("r", 200, "replicates per case (cheap cases run a multiple of it; the table gives each row's R)")
 	seed := flag.Uint64("seed", 20261205, "seed")
 	only := flag.String("only", "", "run only the cases whose estimator contains one of these comma-separated texts")
+	only2 := flag.String("case", "", "and only the cases whose description contains this text")
 	flag.Parse()
 	if *r < 1 {
 		fmt.Fprintln(os.Stderr, "coverage: -r must be positive")
@@ -31,6 +32,9 @@ func main() {
 	var rows []measure.CoverageRow
 	for _, c := range measure.CoverageCases(false) {
 		if *only != "" && !slices.ContainsFunc(strings.Split(*only, ","), func(s string) bool { return strings.Contains(c.Estimator, s) }) {
+			continue
+		}
+		if !strings.Contains(c.Case, *only2) {
 			continue
 		}
 		row := measure.RunCoverage(c, c.Replicates(*r), *seed)
