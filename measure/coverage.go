@@ -300,27 +300,38 @@ func CoverageCases(quick bool) []CoverageCase {
 			r, err := KSG(x, y, KSGOptions{CI: KNNInterval{Resamples: knnB, Seed: seed}})
 			return r.Value, r.CI95, math.NaN(), err
 		}})
-	// k-NN entropy.
+	// k-NN entropy: what KLEntropyOpt's "auto" picks (the weighted
+	// k-ensemble in 3-D, fixed k = 3 in 10-D) and, for comparison, the
+	// other method in each dimension.
 	for _, c := range []struct {
 		d, n    int
+		method  string
 		checked bool
 		note    string
-	}{{3, 1000, false, "bias ≈ −0.04 nats (0.85 SE) at n = 1,000, decaying more slowly than the n^(−1/2) the interval's extension assumes"},
-		{10, 1000, true, "bias ≈ +0.18 nats (2.3 SE) at n = 1,000, caught by the extrapolated-bias extension"}} {
+	}{{3, 1000, "ensemble", true, ""},
+		{10, 1000, "fixed-k", true, "bias ≈ +0.18 nats (2.3 SE) at n = 1,000, caught by the extrapolated-bias extension"},
+		{3, 1000, "fixed-k", false, "for comparison: bias ≈ −0.04 nats (0.85 SE), decaying more slowly than the extension assumes"},
+		{10, 1000, "ensemble", false, "for comparison: the bias left after the leading term is not what the extension sees"}} {
 		v := make([]float64, c.d)
 		mu := make([]float64, c.d)
 		for j := range v {
 			v[j] = 1 + float64(j%3)
 		}
 		h, _ := gmm.GaussianEntropy(diagCov(v), c.d)
-		cases = append(cases, CoverageCase{Estimator: "k-NN entropy", Case: fmt.Sprintf("%d-D Gaussian, n = %d, k = 3", c.d, c.n),
+		name := fmt.Sprintf("%d-D Gaussian, n = %d, k = 1…10 weighted", c.d, c.n)
+		if c.method == "fixed-k" {
+			name = fmt.Sprintf("%d-D Gaussian, n = %d, fixed k = 3", c.d, c.n)
+		}
+		cases = append(cases, CoverageCase{Estimator: "k-NN entropy", Case: name,
 			Kind: "interval", Truth: h, Checked: c.checked, Note: c.note,
 			Run: func(rng *rand.Rand, seed uint64) (float64, Interval, float64, error) {
-				r, err := KLEntropyCI(gaussRows(rng, c.n, mu, v), 3, KNNInterval{Resamples: knnB, Seed: seed, BiasAware: true})
+				r, err := KLEntropyOpt(gaussRows(rng, c.n, mu, v), KNNEntropyOptions{K: 3, Method: c.method, CI: KNNInterval{Resamples: knnB, Seed: seed, BiasAware: true}})
 				return r.Value, r.CI95, math.NaN(), err
 			}})
 	}
-	// k-NN KL.
+	// k-NN KL: the weighted ensemble of WKV's fixed-k estimators (the
+	// default in these dimensions) and WKV's adaptive estimator (the
+	// default above 10 dimensions) on the thin tail, for comparison.
 	zero3, one3 := []float64{0, 0, 0}, []float64{1, 1, 1}
 	for _, c := range []struct {
 		name         string
@@ -330,10 +341,10 @@ func CoverageCases(quick bool) []CoverageCase {
 		checked      bool
 		note, method string
 	}{
-		{"3-D, Q broader (σ²_Q = 2), n = m = 1,000", zero3, one3, []float64{2, 2, 2}, zero3, 1000, true, "", "adaptive"},
-		{"3-D, P in Q's thin tail (σ²_Q = 0.5), n = m = 1,000", zero3, one3, []float64{0.5, 0.5, 0.5}, zero3, 1000, false, "bias ≈ −0.28 nats (p/q is unbounded in P's tails), far beyond what n/4, n/2, n extrapolate", "adaptive"},
-		{"3-D, mean shift (1, 1, 0), n = m = 1,000", []float64{1, 1, 0}, one3, one3, zero3, 1000, false, "bias ≈ −0.12 nats at n = m = 1,000, about 70% caught by the extension", "adaptive"},
-		{"3-D, P in Q's thin tail, fixed-k (WKV eq. 5)", zero3, one3, []float64{0.5, 0.5, 0.5}, zero3, 1000, false, "the old estimator, for comparison", "fixed-k"},
+		{"3-D, Q broader (σ²_Q = 2), n = m = 1,000", zero3, one3, []float64{2, 2, 2}, zero3, 1000, true, "over-covers (0.990 at R = 200): the extension over-reaches where the ensemble has left little bias", "ensemble"},
+		{"3-D, mean shift (1, 1, 0), n = m = 1,000", []float64{1, 1, 0}, one3, one3, zero3, 1000, true, "", "ensemble"},
+		{"3-D, P in Q's thin tail (σ²_Q = 0.5), n = m = 1,000", zero3, one3, []float64{0.5, 0.5, 0.5}, zero3, 1000, false, "p/q is unbounded in P's tails: the bias decays far more slowly than n/4, n/2, n show; a lower bound", "ensemble"},
+		{"3-D, P in Q's thin tail, WKV adaptive (eq. 17)", zero3, one3, []float64{0.5, 0.5, 0.5}, zero3, 1000, false, "the estimator used above 10 dimensions, for comparison", "adaptive"},
 	} {
 		truth, _ := gmm.GaussianKL(c.muP, diagCov(c.vP), c.muQ, diagCov(c.vQ))
 		cases = append(cases, CoverageCase{Estimator: "k-NN KL", Case: c.name, Kind: "interval", Truth: truth, Checked: c.checked, Note: c.note,

@@ -7,6 +7,10 @@
 // k-NN KL). Every estimator is a plain function returning a [Result] with a
 // 95% [Interval]; [Run] measures a whole data set ([Suite]) with the metrics
 // it names. Section numbers refer to /work/shared/papers/NOTES.md ("NOTES").
+// In up to 3 dimensions the k-NN entropy and KL default to the weighted
+// k-ensemble of Berrett, Samworth & Yuan (Ann. Statist. 2019); results whose
+// interval the coverage harness ([CoverageCases]) has not shown to hold
+// carry Settings[[CIApproximate]].
 //
 // Inputs are rows of float64 ([embed.Float64s] converts embeddings); empty
 // inputs, ragged rows, NaN or infinite values and too few points for k

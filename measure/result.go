@@ -35,6 +35,20 @@ type Result struct {
 	Settings map[string]any // every setting and auxiliary output (p-values, per-n values, …)
 }
 
+// CIApproximate is the Settings key under which an estimator says that its
+// interval is known not to hold its 95% coverage in some cases (the value
+// says why; docs/metrics.md gives the measured coverage). The Markdown
+// tables of ggmi measure and ggmi compare print "approximate" next to such
+// an interval.
+const CIApproximate = "ci_approximate"
+
+// ApproximateCI returns the reason r's interval is marked approximate, or
+// "" when it is not.
+func (r Result) ApproximateCI() string {
+	s, _ := r.Settings[CIApproximate].(string)
+	return s
+}
+
 // setting returns the setting k of r as a T, or an error naming what it
 // holds instead (estimators record their auxiliary outputs in Settings;
 // the suite reads some of them back).

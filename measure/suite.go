@@ -1,6 +1,7 @@
 package measure
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -159,7 +160,7 @@ func init() {
 		{SuiteMetric{"ksg", []string{"ksg-mi", "mi"}, "pairs", "KSG mutual information (nats) on pairs",
 			[]Param{{"k", 3}, {"pca_dim", 10}}}, runKSG},
 		{SuiteMetric{"entropy", []string{"knn-entropy", "kl-entropy"}, "embeddings", "Kozachenko–Leonenko k-NN entropy of S_gen (nats)",
-			[]Param{{"k", 3}}}, runEntropy},
+			[]Param{{"k", 3}, {"ensemble", 1}}}, runEntropy},
 		{SuiteMetric{"delta-h", []string{"dh"}, "anchors", "ΔH = H(S_anchor) − H(S_gen), k-NN entropies (nats; k is entropy's)", nil}, runDeltaH},
 		{SuiteMetric{"se", []string{"semantic-entropy-cosine", "semantic-entropy"}, "embeddings", "semantic entropy, offline cosine approximation, per prompt when records name their prompt",
 			[]Param{{"threshold", 0.9}, {"grouped", 1}}}, runSE},
@@ -177,7 +178,7 @@ func init() {
 		{SuiteMetric{"c2st", nil, "reference", "classifier two-sample test accuracy, S_gen vs reference",
 			[]Param{{"folds", 5}}}, runDivergence},
 		{SuiteMetric{"knn-kl", []string{"kl"}, "reference", "k-NN KL(S_gen ‖ reference) (nats)",
-			[]Param{{"k", 3}}}, runDivergence},
+			[]Param{{"k", 3}, {"ensemble", 1}}}, runDivergence},
 	}
 }
 
@@ -734,9 +735,13 @@ func runDeltaH(ctx context.Context, st *state, ps params) (Result, error) {
 	}
 	v := ha.Value - hg.Value
 	h := math.Hypot((ha.CI95[1]-ha.CI95[0])/2, (hg.CI95[1]-hg.CI95[0])/2)
-	return Result{Value: v, CI95: [2]float64{v - h, v + h}, N: hg.N, Settings: map[string]any{
+	set := map[string]any{
 		"h_anchor": ha.Value, "h_gen": hg.Value, "n_anchor": ha.N, "estimator": "knn-entropy", "k": ha.Settings["k"],
-		"unit": "nats", "ci": "estimators' half-widths added in quadrature (independent samples)"}}, nil
+		"method": hg.Settings["method"], "unit": "nats", "ci": "estimators' half-widths added in quadrature (independent samples)"}
+	if why := hg.ApproximateCI() + ha.ApproximateCI(); why != "" {
+		set[CIApproximate] = "symmetric in quadrature around bias-extended intervals; " + cmp.Or(hg.ApproximateCI(), ha.ApproximateCI())
+	}
+	return Result{Value: v, CI95: [2]float64{v - h, v + h}, N: hg.N, Settings: set}, nil
 }
 
 func runSE(ctx context.Context, st *state, ps params) (Result, error) {
@@ -851,6 +856,7 @@ func runTextPairs(ctx context.Context, st *state, ps params) (Result, error) {
 		return Result{}, err
 	}
 	r.Settings["sample"], r.Settings["ci"] = len(t), "estimator (mean ± 1.96·sd/√n, approximate)"
+	r.Settings[CIApproximate] = "texts share references and pairs share texts; the per-item formula ignores it"
 	return r, nil
 }
 
@@ -887,7 +893,7 @@ func runDivergence(ctx context.Context, st *state, ps params) (Result, error) {
 		var dx, dy int
 		x, dx = dedupRows(x)
 		y, dy = dedupRows(y)
-		r, err = KLDivergenceOpt(x, y, KNNKLOptions{K: ps.int("k"), CI: st.knnCI(true)})
+		r, err = KLDivergenceOpt(x, y, KNNKLOptions{K: ps.int("k"), Method: knnSuiteMethod(ps), CI: st.knnCI(true)})
 		if err == nil {
 			r.Settings["duplicates_removed"] = dx + dy
 		}
@@ -921,7 +927,8 @@ func (st *state) knnCI(biasAware bool) KNNInterval {
 func (st *state) knnEntropy(x [][]float64, seed uint64) (Result, error) {
 	x, _ = subsample(x, st.maxPairs, seed)
 	x, dup := dedupRows(x)
-	r, err := KLEntropyCI(x, st.params("entropy").int("k"), st.knnCI(true))
+	ps := st.params("entropy")
+	r, err := KLEntropyOpt(x, KNNEntropyOptions{K: ps.int("k"), Method: knnSuiteMethod(ps), CI: st.knnCI(true)})
 	if err != nil {
 		return Result{}, err
 	}
@@ -1097,4 +1104,15 @@ func rffHSICSub(zx, zy *mat.Dense, idx []int) float64 {
 	c.Mul(ax.T(), ay)
 	f := mat.Norm(&c, 2)
 	return f * f / float64((m-1)*(m-1))
+}
+
+// knnSuiteMethod is the k-NN entropy's or KL's method from the suite's
+// "ensemble" parameter: 1 (default) lets the estimator use the weighted
+// k-ensemble where the dimension allows it (at most 3), 0 keeps the
+// estimator with k neighbours (fixed-k entropy, WKV's adaptive KL).
+func knnSuiteMethod(ps params) string {
+	if ps.int("ensemble") == 0 {
+		return "no-ensemble"
+	}
+	return "auto"
 }

@@ -40,6 +40,16 @@ func msCI(ci [2]float64) string {
 	return "[" + msValue(ci[0]) + ", " + msValue(ci[1]) + "]"
 }
 
+// msResultCI is r's interval, followed by "approximate" when the estimator
+// marks it so (measure.CIApproximate; the reason is in the settings).
+func msResultCI(r measure.Result) string {
+	s := msCI(r.CI95)
+	if s != "–" && r.ApproximateCI() != "" {
+		s += " approximate"
+	}
+	return s
+}
+
 // msSettings renders settings as "k=v" pairs sorted by key, compactly:
 // nested values as JSON, long lists shortened, bootstrap details reduced to
 // their resample count.
@@ -108,7 +118,7 @@ func MeasureMarkdown(w io.Writer, title string, rep measure.Report) error {
 		rep.N, rep.Anchors, rep.Train, ref, rep.Field, msOrDash(rep.Embedder), rep.Seed)
 	b.WriteString("| metric | value | 95% CI | n | settings |\n| --- | ---: | --- | ---: | --- |\n")
 	for _, r := range rep.Metrics {
-		fmt.Fprintf(&b, "| %s | %s | %s | %d | %s |\n", msCell(r.Name), msValue(r.Value), msCI(r.CI95), r.N, msCell(msSettings(r.Settings)))
+		fmt.Fprintf(&b, "| %s | %s | %s | %d | %s |\n", msCell(r.Name), msValue(r.Value), msResultCI(r), r.N, msCell(msSettings(r.Settings)))
 	}
 	if len(rep.Errors) > 0 {
 		b.WriteString("\nNot computed:\n\n")
@@ -175,7 +185,7 @@ func CompareMarkdown(w io.Writer, runs []MeasureRun) error {
 			case math.IsNaN(m.CI95[0]):
 				fmt.Fprintf(&b, " %s |", msValue(m.Value))
 			default:
-				fmt.Fprintf(&b, " %s %s |", msValue(m.Value), msCI(m.CI95))
+				fmt.Fprintf(&b, " %s %s |", msValue(m.Value), msResultCI(m))
 			}
 		}
 		b.WriteString("\n")

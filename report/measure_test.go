@@ -22,6 +22,8 @@ func msReport(scale float64) measure.Report {
 			{Name: "se", Value: 1.0739 * scale, CI95: [2]float64{0.98, 1.2}, N: 120, Settings: map[string]any{
 				"threshold": 0.9, "approximation": "cosine | not entailment"}},
 			{Name: "vendi", Value: 123.456 * scale, CI95: [2]float64{nan, nan}, N: 120, Settings: map[string]any{"kernel": "cosine"}},
+			{Name: "knn-kl", Value: 0.21 * scale, CI95: [2]float64{0.1, 0.35}, N: 120, Settings: map[string]any{
+				"method": "ensemble", measure.CIApproximate: "a lower bound in Q's thin tails"}},
 		},
 		Errors: map[string]string{"mmd": "mmd needs a reference sample (--train or --anchors)"},
 	}
@@ -52,7 +54,8 @@ func TestMeasureMarkdownGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	msGolden(t, "measure.golden.md", b.String())
-	for _, want := range []string{"| hsic | 0.00787 | [0.0071, 0.0086] | 120 |", `cosine \| not entailment`, "| vendi | 123.5 | – |", "- mmd: mmd needs"} {
+	for _, want := range []string{"| hsic | 0.00787 | [0.0071, 0.0086] | 120 |", `cosine \| not entailment`, "| vendi | 123.5 | – |", "- mmd: mmd needs",
+		"| knn-kl | 0.21 | [0.1, 0.35] approximate | 120 |"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("table lacks %q", want)
 		}
@@ -65,6 +68,9 @@ func TestMeasureMarkdownGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	msGolden(t, "compare.golden.md", b.String())
+	if !strings.Contains(b.String(), "| knn-kl | 0.21 [0.1, 0.35] approximate | 0.231 [0.1, 0.35] approximate | – |") {
+		t.Errorf("approximate interval not marked:\n%s", b.String())
+	}
 	if !strings.Contains(b.String(), "| vendi | 123.5 | 135.8 | – |") {
 		t.Errorf("missing metric not shown as –:\n%s", b.String())
 	}
@@ -85,7 +91,7 @@ func TestResultJSONRoundTrip(t *testing.T) {
 	if err := json.Unmarshal(b, &back); err != nil {
 		t.Fatal(err)
 	}
-	if len(back.Metrics) != 3 || back.Metrics[0].Value != rep.Metrics[0].Value || back.Metrics[0].CI95 != rep.Metrics[0].CI95 ||
+	if len(back.Metrics) != len(rep.Metrics) || back.Metrics[0].Value != rep.Metrics[0].Value || back.Metrics[0].CI95 != rep.Metrics[0].CI95 ||
 		!math.IsNaN(back.Metrics[2].CI95[0]) || back.Metrics[0].Settings["p_value"] != nil || back.Errors["mmd"] == "" {
 		t.Fatalf("round trip: %s", b)
 	}

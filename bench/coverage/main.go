@@ -4,13 +4,14 @@
 // (or, for permutation tests, the size at α = 0.05) with its Wilson
 // interval.
 //
-//	go run ./bench/coverage [-r 200] [-seed 20261205] [-only substring]
+//	go run ./bench/coverage [-r 200] [-seed 20261205] [-only text,text,…] [-case text]
 package main
 
 import (
 	"flag"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -20,7 +21,8 @@ import (
 func main() {
 	r := flag.Int("r", 200, "replicates per case (cheap cases run a multiple of it; the table gives each row's R)")
 	seed := flag.Uint64("seed", 20261205, "seed")
-	only := flag.String("only", "", "run only the cases whose estimator contains this text")
+	only := flag.String("only", "", "run only the cases whose estimator contains one of these comma-separated texts")
+	only2 := flag.String("case", "", "and only the cases whose description contains this text")
 	flag.Parse()
 	if *r < 1 {
 		fmt.Fprintln(os.Stderr, "coverage: -r must be positive")
@@ -29,7 +31,10 @@ func main() {
 	t0 := time.Now()
 	var rows []measure.CoverageRow
 	for _, c := range measure.CoverageCases(false) {
-		if *only != "" && !strings.Contains(c.Estimator, *only) {
+		if *only != "" && !slices.ContainsFunc(strings.Split(*only, ","), func(s string) bool { return strings.Contains(c.Estimator, s) }) {
+			continue
+		}
+		if !strings.Contains(c.Case, *only2) {
 			continue
 		}
 		row := measure.RunCoverage(c, c.Replicates(*r), *seed)
