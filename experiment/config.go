@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -16,7 +17,9 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/ggmi-dev/ggmi/curate"
 	"github.com/ggmi-dev/ggmi/llm"
+	"github.com/ggmi-dev/ggmi/measure"
 	"github.com/ggmi-dev/ggmi/synth"
 )
 
@@ -346,39 +349,25 @@ type JudgeSpec struct {
 // judge's window (Truncate, default true).
 func (s *JudgeSpec) Truncates() bool { return s.Truncate == nil || *s.Truncate }
 
-// Load reads and validates an experiment file.
+// Load reads an experiment file and checks it whole (see [Check]),
+// including that its files exist and its models' headers load.
 func Load(path string) (*Config, error) {
-	f, err := os.Open(path)
+	raw, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read experiment: %w", err)
 	}
-	defer f.Close()
-	c, err := Parse(f, filepath.Dir(path))
-	if err != nil {
-		return nil, fmt.Errorf("experiment %s: %w", path, err)
-	}
-	if err := c.checkInputs(); err != nil {
-		return nil, fmt.Errorf("experiment %s:\n%w", path, err)
-	}
-	return c, nil
+	return Check(path, raw, filepath.Dir(path), true)
 }
 
 // Parse reads an experiment from r; dir resolves relative paths. Unknown
-// keys are errors, so that a misspelt setting never goes unnoticed.
+// keys are errors, so that a misspelt setting never goes unnoticed. It
+// checks the settings, not the files they name (see [Load]).
 func Parse(r io.Reader, dir string) (*Config, error) {
 	raw, err := io.ReadAll(r)
 	if err != nil {
 		return nil, err
 	}
-	c, err := decode(raw)
-	if err != nil {
-		return nil, err
-	}
-	c.dir = dir
-	if err := c.validate(); err != nil {
-		return nil, err
-	}
-	return c, nil
+	return Check("", raw, dir, false)
 }
 
 func decode(raw []byte) (*Config, error) {
@@ -419,6 +408,7 @@ func plainYAML(m string) string {
 	m = strings.TrimPrefix(m, "yaml: ")
 	if strings.Contains(m, " not found in type ") {
 		m = strings.Replace(goTypeRE.ReplaceAllString(m, ""), "field ", "unknown key ", 1)
+		m = strings.Replace(m, " not found", "", 1)
 	}
 	return unmarshalRE.ReplaceAllStringFunc(m, func(s string) string {
 		p := unmarshalRE.FindStringSubmatch(s)
@@ -450,101 +440,192 @@ func plainYAML(m string) string {
 
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 
-// validate checks every field that a later stage would otherwise trip on,
-// naming the field.
+// validate checks every setting that a later stage would otherwise trip
+// on and returns the first mistake (see [Check] for all of them with their
+// lines).
 func (c *Config) validate() error {
+	if ps := c.problems(false); len(ps) > 0 {
+		return errors.New(ps[0].msg)
+	}
+	return nil
+}
+
+// problems lists every setting out of range, each naming its key; with
+// inputs it also checks the local files and model headers (checkInputs).
+func (c *Config) problems(inputs bool) problems {
+	var ps problems
 	if !nameRE.MatchString(c.Name) {
-		return fmt.Errorf("name %q must be letters, digits, '.', '_' or '-'", c.Name)
+		ps.add("name", "name %q must be letters, digits, '.', '_' or '-'", c.Name)
 	}
 	if c.Anchors.Path == "" {
-		return errors.New("anchors.path is required")
+		ps.add("anchors.path", "anchors.path is required")
+	}
+	if c.Anchors.Limit < 0 {
+		ps.add("anchors.limit", "anchors.limit must not be negative (got %d)", c.Anchors.Limit)
+	}
+	if c.Test != nil && c.Test.Limit < 0 {
+		ps.add("test.limit", "test.limit must not be negative (got %d)", c.Test.Limit)
 	}
 	if c.Split.Test < 0 || c.Split.Test >= 1 {
-		return fmt.Errorf("split.test = %v must be in [0, 1)", c.Split.Test)
+		ps.add("split.test", "split.test = %v must be in [0, 1)", c.Split.Test)
+	}
+	if c.Split.Anchors < 0 {
+		ps.add("split.anchors", "split.anchors must not be negative (got %d)", c.Split.Anchors)
 	}
 	g := c.Generation
-	if g.Demos < 0 || g.PerPrompt < 1 || g.Target < 1 {
-		return fmt.Errorf("generation needs demos ≥ 0, per_prompt ≥ 1 and target ≥ 1 (got %d, %d, %d)", g.Demos, g.PerPrompt, g.Target)
+	if g.Demos < 0 {
+		ps.add("generation.demos", "generation.demos must be at least 0 (got %d)", g.Demos)
+	}
+	if g.PerPrompt < 1 {
+		ps.add("generation.per_prompt", "generation.per_prompt must be at least 1 (got %d)", g.PerPrompt)
+	}
+	if g.Target < 1 {
+		ps.add("generation.target", "generation.target must be at least 1 (got %d)", g.Target)
 	}
 	if len(c.Generators) == 0 {
-		return errors.New("at least one generator is required")
+		ps.add("generators", "at least one generator is required")
 	}
 	if err := g.inlineAttributes().Validate(); err != nil {
-		return fmt.Errorf("generation.attributes: %w", err)
+		ps.add("generation.attributes", "generation.attributes: %v", err)
 	}
 	seen := map[string]bool{}
 	for i, m := range c.Generators {
+		key := func(f string) string { return fmt.Sprintf("generators[%d].%s", i, f) }
 		if !nameRE.MatchString(m.ID) {
-			return fmt.Errorf("generators[%d].id %q must be letters, digits, '.', '_' or '-'", i, m.ID)
+			ps.add(key("id"), "generators[%d].id %q must be letters, digits, '.', '_' or '-'", i, m.ID)
 		}
 		if seen[m.ID] {
-			return fmt.Errorf("generator id %q is used twice", m.ID)
+			ps.add(key("id"), "generator id %q is used twice", m.ID)
 		}
 		seen[m.ID] = true
 		if m.Model == "" {
-			return fmt.Errorf("generators[%d].model is required", i)
+			ps.add(key("model"), "generators[%d].model is required", i)
 		}
 		if m.Mode != "" && m.Mode != "chat" && m.Mode != "completion" {
-			return fmt.Errorf("generators[%d].mode %q must be chat or completion", i, m.Mode)
+			ps.add(key("mode"), "generators[%d].mode %q must be chat or completion", i, m.Mode)
 		}
-		if len(m.Price) != 0 && len(m.Price) != 2 {
-			return fmt.Errorf("generators[%d].price must be [prompt, completion] per million tokens", i)
+		if !(m.Temperature >= 0 && m.Temperature <= 2) {
+			ps.add(key("temperature"), "generators[%d].temperature must be between 0 and 2 (got %v)", i, m.Temperature)
+		}
+		if !(m.TopP >= 0 && m.TopP <= 1) {
+			ps.add(key("top_p"), "generators[%d].top_p must be between 0 and 1 (got %v)", i, m.TopP)
+		}
+		for _, n := range []struct {
+			f string
+			v int
+		}{{"max_tokens", m.MaxTokens}, {"rpm", m.RPM}, {"tpm", m.TPM}, {"batch_max_requests", m.BatchMaxRequests}} {
+			if n.v < 0 {
+				ps.add(key(n.f), "generators[%d].%s must not be negative (got %d)", i, n.f, n.v)
+			}
+		}
+		if len(m.Price) != 0 && (len(m.Price) != 2 || m.Price[0] < 0 || m.Price[1] < 0) {
+			ps.add(key("price"), "generators[%d].price must be [prompt, completion], two non-negative prices per million tokens", i)
 		}
 		if m.Batch != "" && m.Batch != "openai" && m.Batch != "anthropic" {
-			return fmt.Errorf("generators[%d].batch %q must be openai or anthropic", i, m.Batch)
+			ps.add(key("batch"), "generators[%d].batch %q must be openai or anthropic", i, m.Batch)
 		}
 		if m.Batch != "" && !strings.HasPrefix(m.Model, "http://") && !strings.HasPrefix(m.Model, "https://") {
-			return fmt.Errorf("generators[%d].batch needs an http(s)://HOST/v1#MODEL model", i)
+			ps.add(key("batch"), "generators[%d].batch needs an http(s)://HOST/v1#MODEL model", i)
 		}
 		if m.BatchPoll != "" {
 			if d, err := time.ParseDuration(m.BatchPoll); err != nil || d <= 0 {
-				return fmt.Errorf("generators[%d].batch_poll %q must be a positive duration such as 30s", i, m.BatchPoll)
+				ps.add(key("batch_poll"), "generators[%d].batch_poll %q must be a positive duration such as 30s", i, m.BatchPoll)
 			}
-		}
-		if m.BatchMaxRequests < 0 {
-			return fmt.Errorf("generators[%d].batch_max_requests must not be negative", i)
 		}
 		if len(m.BaseURLs) > 0 {
 			if !strings.HasPrefix(m.Model, "http://") && !strings.HasPrefix(m.Model, "https://") {
-				return fmt.Errorf("generators[%d].base_urls needs an http(s)://HOST/v1#MODEL model (its endpoint is the first one)", i)
+				ps.add(key("base_urls"), "generators[%d].base_urls needs an http(s)://HOST/v1#MODEL model (its endpoint is the first one)", i)
 			}
 			if m.Batch != "" {
-				return fmt.Errorf("generators[%d].base_urls does not go with batch (a batch goes to one provider)", i)
+				ps.add(key("base_urls"), "generators[%d].base_urls does not go with batch (a batch goes to one provider)", i)
 			}
 			for _, u := range m.BaseURLs {
 				if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
-					return fmt.Errorf("generators[%d].base_urls: %q is not an http(s) URL", i, llm.RedactURL(u))
+					ps.add(key("base_urls"), "generators[%d].base_urls: %q is not an http(s) URL", i, llm.RedactURL(u))
 				}
 			}
 		}
 	}
+	cu := c.Curation
+	if !(cu.Rouge >= 0 && cu.Rouge <= 1) {
+		ps.add("curation.rouge", "curation.rouge must be between 0 and 1 (got %v)", cu.Rouge)
+	}
+	if !(cu.Near >= 0 && cu.Near <= 1) {
+		ps.add("curation.near", "curation.near must be between 0 and 1 (got %v)", cu.Near)
+	}
+	if cu.MinWords < 0 || cu.MaxWords < 0 {
+		ps.add("curation.min_words", "curation.min_words and curation.max_words must not be negative (got %d and %d)", cu.MinWords, cu.MaxWords)
+	}
+	for i, f := range cu.Filters {
+		if f != "none" && !slices.Contains(curate.FilterNames, f) {
+			ps.add(fmt.Sprintf("curation.filters[%d]", i), "curation.filters: unknown filter %q (want %s or none)", f, strings.Join(curate.FilterNames, ", "))
+		}
+	}
+	if p := c.Measure.Pairing; p != "" && p != "auto" && p != "provenance" && p != "subsample" {
+		ps.add("measure.pairing", "measure.pairing %q must be provenance, subsample or auto", p)
+	}
+	if len(c.Measure.Metrics) > 0 {
+		if _, err := measure.SelectMetrics(strings.Join(c.Measure.Metrics, ","), c.Measure.LLM != ""); err != nil {
+			ps.add("measure.metrics", "measure.metrics: %v", err)
+		}
+	}
 	if s := c.Students; s != nil {
 		if s.Base == "" {
-			return errors.New("students.base is required (the checkpoint or tokenizer source)")
+			ps.add("students", "students.base is required (the checkpoint or tokenizer source)")
 		}
-		for _, m := range s.Mixes {
+		for i, m := range s.Mixes {
 			if _, _, err := ParseMix(m); err != nil {
-				return fmt.Errorf("students.mixes: %w", err)
+				ps.add(fmt.Sprintf("students.mixes[%d]", i), "students.mixes: %v", err)
+			}
+		}
+		for _, n := range []struct {
+			key string
+			v   float64
+		}{{"steps", float64(s.Steps)}, {"tokens", float64(s.Tokens)}, {"epochs", s.Epochs}, {"batch", float64(s.Batch)}, {"seq_len", float64(s.SeqLen)}, {"lr", s.LR}} {
+			if n.v < 0 || math.IsNaN(n.v) || math.IsInf(n.v, 0) {
+				ps.add("students."+n.key, "students.%s must not be negative (got %v)", n.key, n.v)
+			}
+		}
+		if sh := s.Scratch; sh != nil && (sh.Dim < 1 || sh.Layers < 1 || sh.Heads < 1 || sh.Hidden < 0 || sh.Dim%max(sh.Heads, 1) != 0) {
+			ps.add("students.scratch", "students.scratch needs dim, layers and heads of at least 1, with dim a multiple of heads (got dim %d, layers %d, heads %d)", sh.Dim, sh.Layers, sh.Heads)
+		}
+		if s.Template != "" && s.Template != "alpaca" && s.Template != "compact" {
+			ps.add("students.template", "students.template %q must be alpaca or compact", s.Template)
+		}
+		if s.Timeout != "" {
+			if d, err := time.ParseDuration(s.Timeout); err != nil || d <= 0 {
+				ps.add("students.timeout", "students.timeout %q must be a positive duration such as 2h", s.Timeout)
 			}
 		}
 	}
 	if j := c.Judge; j != nil {
 		if j.Model == "" {
-			return errors.New("judge.model is required")
+			ps.add("judge", "judge.model is required")
 		}
-		if j.Questions < 0 || j.MaxTokens < 0 {
-			return fmt.Errorf("judge.questions and judge.max_tokens must not be negative (got %d, %d)", j.Questions, j.MaxTokens)
+		if j.Questions < 0 {
+			ps.add("judge.questions", "judge.questions must not be negative (got %d)", j.Questions)
+		}
+		if j.MaxTokens < 0 {
+			ps.add("judge.max_tokens", "judge.max_tokens must not be negative (got %d)", j.MaxTokens)
 		}
 	}
-	for k, v := range c.Sweep {
-		if len(v) == 0 {
-			return fmt.Errorf("sweep.%s has no values", k)
+	keys := make([]string, 0, len(c.Sweep))
+	for k := range c.Sweep {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		if len(c.Sweep[k]) == 0 {
+			ps.add("sweep."+k, "sweep.%s has no values", k)
 		}
 		if strings.HasPrefix(k, "sweep") || k == "name" || k == "out" {
-			return fmt.Errorf("sweep.%s: this setting cannot be swept", k)
+			ps.add("sweep."+k, "sweep.%s: this setting cannot be swept", k)
 		}
 	}
-	return nil
+	if inputs {
+		ps = append(ps, c.checkInputs()...)
+	}
+	return ps
 }
 
 // ParseMix reads a real:synthetic ratio such as "4:1".
@@ -657,11 +738,12 @@ func (c *Config) Configurations() ([]Configuration, error) {
 		}
 		cc, err := decode(raw)
 		if err != nil {
-			return nil, fmt.Errorf("sweep %v: %w", params, err)
+			// Lines refer to the rewritten tree, not the user's file.
+			return nil, fmt.Errorf("sweep %s: %s", plainParams(keys, params), yamlLineRE.ReplaceAllString(err.Error(), ""))
 		}
 		cc.dir = c.dir
 		if err := cc.validate(); err != nil {
-			return nil, fmt.Errorf("sweep %v: %w", params, err)
+			return nil, fmt.Errorf("sweep %s: %w", plainParams(keys, params), err)
 		}
 		g, ok := cc.generator(gen)
 		if !ok {

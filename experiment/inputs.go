@@ -5,14 +5,18 @@ import (
 	"fmt"
 	"os"
 	"strings"
+
+	"github.com/ggmi-dev/ggmi/llama"
 )
 
-// checkInputs checks, once for the whole experiment and before any stage
-// runs, that every local file the experiment names exists and that the
-// students' numbers are in range; it reports every problem at once.
-func (c *Config) checkInputs() error {
-	var errs []error
-	file := func(key, spec string) {
+// checkInputs checks that every local file the experiment names exists
+// and that every local model's header loads (a few kilobytes read, not
+// the weights), so that a missing or broken file is reported once, before
+// any stage runs, instead of once per configuration.
+func (c *Config) checkInputs() problems {
+	var ps problems
+	// file checks a data or template file; model a checkpoint.
+	check := func(key, spec string, model bool) {
 		p := spec
 		if rest, ok := strings.CutPrefix(p, "builtin:"); ok {
 			p = rest
@@ -23,45 +27,55 @@ func (c *Config) checkInputs() error {
 		st, err := os.Stat(p)
 		switch {
 		case errors.Is(err, os.ErrNotExist):
-			errs = append(errs, fmt.Errorf("%s: %s does not exist", key, p))
+			ps.add(key, "%s: %s does not exist", key, p)
+			return
 		case err != nil:
-			errs = append(errs, fmt.Errorf("%s: %v", key, err))
-		case st.IsDir():
-			errs = append(errs, fmt.Errorf("%s: %s is a directory, not a file", key, p))
+			ps.add(key, "%s: %v", key, err)
+			return
+		case st.IsDir() && !model:
+			ps.add(key, "%s: %s is a directory, not a file", key, p)
+			return
 		}
-	}
-	file("anchors.path", c.Anchors.Path)
-	if c.Generation.Template != "" && strings.ContainsAny(c.Generation.Template, "/.") {
-		file("generation.template", c.Generation.Template)
-	}
-	for _, name := range c.Generation.attributeNames() {
-		if f := c.Generation.Attributes[name].File; f != "" {
-			file("generation.attributes."+name+".file", f)
-		}
-	}
-	for i, g := range c.Generators {
-		if strings.HasPrefix(g.Model, "builtin:") {
-			file(fmt.Sprintf("generators[%d].model", i), g.Model)
-		}
-	}
-	if s := c.Students; s != nil {
-		if s.External == "" && !strings.Contains(s.Base, "://") {
-			file("students.base", s.Base)
-		}
-		for _, n := range []struct {
-			key string
-			v   float64
-		}{{"steps", float64(s.Steps)}, {"tokens", float64(s.Tokens)}, {"epochs", s.Epochs}, {"batch", float64(s.Batch)}, {"seq_len", float64(s.SeqLen)}, {"lr", s.LR}} {
-			if n.v < 0 {
-				errs = append(errs, fmt.Errorf("students.%s must not be negative (got %v)", n.key, n.v))
+		if model {
+			if _, err := llama.ReadHeader(p); err != nil {
+				ps.add(key, "%s: %s is not a model ggmi can load: %v", key, p, err)
 			}
 		}
 	}
+	check("anchors.path", c.Anchors.Path, false)
+	if c.Test != nil {
+		check("test.path", c.Test.Path, false)
+	}
+	if c.Generation.Template != "" && strings.ContainsAny(c.Generation.Template, "/.") {
+		check("generation.template", c.Generation.Template, false)
+	}
+	for _, name := range c.Generation.attributeNames() {
+		if f := c.Generation.Attributes[name].File; f != "" {
+			check("generation.attributes."+name+".file", f, false)
+		}
+	}
+	if c.Curation.KeywordsFile != "" {
+		check("curation.keywords_file", c.Curation.KeywordsFile, false)
+	}
+	for i, g := range c.Generators {
+		if strings.HasPrefix(g.Model, "builtin:") {
+			check(fmt.Sprintf("generators[%d].model", i), g.Model, true)
+		}
+	}
+	if s := c.Students; s != nil && s.External == "" && !strings.Contains(s.Base, "://") {
+		check("students.base", s.Base, true)
+	}
 	if j := c.Judge; j != nil && strings.HasPrefix(j.Model, "builtin:") {
-		file("judge.model", j.Model)
+		check("judge.model", j.Model, true)
 	}
 	if strings.HasPrefix(c.Measure.LLM, "builtin:") {
-		file("measure.llm", c.Measure.LLM)
+		check("measure.llm", c.Measure.LLM, true)
 	}
-	return errors.Join(errs...)
+	if strings.HasPrefix(c.Measure.Embed, "builtin:") {
+		check("measure.embed", c.Measure.Embed, true)
+	}
+	if e, ok := strings.CutPrefix(c.Measure.Embed, "glove:"); ok {
+		check("measure.embed", e, false)
+	}
+	return ps
 }

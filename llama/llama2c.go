@@ -78,48 +78,15 @@ func LoadLlama2c(path, tokPath string) (*Model, error) {
 // size must be exactly the one the header implies: the format has no
 // trailer, so a size mismatch means a truncated or corrupted file.
 func ReadLlama2c(r io.ReaderAt, size int64) (*Model, error) {
-	if size < llama2cHeaderSize {
-		return nil, fmt.Errorf("file too short for header: %d bytes", size)
+	cfg, err := llama2cHeader(r, size)
+	if err != nil {
+		return nil, err
 	}
-	var hdr [llama2cHeaderSize]byte
-	if _, err := r.ReadAt(hdr[:], 0); err != nil {
-		return nil, fmt.Errorf("header: %w", err)
-	}
-	if binary.LittleEndian.Uint32(hdr[:]) == 0x616b3432 { // "ak42"
-		return nil, fmt.Errorf("llama2.c export format version %d (magic \"ak42\") is not supported; use the legacy format or GGUF",
-			int32(binary.LittleEndian.Uint32(hdr[4:])))
-	}
-	var h [7]int32
-	for i := range h {
-		h[i] = int32(binary.LittleEndian.Uint32(hdr[4*i:]))
-	}
-	vocab := int64(h[5])
-	shared := vocab > 0
-	if vocab < 0 {
-		vocab = -vocab
-	}
-	cfg := Config{
-		Dim: int(h[0]), HiddenDim: int(h[1]), NLayers: int(h[2]), NHeads: int(h[3]),
-		NKVHeads: int(h[4]), VocabSize: int(vocab), SeqLen: int(h[6]),
-		SharedClassifier: shared,
-	}
-	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("header: %w", err)
-	}
+	shared := cfg.SharedClassifier
 	nParams := cfg.NumParams()
 	// The checkpoint stores seq_len*head_size/2 floats each for the real and
 	// imaginary RoPE tables between the final norm and the classifier.
 	ropeFloats := int64(cfg.SeqLen) * int64(cfg.HeadSize())
-	need := llama2cHeaderSize + 4*(nParams+ropeFloats)
-	if size < need {
-		return nil, fmt.Errorf("file has %d bytes, config %+v needs %d", size, cfg, need)
-	}
-	if size > need {
-		// The legacy format has no trailer: extra bytes mean that the
-		// header does not describe the file (corrupted, or another format).
-		return nil, fmt.Errorf("file has %d bytes, config %+v needs exactly %d (%d extra bytes): header does not match the weights",
-			size, cfg, need, size-need)
-	}
 	params := make([]float32, nParams)
 	w := layoutWeights(cfg, params)
 	// The file groups each tensor kind across all layers: embeddings, all

@@ -160,7 +160,10 @@ func (o *Options) Validate() error {
 	if len(o.SweepK)+len(o.SweepJ)+len(o.SweepL) == 0 {
 		return fmt.Errorf("no sweep: give values of K, J or L")
 	}
-	for _, w := range o.worldKeys() {
+	// The points, not the worlds: the worlds differ only in their seed,
+	// and there may be too many of them to list (see the command's memory
+	// estimate).
+	for _, w := range o.points() {
 		if w.K < 1 {
 			//lint:ignore ST1005 K is the parameter's name, written as in the paper
 			return fmt.Errorf("K must be at least 1 (got %d)", w.K)

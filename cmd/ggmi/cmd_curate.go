@@ -88,6 +88,9 @@ func runCurate(cmd *cobra.Command, g *globals, o *curateOptions, in string) erro
 	if !(o.rouge > 0 && o.rouge <= 1) || !(o.near > 0 && o.near <= 1) {
 		return userErr("--rouge and --near must be in (0, 1] (got %v and %v)", o.rouge, o.near)
 	}
+	if err := g.checkMemory("curate with these inputs", curateMemory(in, o.against, o.decontaminate)...); err != nil {
+		return err
+	}
 	read := func(path, schema string, mapping []string) ([]dataset.Record, dataset.ReadReport, error) {
 		recs, rep, err := dataset.ReadFile(path, dataset.ReadOptions{Format: dataset.Format(o.format), Schema: schema, Mapping: mapping, SkipInvalid: o.skipInvalid, LossyUTF8: o.lossyUTF8})
 		if err != nil {

@@ -360,6 +360,9 @@ func runGenerate(cmd *cobra.Command, g *globals, o *generateOptions) error {
 	if err != nil {
 		return usageError{err}
 	}
+	if err := g.checkMemory("generate with these flags", generateMemory(o, llm.DefaultWorkers)...); err != nil {
+		return err
+	}
 	format, err := o.formatOf()
 	if err != nil {
 		return usageError{err}

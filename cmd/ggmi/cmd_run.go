@@ -64,9 +64,11 @@ func runRun(cmd *cobra.Command, g *globals, o *runOptions, path string) error {
 	if err != nil {
 		return userErr("read experiment: %v", err)
 	}
-	cfg, err := experiment.Parse(strings.NewReader(string(raw)), filepath.Dir(path))
+	// Every mistake of the file at once, each at its line, before any
+	// stage runs: settings, sweep keys and values, files, model headers.
+	cfg, err := experiment.Check(path, raw, filepath.Dir(path), true)
 	if err != nil {
-		return userErr("experiment %s: %v", path, err)
+		return usageError{err}
 	}
 	if o.out != "" {
 		if cfg.Out, err = filepath.Abs(o.out); err != nil {

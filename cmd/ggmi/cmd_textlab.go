@@ -99,6 +99,10 @@ func runTextlab(cmd *cobra.Command, g *globals, o *textlabOptions) error {
 	if err != nil {
 		return usageError{err}
 	}
+	model := filepath.Join(o.shared, "models", "stories260K", "stories260K.bin")
+	if err := g.checkMemory("textlab with these flags", textlabMemory(opt, model)...); err != nil {
+		return err
+	}
 	res, err := textlab.Run(cmd.Context(), opt, newReporter(g.stderr, g.quiet))
 	if err != nil {
 		return err

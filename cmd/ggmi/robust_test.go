@@ -228,3 +228,29 @@ func TestGenerateNoticesIgnoredFormat(t *testing.T) {
 		}
 	}
 }
+
+// ggmi run checks the whole experiment file before any stage: every
+// mistake at its line, exit 2, and no run directory made.
+func TestRunValidatesUpFront(t *testing.T) {
+	src, err := os.ReadFile("../../experiment/testdata/broken/many.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	p := dir + "/many.yaml"
+	if err := os.WriteFile(p, src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := runCLI("run", p, "-q")
+	if code != 2 {
+		t.Fatalf("exit %d, want 2: %s", code, errOut)
+	}
+	for _, want := range []string{"ggmi: 10 problems in the experiment file:\n", p + ":3: anchors.path", p + ":16: students.steps must not be negative", p + ":20: judge.questions"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errOut)
+		}
+	}
+	if _, err := os.Stat(dir + "/runs"); !os.IsNotExist(err) {
+		t.Errorf("a run directory was made before the file was checked (%v)", err)
+	}
+}

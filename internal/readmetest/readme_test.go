@@ -63,6 +63,9 @@ func TestREADMEBlocks(t *testing.T) {
 		t.Fatal("no ```sh block in README.md")
 	}
 	long := os.Getenv("GGMI_README_LONG") != ""
+	// The binary lives in the test's directory, not a block's: a block's
+	// temporary directory is removed when that block ends.
+	binDir := t.TempDir()
 	var bin string
 	for _, b := range bs {
 		t.Run(strings.Fields(b.text + " empty")[0]+"@"+itoa(b.line), func(t *testing.T) {
@@ -73,7 +76,7 @@ func TestREADMEBlocks(t *testing.T) {
 				t.Skipf("README.md:%d is long; run with GGMI_README_LONG=1", b.line)
 			}
 			if bin == "" {
-				bin = t.TempDir()
+				bin = binDir
 				build := exec.Command("go", "build", "-o", filepath.Join(bin, "ggmi"), "./cmd/ggmi")
 				build.Dir = root
 				if out, err := build.CombinedOutput(); err != nil {
