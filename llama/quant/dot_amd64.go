@@ -26,10 +26,10 @@ func dotQ8_0avx(w *byte, q *int8, d *float32, nb int) float32
 func dotQ4_0avx(w *byte, q *int8, d *float32, nb int) float32
 
 //go:noescape
-func sumsQ4Kavx(w *byte, q *int8, sums *int32, nb int)
+func intsQ4Kavx(w *byte, q *int8, bs *int16, out *int32, nb int)
 
 //go:noescape
-func sumsQ6Kavx(w *byte, q *int8, sums *int32, nb int)
+func intsQ6Kavx(w *byte, q *int8, bs *int16, out *int32, nb int)
 
 // asmDot holds the kernels with an assembly inner loop; the other types
 // use the portable ones.
@@ -96,41 +96,43 @@ const chunkK = 32
 
 func dotQ4_K(w []byte, a *Act) float32 {
 	nb := len(w) / 144
+	if nb == 0 {
+		return 0
+	}
 	_ = a.Q[QK*nb-1]
-	var sums [8 * chunkK]int32
+	_ = a.B[16*nb-1]
+	_ = a.D[nb-1]
+	var ints [2 * chunkK]int32
 	var s float32
 	for k0 := 0; k0 < nb; k0 += chunkK {
 		n := min(chunkK, nb-k0)
-		sumsQ4Kavx(&w[144*k0], &a.Q[QK*k0], &sums[0], n)
+		intsQ4Kavx(&w[144*k0], &a.Q[QK*k0], &a.B[16*k0], &ints[0], n)
 		for k := range n {
-			b := w[144*(k0+k) : 144*(k0+k+1)]
-			s += combineK45(b, (*[8]int32)(sums[8*k:]), a.B[16*(k0+k):], a.D[k0+k])
+			// combineK45's float part, so that the four-activation
+			// kernel gives the same bits.
+			b := w[144*(k0+k):]
+			da := a.D[k0+k]
+			s += half(b)*da*float32(ints[2*k]) - half(b[2:])*da*float32(ints[2*k+1])
 		}
 	}
 	return s
 }
 
-// q6Order maps the assembly's order of sums within a half (sub-blocks
-// 0,2,4,6,1,3,5,7) to sub-block indices.
-var q6Order = [8]int{0, 2, 4, 6, 1, 3, 5, 7}
-
 func dotQ6_K(w []byte, a *Act) float32 {
 	nb := len(w) / 210
+	if nb == 0 {
+		return 0
+	}
 	_ = a.Q[QK*nb-1]
-	var raw [16 * chunkK]int32
+	_ = a.B[16*nb-1]
+	_ = a.D[nb-1]
+	var ints [chunkK]int32
 	var s float32
 	for k0 := 0; k0 < nb; k0 += chunkK {
 		n := min(chunkK, nb-k0)
-		sumsQ6Kavx(&w[210*k0], &a.Q[QK*k0], &raw[0], n)
+		intsQ6Kavx(&w[210*k0], &a.Q[QK*k0], &a.B[16*k0], &ints[0], n)
 		for k := range n {
-			var sums [16]int32
-			r := raw[16*k : 16*k+16]
-			for i, j := range q6Order {
-				sums[j] = r[i]
-				sums[8+j] = r[8+i]
-			}
-			b := w[210*(k0+k) : 210*(k0+k+1)]
-			s += combineK6(b, &sums, a.B[16*(k0+k):], a.D[k0+k])
+			s += half(w[210*(k0+k)+208:]) * a.D[k0+k] * float32(ints[k])
 		}
 	}
 	return s

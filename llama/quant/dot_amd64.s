@@ -189,14 +189,45 @@ q4done:
 	VPMADDUBSW OFF(DI), A, R \
 	VPMADDWD Y15, R, R
 
-// func sumsQ4Kavx(w *byte, q *int8, sums *int32, nb int)
-// For each q4_K super-block k (144 bytes at w) sets sums[8k+j] to the
-// sum over sub-block j of nibble·activation.
-TEXT ·sumsQ4Kavx(SB), NOSPLIT, $0-32
+// SCALES4K decodes the 6-bit scales and mins of the q4_K super-block at
+// SI (bytes 4..15) into R12 (scales 0..7, one byte each) and R8 (mins
+// 0..7); uses AX, BX, R11, R13.
+#define SCALES4K \
+	MOVL 4(SI), AX \
+	MOVL 8(SI), BX \
+	MOVL 12(SI), R11 \
+	MOVL AX, R12 \
+	ANDL $0x3f3f3f3f, R12 \
+	MOVL R11, R13 \
+	ANDL $0x0f0f0f0f, R13 \
+	SHRL $6, AX \
+	ANDL $0x03030303, AX \
+	SHLL $4, AX \
+	ORL AX, R13 \
+	SHLQ $32, R13 \
+	ORQ R13, R12 \
+	MOVL BX, R8 \
+	ANDL $0x3f3f3f3f, R8 \
+	SHRL $4, R11 \
+	ANDL $0x0f0f0f0f, R11 \
+	SHRL $6, BX \
+	ANDL $0x03030303, BX \
+	SHLL $4, BX \
+	ORL BX, R11 \
+	SHLQ $32, R11 \
+	ORQ R11, R8
+
+// func intsQ4Kavx(w *byte, q *int8, bs *int16, out *int32, nb int)
+// For each q4_K super-block k (144 bytes at w) sets out[2k] to
+// Σ_j sc_j·(sum over sub-block j of nibble·activation) and out[2k+1] to
+// Σ_j m_j·(Σ activations of sub-block j) (bs holds the activation sums of
+// each 16 values): the integer parts of the block's product, exact.
+TEXT ·intsQ4Kavx(SB), NOSPLIT, $0-40
 	MOVQ w+0(FP), SI
 	MOVQ q+8(FP), DI
-	MOVQ sums+16(FP), DX
-	MOVQ nb+24(FP), CX
+	MOVQ bs+16(FP), R10
+	MOVQ out+24(FP), DX
+	MOVQ nb+32(FP), CX
 	ONES16
 	MOVL $0x0F0F0F0F, AX
 	VMOVD AX, X14
@@ -242,11 +273,25 @@ q4kloop:
 	VPADDD X9, X8, X8
 	VEXTRACTI128 $1, Y10, X11
 	VPADDD X11, X10, X10
-	VMOVDQU X8, (DX)
-	VMOVDQU X10, 16(DX)
+	VINSERTI128 $1, X10, Y8, Y8
+	SCALES4K
+	VMOVQ R12, X1
+	VPMOVZXBD X1, Y1
+	VPMULLD Y8, Y1, Y1
+	VMOVQ R8, X2
+	VPMOVZXBD X2, Y2
+	VMOVDQU (R10), Y3
+	VPMADDWD Y15, Y3, Y3
+	VPMULLD Y3, Y2, Y2
+	VPHADDD Y2, Y1, Y1
+	VEXTRACTI128 $1, Y1, X2
+	VPADDD X2, X1, X1
+	VPHADDD X1, X1, X1
+	VMOVQ X1, (DX)
 	ADDQ $144, SI
 	ADDQ $256, DI
-	ADDQ $32, DX
+	ADDQ $32, R10
+	ADDQ $8, DX
 	DECQ CX
 	JMP q4kloop
 q4kdone:
@@ -262,15 +307,29 @@ q4kdone:
 	VPAND Y14, L, R \
 	VPOR Y12, R, R
 
-// func sumsQ6Kavx(w *byte, q *int8, sums *int32, nb int)
-// For each q6_K super-block k (210 bytes at w) sets sums[16k+8h+i] for
-// half h to the sums over its sub-blocks of (stored 6-bit value)·activation,
-// in the order 0,2,4,6,1,3,5,7 of the half's sub-blocks.
-TEXT ·sumsQ6Kavx(SB), NOSPLIT, $0-32
+// q6perm puts the sub-block sums of a q6_K half, computed in the order
+// 0,2,4,6,1,3,5,7, back in order (VPERMD indices).
+DATA q6perm<>+0(SB)/4, $0
+DATA q6perm<>+4(SB)/4, $4
+DATA q6perm<>+8(SB)/4, $1
+DATA q6perm<>+12(SB)/4, $5
+DATA q6perm<>+16(SB)/4, $2
+DATA q6perm<>+20(SB)/4, $6
+DATA q6perm<>+24(SB)/4, $3
+DATA q6perm<>+28(SB)/4, $7
+GLOBL q6perm<>(SB), RODATA|NOPTR, $32
+
+// func intsQ6Kavx(w *byte, q *int8, bs *int16, out *int32, nb int)
+// For each q6_K super-block k (210 bytes at w) sets out[k] to
+// Σ_j sc_j·(Σ over sub-block j of (stored 6-bit value)·activation −
+// 32·Σ activations of sub-block j) (bs holds the activation sums of each
+// 16 values): the integer part of the block's product, exact.
+TEXT ·intsQ6Kavx(SB), NOSPLIT, $0-40
 	MOVQ w+0(FP), SI
 	MOVQ q+8(FP), DI
-	MOVQ sums+16(FP), DX
-	MOVQ nb+24(FP), CX
+	MOVQ bs+16(FP), R10
+	MOVQ out+24(FP), DX
+	MOVQ nb+32(FP), CX
 	ONES16
 	MOVL $0x0F0F0F0F, AX
 	VMOVD AX, X14
@@ -278,11 +337,14 @@ TEXT ·sumsQ6Kavx(SB), NOSPLIT, $0-32
 	MOVL $0x03030303, AX
 	VMOVD AX, X13
 	VPBROADCASTD X13, Y13
+	VMOVDQU q6perm<>(SB), Y0
 q6kloop:
 	TESTQ CX, CX
 	JZ q6kdone
 	MOVQ SI, R8       // ql of the current half
 	LEAQ 128(SI), R9  // qh of the current half
+	LEAQ 192(SI), R11 // scales of the current half
+	XORL R12, R12
 	MOVQ $2, BX
 q6khalf:
 	VMOVDQU (R8), Y10  // L0 = ql[0:32]
@@ -301,13 +363,27 @@ q6khalf:
 	VPHADDD Y7, Y6, Y6
 	VPHADDD Y9, Y8, Y8
 	VPHADDD Y8, Y6, Y6
-	VMOVDQU Y6, (DX)
+	VPERMD Y6, Y0, Y6
+	VPMOVSXBD (R11), Y3
+	VPMOVSXWD (R10), Y4
+	VPSLLD $5, Y4, Y4
+	VPSUBD Y4, Y6, Y6
+	VPMULLD Y3, Y6, Y6
+	VEXTRACTI128 $1, Y6, X7
+	VPADDD X7, X6, X6
+	VPHADDD X6, X6, X6
+	VPHADDD X6, X6, X6
+	VMOVD X6, AX
+	ADDL AX, R12
 	ADDQ $64, R8
 	ADDQ $32, R9
+	ADDQ $8, R11
+	ADDQ $16, R10
 	ADDQ $128, DI
-	ADDQ $32, DX
 	DECQ BX
 	JNZ q6khalf
+	MOVL R12, (DX)
+	ADDQ $4, DX
 	ADDQ $210, SI
 	DECQ CX
 	JMP q6kloop
