@@ -144,15 +144,11 @@ func dotQ8_0x4avx(w *byte, q0, q1, q2, q3 *int8, d0, d1, d2, d3 *float32, nb int
 //go:noescape
 func dotQ4_0x4avx(w *byte, q0, q1, q2, q3 *int8, d0, d1, d2, d3 *float32, nb int, out *float32)
 
-//go:noescape
-func sumsQ4Kx4avx(w *byte, q0, q1, q2, q3 *int8, s0, s1, s2, s3 *int32, nb int)
-
 // asmDot4 holds the four-activation kernels: out[j] = row · a[j], each
 // bit for bit what asmDot's kernel gives for a[j] alone.
 var asmDot4 = map[Type]func([]byte, *[4]*Act, *[4]float32){
 	Q8_0: dotQ8_0x4,
 	Q4_0: dotQ4_0x4,
-	Q4_K: dotQ4_Kx4,
 }
 
 // check4 bounds-checks the quantised activations of a for nb blocks of
@@ -184,40 +180,4 @@ func dotQ4_0x4(w []byte, a *[4]*Act, out *[4]float32) {
 	check4(a, nb, 32)
 	dotQ4_0x4avx(&w[0], &a[0].Q[0], &a[1].Q[0], &a[2].Q[0], &a[3].Q[0],
 		&a[0].D[0], &a[1].D[0], &a[2].D[0], &a[3].D[0], nb, &out[0])
-}
-
-func dotQ4_Kx4(w []byte, a *[4]*Act, out *[4]float32) {
-	nb := len(w) / 144
-	*out = [4]float32{}
-	if nb == 0 {
-		return
-	}
-	check4(a, nb, QK)
-	var sums [4][8 * chunkK]int32
-	for k0 := 0; k0 < nb; k0 += chunkK {
-		n := min(chunkK, nb-k0)
-		sumsQ4Kx4avx(&w[144*k0], &a[0].Q[QK*k0], &a[1].Q[QK*k0], &a[2].Q[QK*k0], &a[3].Q[QK*k0],
-			&sums[0][0], &sums[1][0], &sums[2][0], &sums[3][0], n)
-		for k := range n {
-			// combineK45 for the four activations, the scales decoded once.
-			b := w[144*(k0+k) : 144*(k0+k+1)]
-			var sc, mn [8]int32
-			for i := range 8 {
-				s, m := scaleMinK4(i, b[4:16])
-				sc[i], mn[i] = int32(s), int32(m)
-			}
-			d, dmin := half(b), half(b[2:])
-			for j, x := range a {
-				bs := x.B[16*(k0+k):][:16]
-				sm4 := (*[8]int32)(sums[j][8*k:])
-				var si, sm int32
-				for i := range 8 {
-					si += sc[i] * sm4[i]
-					sm += mn[i] * (int32(bs[2*i]) + int32(bs[2*i+1]))
-				}
-				da := x.D[k0+k]
-				out[j] += d*da*float32(si) - dmin*da*float32(sm)
-			}
-		}
-	}
 }
