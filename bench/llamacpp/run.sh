@@ -31,7 +31,7 @@
 # Environment: RUNS (3), SIZES (110M 1B), TYPES (f32 q8_0 q4_0 q4_K_M; f32
 # is the file ggmi wrote), THREADS (1 2), DECODE (256), PROMPT (512),
 # RUN_ID (UTC time of the start), TABLE (print the table of that run id and
-# exit), WORK (scratch dir, default a temp dir; the models are large: the 1B
+# exit), REBUILD (1: quantise again models an earlier run left in WORK), WORK (scratch dir, default a temp dir; the models are large: the 1B
 # f32 file is 3.9 GB, and Ollama keeps its own copy).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -111,7 +111,11 @@ for size in $sizes; do
 			mv "$src.tmp" "$src"
 		fi
 		printf 'FROM %s\n' "$src" >"$work/Modelfile"
-		if ! ol create "$name" -f "$work/Modelfile" "${q[@]}" >"$work/create.log" 2>&1; then
+		# A model made by an earlier run in the same WORK is reused (the
+		# files are deterministic); REBUILD=1 makes it again.
+		if [ -z "${REBUILD:-}" ] && ol show --modelfile "$name" >/dev/null 2>&1; then
+			:
+		elif ! ol create "$name" -f "$work/Modelfile" "${q[@]}" >"$work/create.log" 2>&1; then
 			# The reference cannot import or quantise this type: report the
 			# rows as failed and go on with the next type.
 			tr '\r' '\n' <"$work/create.log" | sed 's/\x1b\[[0-9;?]*[A-Za-z]//g' | grep -v '^ *$' | tail -1 >"$err"
