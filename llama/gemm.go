@@ -109,6 +109,7 @@ type parTask interface {
 type parMsg struct {
 	t      parTask
 	lo, hi int
+	j      *shareJob // a call of share (infer.go) instead of one chunk of t
 }
 
 // workPool runs parTasks on a fixed set of goroutines. The range of a call
@@ -131,6 +132,10 @@ func newWorkPool(n int) *workPool {
 		p.chs = append(p.chs, ch)
 		go func() {
 			for m := range ch {
+				if m.j != nil {
+					m.j.work()
+					continue
+				}
 				m.t.run(m.lo, m.hi)
 				p.wg.Done()
 			}
@@ -153,7 +158,7 @@ func (p *workPool) do(total, align int, t parTask) {
 	bound := func(w int) int { return min(total, units*w/workers*align) }
 	p.wg.Add(workers - 1)
 	for w := 1; w < workers; w++ {
-		p.chs[w-1] <- parMsg{t, bound(w), bound(w + 1)}
+		p.chs[w-1] <- parMsg{t: t, lo: bound(w), hi: bound(w + 1)}
 	}
 	t.run(0, bound(1))
 	p.wg.Wait()

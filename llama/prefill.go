@@ -122,7 +122,7 @@ func (e *engine) matmul(b *batchBuf, mat *quant.Matrix, out [][]float32) {
 	t := b.mm
 	t.mat, t.acts, t.out = mat, b.actp[:len(out)], out
 	if p := e.pool; p != nil && mat.Rows*mat.Cols*len(out) >= minParallelWork {
-		p.do(mat.Rows, 16, t)
+		p.share(mat.Rows, 16, t)
 	} else {
 		t.run(0, mat.Rows)
 	}
@@ -215,7 +215,7 @@ func (m *Model) forwardBatch(e *engine, rows []batchRow, logits [][]float32) err
 		at := b.at
 		at.rows, at.layer, at.q, at.xo = rows, l, q, xo
 		if p := e.pool; p != nil && n > 1 {
-			p.do(n, 1, at)
+			p.share(n, 1, at)
 		} else {
 			at.run(0, n)
 		}
