@@ -123,8 +123,8 @@ func (s *State) forwardHidden(token, pos int) error {
 		v := s.valueCache[loff+pos*kvd : loff+(pos+1)*kvd]
 		q := s.q
 		s.linear(q, xb, &lw.wq)
-		s.linear(k, xb, &lw.wk)
-		s.linear(v, xb, &lw.wv)
+		s.linearSame(k, xb, &lw.wk)
+		s.linearSame(v, xb, &lw.wv)
 		if c.QKVBias {
 			addTo(q, lw.bq)
 			addTo(k, lw.bk)
@@ -160,7 +160,7 @@ func (s *State) forwardHidden(token, pos int) error {
 		} else {
 			// SwiGLU feed-forward.
 			s.linear(s.hb, xb, &lw.w1)
-			s.linear(s.hb2, xb, &lw.w3)
+			s.linearSame(s.hb2, xb, &lw.w3)
 			hb2 := s.hb2[:len(s.hb)]
 			for i, g := range s.hb {
 				e := exp32(-g)

@@ -66,10 +66,19 @@ func newEngine[T any](owner *T, n int) *engine {
 
 // linear sets out = mat · x (mat.Rows values), quantising x once as the
 // weight type requires and splitting the rows over the State's team.
-func (s *State) linear(out, x []float32, mat *quant.Matrix) {
+func (s *State) linear(out, x []float32, mat *quant.Matrix) { s.linearAct(out, x, mat, false) }
+
+// linearSame is linear for the x of the previous linear call, unchanged
+// since: an activation already quantised as mat's type needs is reused
+// (k and v after q, the up projection after the gate).
+func (s *State) linearSame(out, x []float32, mat *quant.Matrix) { s.linearAct(out, x, mat, true) }
+
+func (s *State) linearAct(out, x []float32, mat *quant.Matrix, same bool) {
 	t := s.eng.mv
-	// Shapes were checked when the model was built, so Set cannot fail.
-	_ = t.act.Set(mat.Type, x[:mat.Cols])
+	if a := &t.act; !same || a.Type == quant.F32 || a.Type != mat.Type.ActType() || a.N != mat.Cols {
+		// Shapes were checked when the model was built, so Set cannot fail.
+		_ = a.Set(mat.Type, x[:mat.Cols])
+	}
 	t.mat, t.out = mat, out[:mat.Rows]
 	if p := s.eng.pool; p != nil && mat.Rows*mat.Cols >= minParallelWork {
 		p.share(mat.Rows, 8, t)

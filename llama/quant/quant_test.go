@@ -457,3 +457,30 @@ func FuzzDot(f *testing.F) {
 		}
 	})
 }
+
+// TestRound127 checks the activation quantiser's rounding against
+// roundClamp (math.Round, clamped) on ties, neighbours of ties, the clamp
+// edges, NaN and random values, and that values beyond int range (an
+// activation scale that overflows) saturate with their sign.
+func TestRound127(t *testing.T) {
+	for v, want := range map[float32]int8{float32(math.Inf(1)): 127, 1e30: 127, float32(math.Inf(-1)): -127, -1e30: -127} {
+		if got := round127(v); got != want {
+			t.Errorf("round127(%v) = %d, want %d", v, got, want)
+		}
+	}
+	vals := []float32{float32(math.NaN()), 0, float32(math.Copysign(0, -1)),
+		127, -127, 127.5, -127.5, 126.5, -126.5, 126.49999, 1e9, -1e9}
+	for k := -128; k <= 128; k++ {
+		h := float32(k) + 0.5
+		vals = append(vals, h, math.Nextafter32(h, 0), math.Nextafter32(h, 1000), math.Nextafter32(h, -1000), float32(k))
+	}
+	rng := rand.New(rand.NewPCG(21, 22))
+	for range 100000 {
+		vals = append(vals, float32(rng.NormFloat64()*60))
+	}
+	for _, v := range vals {
+		if got, want := round127(v), int8(roundClamp(v, -127, 127)); got != want {
+			t.Fatalf("round127(%v) = %d, roundClamp gives %d", v, got, want)
+		}
+	}
+}
