@@ -26,10 +26,10 @@ func dotQ8_0avx(w *byte, q *int8, d *float32, nb int) float32
 func dotQ4_0avx(w *byte, q *int8, d *float32, nb int) float32
 
 //go:noescape
-func intsQ4Kavx(w *byte, q *int8, bs *int16, out *int32, nb int)
+func dotQ4Kavx(w *byte, q *int8, bs *int16, d *float32, nb int) float32
 
 //go:noescape
-func intsQ6Kavx(w *byte, q *int8, bs *int16, out *int32, nb int)
+func dotQ6Kavx(w *byte, q *int8, bs *int16, d *float32, nb int) float32
 
 // asmDot holds the kernels with an assembly inner loop; the other types
 // use the portable ones.
@@ -90,10 +90,6 @@ func dotQ4_0(w []byte, a *Act) float32 {
 	return dotQ4_0avx(&w[0], &a.Q[0], &a.D[0], nb)
 }
 
-// chunkK is the number of super-blocks whose sub-block sums are computed
-// by one assembly call.
-const chunkK = 32
-
 func dotQ4_K(w []byte, a *Act) float32 {
 	nb := len(w) / 144
 	if nb == 0 {
@@ -102,20 +98,7 @@ func dotQ4_K(w []byte, a *Act) float32 {
 	_ = a.Q[QK*nb-1]
 	_ = a.B[16*nb-1]
 	_ = a.D[nb-1]
-	var ints [2 * chunkK]int32
-	var s float32
-	for k0 := 0; k0 < nb; k0 += chunkK {
-		n := min(chunkK, nb-k0)
-		intsQ4Kavx(&w[144*k0], &a.Q[QK*k0], &a.B[16*k0], &ints[0], n)
-		for k := range n {
-			// combineK45's float part, so that the four-activation
-			// kernel gives the same bits.
-			b := w[144*(k0+k):]
-			da := a.D[k0+k]
-			s += half(b)*da*float32(ints[2*k]) - half(b[2:])*da*float32(ints[2*k+1])
-		}
-	}
-	return s
+	return dotQ4Kavx(&w[0], &a.Q[0], &a.B[0], &a.D[0], nb)
 }
 
 func dotQ6_K(w []byte, a *Act) float32 {
@@ -126,16 +109,7 @@ func dotQ6_K(w []byte, a *Act) float32 {
 	_ = a.Q[QK*nb-1]
 	_ = a.B[16*nb-1]
 	_ = a.D[nb-1]
-	var ints [chunkK]int32
-	var s float32
-	for k0 := 0; k0 < nb; k0 += chunkK {
-		n := min(chunkK, nb-k0)
-		intsQ6Kavx(&w[210*k0], &a.Q[QK*k0], &a.B[16*k0], &ints[0], n)
-		for k := range n {
-			s += half(w[210*(k0+k)+208:]) * a.D[k0+k] * float32(ints[k])
-		}
-	}
-	return s
+	return dotQ6Kavx(&w[0], &a.Q[0], &a.B[0], &a.D[0], nb)
 }
 
 //go:noescape

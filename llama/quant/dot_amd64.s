@@ -217,17 +217,20 @@ q4done:
 	SHLQ $32, R11 \
 	ORQ R11, R8
 
-// func intsQ4Kavx(w *byte, q *int8, bs *int16, out *int32, nb int)
-// For each q4_K super-block k (144 bytes at w) sets out[2k] to
-// Σ_j sc_j·(sum over sub-block j of nibble·activation) and out[2k+1] to
-// Σ_j m_j·(Σ activations of sub-block j) (bs holds the activation sums of
-// each 16 values): the integer parts of the block's product, exact.
-TEXT ·intsQ4Kavx(SB), NOSPLIT, $0-40
+// func dotQ4Kavx(w *byte, q *int8, bs *int16, d *float32, nb int) float32
+// Σ over the q4_K super-blocks k (144 bytes at w) of
+// (d_k·da_k)·si_k − (dmin_k·da_k)·sm_k in block order, each operation
+// rounded to float32 as written (no fused multiply-add), where
+// si_k = Σ_j sc_j·(sum over sub-block j of nibble·activation) and
+// sm_k = Σ_j m_j·(Σ activations of sub-block j) are exact integers (bs
+// holds the activation sums of each 16 values, d the activation scales).
+TEXT ·dotQ4Kavx(SB), NOSPLIT, $0-44
 	MOVQ w+0(FP), SI
 	MOVQ q+8(FP), DI
 	MOVQ bs+16(FP), R10
-	MOVQ out+24(FP), DX
+	MOVQ d+24(FP), DX
 	MOVQ nb+32(FP), CX
+	VXORPS X0, X0, X0
 	ONES16
 	MOVL $0x0F0F0F0F, AX
 	VMOVD AX, X14
@@ -287,14 +290,29 @@ q4kloop:
 	VEXTRACTI128 $1, Y1, X2
 	VPADDD X2, X1, X1
 	VPHADDD X1, X1, X1
-	VMOVQ X1, (DX)
+	VCVTDQ2PS X1, X1
+	MOVWLZX (SI), AX
+	VMOVD AX, X6
+	VCVTPH2PS X6, X6
+	MOVWLZX 2(SI), AX
+	VMOVD AX, X7
+	VCVTPH2PS X7, X7
+	VMOVSS (DX), X12
+	VMULSS X12, X6, X6
+	VMULSS X1, X6, X6
+	VMULSS X12, X7, X7
+	VPSHUFD $1, X1, X13
+	VMULSS X13, X7, X7
+	VSUBSS X7, X6, X6
+	VADDSS X6, X0, X0
 	ADDQ $144, SI
 	ADDQ $256, DI
 	ADDQ $32, R10
-	ADDQ $8, DX
+	ADDQ $4, DX
 	DECQ CX
 	JMP q4kloop
 q4kdone:
+	VMOVSS X0, ret+40(FP)
 	VZEROUPPER
 	RET
 
@@ -319,17 +337,20 @@ DATA q6perm<>+24(SB)/4, $3
 DATA q6perm<>+28(SB)/4, $7
 GLOBL q6perm<>(SB), RODATA|NOPTR, $32
 
-// func intsQ6Kavx(w *byte, q *int8, bs *int16, out *int32, nb int)
-// For each q6_K super-block k (210 bytes at w) sets out[k] to
+// func dotQ6Kavx(w *byte, q *int8, bs *int16, d *float32, nb int) float32
+// Σ over the q6_K super-blocks k (210 bytes at w) of (d_k·da_k)·si_k in
+// block order, each operation rounded to float32, where si_k =
 // Σ_j sc_j·(Σ over sub-block j of (stored 6-bit value)·activation −
-// 32·Σ activations of sub-block j) (bs holds the activation sums of each
-// 16 values): the integer part of the block's product, exact.
-TEXT ·intsQ6Kavx(SB), NOSPLIT, $0-40
+// 32·Σ activations of sub-block j) is an exact integer (bs holds the
+// activation sums of each 16 values, d the activation scales). The sum is
+// kept in the result slot (no vector register is free).
+TEXT ·dotQ6Kavx(SB), NOSPLIT, $0-44
 	MOVQ w+0(FP), SI
 	MOVQ q+8(FP), DI
 	MOVQ bs+16(FP), R10
-	MOVQ out+24(FP), DX
+	MOVQ d+24(FP), DX
 	MOVQ nb+32(FP), CX
+	MOVL $0, ret+40(FP)
 	ONES16
 	MOVL $0x0F0F0F0F, AX
 	VMOVD AX, X14
@@ -382,7 +403,15 @@ q6khalf:
 	ADDQ $128, DI
 	DECQ BX
 	JNZ q6khalf
-	MOVL R12, (DX)
+	VMOVD R12, X6
+	VCVTDQ2PS X6, X6
+	MOVWLZX 208(SI), AX
+	VMOVD AX, X7
+	VCVTPH2PS X7, X7
+	VMULSS (DX), X7, X7
+	VMULSS X6, X7, X7
+	VADDSS ret+40(FP), X7, X7
+	VMOVSS X7, ret+40(FP)
 	ADDQ $4, DX
 	ADDQ $210, SI
 	DECQ CX

@@ -264,6 +264,11 @@ func dotBound(typ Type, n int, scale float64) float64 {
 	return float64(nb+8) * 0x1p-23 * scale
 }
 
+// sameBits are the types whose kernel does the portable code's float
+// operations in the same order (the integer parts are exact), so both give
+// the same bits.
+var sameBits = map[Type]bool{Q4_K: true, Q6_K: true}
+
 func TestDotMatchesReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	for _, typ := range weightTypes {
@@ -292,6 +297,9 @@ func TestDotMatchesReference(t *testing.T) {
 			}
 			if math.Abs(got-goV) > bound {
 				t.Errorf("%s n=%d: kernel %v, portable %v (bound %.3g)", typ, n, got, goV, bound)
+			}
+			if sameBits[typ] && got != goV {
+				t.Errorf("%s n=%d: kernel %v, portable %v: want the same bits", typ, n, got, goV)
 			}
 		}
 	}
@@ -454,6 +462,9 @@ func FuzzDot(f *testing.F) {
 		bound := dotBound(typ, n, scale)
 		if math.Abs(got-ref) > bound || math.Abs(goV-ref) > bound {
 			t.Fatalf("%s: kernel %v portable %v reference %v (bound %.3g)", typ, got, goV, ref, bound)
+		}
+		if sameBits[typ] && got != goV {
+			t.Fatalf("%s: kernel %v, portable %v: want the same bits", typ, got, goV)
 		}
 	})
 }
