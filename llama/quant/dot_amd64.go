@@ -29,6 +29,9 @@ func dotQ4_0avx(w *byte, q *int8, d *float32, nb int) float32
 func dotQ4Kavx(w *byte, q *int8, bs *int16, d *float32, nb int) float32
 
 //go:noescape
+func dotQ5Kavx(w *byte, q *int8, bs *int16, d *float32, nb int) float32
+
+//go:noescape
 func dotQ6Kavx(w *byte, q *int8, bs *int16, d *float32, nb int) float32
 
 // asmDot holds the kernels with an assembly inner loop; the other types
@@ -39,6 +42,7 @@ var asmDot = map[Type]func([]byte, *Act) float32{
 	Q8_0: dotQ8_0,
 	Q4_0: dotQ4_0,
 	Q4_K: dotQ4_K,
+	Q5_K: dotQ5_K,
 	Q6_K: dotQ6_K,
 }
 
@@ -99,6 +103,17 @@ func dotQ4_K(w []byte, a *Act) float32 {
 	_ = a.B[16*nb-1]
 	_ = a.D[nb-1]
 	return dotQ4Kavx(&w[0], &a.Q[0], &a.B[0], &a.D[0], nb)
+}
+
+func dotQ5_K(w []byte, a *Act) float32 {
+	nb := len(w) / 176
+	if nb == 0 {
+		return 0
+	}
+	_ = a.Q[QK*nb-1]
+	_ = a.B[16*nb-1]
+	_ = a.D[nb-1]
+	return dotQ5Kavx(&w[0], &a.Q[0], &a.B[0], &a.D[0], nb)
 }
 
 func dotQ6_K(w []byte, a *Act) float32 {

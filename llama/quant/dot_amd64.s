@@ -316,6 +316,122 @@ q4kdone:
 	VZEROUPPER
 	RET
 
+// HIBIT5(SH, R): R |= ((qh >> SH) & 1) << 4 bytewise, qh in Y6, Y13 =
+// 0x01 bytes; uses Y7.
+#define HIBIT5(SH, R) \
+	VPSRLW $SH, Y6, Y7 \
+	VPAND Y13, Y7, Y7 \
+	VPSLLW $4, Y7, Y7 \
+	VPOR Y7, R, R
+
+// func dotQ5Kavx(w *byte, q *int8, bs *int16, d *float32, nb int) float32
+// dotQ4Kavx for q5_K super-blocks (176 bytes: d, dmin, 12 bytes of
+// scales and mins, 32 bytes of fifth bits qh, 128 bytes of nibbles): bit
+// 2c of qh[l] tops the low nibble of byte l of chunk c, bit 2c+1 the high.
+TEXT ·dotQ5Kavx(SB), NOSPLIT, $0-44
+	MOVQ w+0(FP), SI
+	MOVQ q+8(FP), DI
+	MOVQ bs+16(FP), R10
+	MOVQ d+24(FP), DX
+	MOVQ nb+32(FP), CX
+	VXORPS X0, X0, X0
+	ONES16
+	MOVL $0x0F0F0F0F, AX
+	VMOVD AX, X14
+	VPBROADCASTD X14, Y14
+	MOVL $0x01010101, AX
+	VMOVD AX, X13
+	VPBROADCASTD X13, Y13
+q5kloop:
+	TESTQ CX, CX
+	JZ q5kdone
+	VMOVDQU 16(SI), Y6 // qh
+	// chunk 0
+	VMOVDQU 48(SI), Y1
+	VPAND Y14, Y1, Y2
+	VPSRLW $4, Y1, Y3
+	VPAND Y14, Y3, Y3
+	HIBIT5(0, Y2)
+	HIBIT5(1, Y3)
+	UDOT(Y2, Y4, 0)
+	UDOT(Y3, Y5, 32)
+	VPHADDD Y5, Y4, Y8
+	// chunk 1
+	VMOVDQU 80(SI), Y1
+	VPAND Y14, Y1, Y2
+	VPSRLW $4, Y1, Y3
+	VPAND Y14, Y3, Y3
+	HIBIT5(2, Y2)
+	HIBIT5(3, Y3)
+	UDOT(Y2, Y4, 64)
+	UDOT(Y3, Y5, 96)
+	VPHADDD Y5, Y4, Y9
+	// chunk 2
+	VMOVDQU 112(SI), Y1
+	VPAND Y14, Y1, Y2
+	VPSRLW $4, Y1, Y3
+	VPAND Y14, Y3, Y3
+	HIBIT5(4, Y2)
+	HIBIT5(5, Y3)
+	UDOT(Y2, Y4, 128)
+	UDOT(Y3, Y5, 160)
+	VPHADDD Y5, Y4, Y10
+	// chunk 3
+	VMOVDQU 144(SI), Y1
+	VPAND Y14, Y1, Y2
+	VPSRLW $4, Y1, Y3
+	VPAND Y14, Y3, Y3
+	HIBIT5(6, Y2)
+	HIBIT5(7, Y3)
+	UDOT(Y2, Y4, 192)
+	UDOT(Y3, Y5, 224)
+	VPHADDD Y5, Y4, Y11
+	VPHADDD Y9, Y8, Y8
+	VPHADDD Y11, Y10, Y10
+	VEXTRACTI128 $1, Y8, X9
+	VPADDD X9, X8, X8
+	VEXTRACTI128 $1, Y10, X11
+	VPADDD X11, X10, X10
+	VINSERTI128 $1, X10, Y8, Y8
+	SCALES4K
+	VMOVQ R12, X1
+	VPMOVZXBD X1, Y1
+	VPMULLD Y8, Y1, Y1
+	VMOVQ R8, X2
+	VPMOVZXBD X2, Y2
+	VMOVDQU (R10), Y3
+	VPMADDWD Y15, Y3, Y3
+	VPMULLD Y3, Y2, Y2
+	VPHADDD Y2, Y1, Y1
+	VEXTRACTI128 $1, Y1, X2
+	VPADDD X2, X1, X1
+	VPHADDD X1, X1, X1
+	VCVTDQ2PS X1, X1
+	MOVWLZX (SI), AX
+	VMOVD AX, X6
+	VCVTPH2PS X6, X6
+	MOVWLZX 2(SI), AX
+	VMOVD AX, X7
+	VCVTPH2PS X7, X7
+	VMOVSS (DX), X12
+	VMULSS X12, X6, X6
+	VMULSS X1, X6, X6
+	VMULSS X12, X7, X7
+	VPSHUFD $1, X1, X5
+	VMULSS X5, X7, X7
+	VSUBSS X7, X6, X6
+	VADDSS X6, X0, X0
+	ADDQ $176, SI
+	ADDQ $256, DI
+	ADDQ $32, R10
+	ADDQ $4, DX
+	DECQ CX
+	JMP q5kloop
+q5kdone:
+	VMOVSS X0, ret+40(FP)
+	VZEROUPPER
+	RET
+
 // SIX(L, SH, R): R = (L & 0x0F) | (((H >> SH) & 3) << 4) bytewise for H = Y1,
 // with Y14 = 0x0F bytes and Y13 = 0x03 bytes; uses Y12.
 #define SIX(L, SH, R) \

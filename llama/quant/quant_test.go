@@ -267,7 +267,7 @@ func dotBound(typ Type, n int, scale float64) float64 {
 // sameBits are the types whose kernel does the portable code's float
 // operations in the same order (the integer parts are exact), so both give
 // the same bits.
-var sameBits = map[Type]bool{Q4_K: true, Q6_K: true}
+var sameBits = map[Type]bool{Q4_K: true, Q5_K: true, Q6_K: true}
 
 func TestDotMatchesReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
