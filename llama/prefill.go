@@ -54,6 +54,7 @@ type batchBuf struct {
 	outs                       [][]float32
 	mm                         *mmTask
 	at                         *batchAttnTask
+	st                         *setTask
 }
 
 // matRows returns n slices of width w carved from one allocation.
@@ -79,6 +80,7 @@ func (m *Model) newBatchBuf(n int) *batchBuf {
 		outs: make([][]float32, n),
 		mm:   &mmTask{}, at: &batchAttnTask{},
 	}
+	b.st = &setTask{acts: b.acts}
 	for i := range b.acts {
 		b.actp[i] = &b.acts[i]
 	}
@@ -104,16 +106,35 @@ func (t *mmTask) run(lo, hi int) { t.mat.MatMul(t.out, t.acts, lo, hi) }
 
 // setActs prepares the first n rows of x for products with weights of type
 // t, unless they are already prepared for t's activation type (q, k and v
-// share one quantisation, as do the gate and up projections).
-func (b *batchBuf) setActs(t quant.Type, x [][]float32, n int, prepared *[][]float32, as *quant.Type) {
+// share one quantisation, as do the gate and up projections). The rows are
+// quantised on the team (p may be nil).
+func (b *batchBuf) setActs(p *workPool, t quant.Type, x [][]float32, n int, prepared *[][]float32, as *quant.Type) {
 	if *prepared != nil && &(*prepared)[0] == &x[0] && *as == t.ActType() {
 		return
 	}
-	for i := range n {
-		// Shapes were checked when the model was built, so Set cannot fail.
-		_ = b.acts[i].Set(t, x[i])
+	st := b.st
+	st.t, st.x = t, x
+	if p != nil && n > 1 && t.ActType() != quant.F32 {
+		p.share(n, 1, st)
+	} else {
+		st.run(0, n)
 	}
+	st.x = nil
 	*prepared, *as = x, t.ActType()
+}
+
+// setTask quantises rows of a batch as a parTask over rows.
+type setTask struct {
+	acts []quant.Act
+	t    quant.Type
+	x    [][]float32
+}
+
+func (st *setTask) run(lo, hi int) {
+	for i := lo; i < hi; i++ {
+		// Shapes were checked when the model was built, so Set cannot fail.
+		_ = st.acts[i].Set(st.t, st.x[i])
+	}
 }
 
 // matmul sets out[i] = mat · acts[i] for the first len(out) rows, splitting
@@ -192,13 +213,13 @@ func (m *Model) forwardBatch(e *engine, rows []batchRow, logits [][]float32) err
 			rmsnorm(xb[i], x[i], lw.attnNorm, eps)
 		}
 		prepared = nil
-		b.setActs(lw.wq.Type, xb, n, &prepared, &as)
+		b.setActs(e.pool, lw.wq.Type, xb, n, &prepared, &as)
 		e.matmul(b, &lw.wq, q)
 		for i, r := range rows {
 			loff := l * r.st.ctx * kvd
 			outs[i] = r.st.keyCache[loff+r.pos*kvd : loff+(r.pos+1)*kvd]
 		}
-		b.setActs(lw.wk.Type, xb, n, &prepared, &as)
+		b.setActs(e.pool, lw.wk.Type, xb, n, &prepared, &as)
 		e.matmul(b, &lw.wk, outs)
 		for i := range rows {
 			ropeWith(c, q[i], b.cos[i], b.sin[i])
@@ -208,7 +229,7 @@ func (m *Model) forwardBatch(e *engine, rows []batchRow, logits [][]float32) err
 			loff := l * r.st.ctx * kvd
 			outs[i] = r.st.valueCache[loff+r.pos*kvd : loff+(r.pos+1)*kvd]
 		}
-		b.setActs(lw.wv.Type, xb, n, &prepared, &as)
+		b.setActs(e.pool, lw.wv.Type, xb, n, &prepared, &as)
 		e.matmul(b, &lw.wv, outs)
 		clear(outs)
 
@@ -221,7 +242,7 @@ func (m *Model) forwardBatch(e *engine, rows []batchRow, logits [][]float32) err
 		}
 		at.rows, at.q, at.xo = nil, nil, nil
 
-		b.setActs(lw.wo.Type, xo, n, &prepared, &as)
+		b.setActs(e.pool, lw.wo.Type, xo, n, &prepared, &as)
 		e.matmul(b, &lw.wo, xb2)
 		for i := range rows {
 			xi, di := x[i], xb2[i][:len(x[i])]
@@ -231,9 +252,9 @@ func (m *Model) forwardBatch(e *engine, rows []batchRow, logits [][]float32) err
 			rmsnorm(xb[i], xi, lw.ffnNorm, eps)
 		}
 		prepared = nil
-		b.setActs(lw.w1.Type, xb, n, &prepared, &as)
+		b.setActs(e.pool, lw.w1.Type, xb, n, &prepared, &as)
 		e.matmul(b, &lw.w1, hb)
-		b.setActs(lw.w3.Type, xb, n, &prepared, &as)
+		b.setActs(e.pool, lw.w3.Type, xb, n, &prepared, &as)
 		e.matmul(b, &lw.w3, hb2)
 		for i := range rows {
 			h, h2 := hb[i], hb2[i][:len(hb[i])]
@@ -243,7 +264,7 @@ func (m *Model) forwardBatch(e *engine, rows []batchRow, logits [][]float32) err
 				h[k] = g * h2[k]
 			}
 		}
-		b.setActs(lw.w2.Type, hb, n, &prepared, &as)
+		b.setActs(e.pool, lw.w2.Type, hb, n, &prepared, &as)
 		e.matmul(b, &lw.w2, xb)
 		for i := range rows {
 			xi, di := x[i], xb[i][:len(x[i])]
