@@ -51,7 +51,8 @@ type batchBuf struct {
 	cos, sin                   [][]float32
 	acts                       []quant.Act
 	actp                       []*quant.Act
-	outs                       [][]float32
+	outs, outs2                [][]float32 // keys and values of the rows (cache rows or kst, vst)
+	kst, vst                   [][]float32 // staging of keys and values for f16 caches
 	mm                         *mmTask
 	at                         *batchAttnTask
 	st                         *setTask
@@ -77,8 +78,9 @@ func (m *Model) newBatchBuf(n int) *batchBuf {
 		hb: matRows(n, c.HiddenDim), hb2: matRows(n, c.HiddenDim),
 		cos: matRows(n, len(m.ropeFreq)), sin: matRows(n, len(m.ropeFreq)),
 		acts: make([]quant.Act, n), actp: make([]*quant.Act, n),
-		outs: make([][]float32, n),
-		mm:   &mmTask{}, at: &batchAttnTask{},
+		outs: make([][]float32, n), outs2: make([][]float32, n),
+		kst: matRows(n, c.KVDim()), vst: matRows(n, c.KVDim()),
+		mm: &mmTask{}, at: &batchAttnTask{},
 	}
 	b.st = &setTask{acts: b.acts}
 	for i := range b.acts {
@@ -168,12 +170,16 @@ func (t *batchAttnTask) run(lo, hi int) {
 		maxPos = max(maxPos, r.pos)
 	}
 	att := make([]float32, c.NHeads*(maxPos+1))
+	var kbuf, vbuf []float32
 	for i := lo; i < hi; i++ {
 		r := t.rows[i]
 		s := r.st
-		loff := t.layer * s.ctx * kvd
 		n := r.pos + 1
-		attendRow(c, t.q[i], s.keyCache[loff:loff+n*kvd], s.valueCache[loff:loff+n*kvd], att[:c.NHeads*n], t.xo[i], n)
+		if s.h != nil && kbuf == nil {
+			kbuf, vbuf = make([]float32, (maxPos+1)*kvd), make([]float32, (maxPos+1)*kvd)
+		}
+		keys, vals := s.kvPrefix(t.layer, n, kbuf, vbuf)
+		attendRow(c, t.q[i], keys, vals, att[:c.NHeads*n], t.xo[i], n)
 	}
 }
 
@@ -193,7 +199,6 @@ func (m *Model) forwardBatch(e *engine, rows []batchRow, logits [][]float32) err
 		}
 	}
 	b := e.buf(m, n)
-	kvd := c.KVDim()
 	eps := c.eps()
 	x, xb, xb2, q, xo, hb, hb2 := b.x[:n], b.xb[:n], b.xb2[:n], b.q[:n], b.xo[:n], b.hb[:n], b.hb2[:n]
 	for i, r := range rows {
@@ -206,7 +211,7 @@ func (m *Model) forwardBatch(e *engine, rows []batchRow, logits [][]float32) err
 	}
 	var prepared [][]float32
 	var as quant.Type
-	outs := b.outs[:n]
+	ks, vs := b.outs[:n], b.outs2[:n]
 	for l := range m.inf.layers {
 		lw := &m.inf.layers[l]
 		for i := range rows {
@@ -216,22 +221,21 @@ func (m *Model) forwardBatch(e *engine, rows []batchRow, logits [][]float32) err
 		b.setActs(e.pool, lw.wq.Type, xb, n, &prepared, &as)
 		e.matmul(b, &lw.wq, q)
 		for i, r := range rows {
-			loff := l * r.st.ctx * kvd
-			outs[i] = r.st.keyCache[loff+r.pos*kvd : loff+(r.pos+1)*kvd]
+			ks[i], vs[i] = r.st.kvSlot(l, r.pos, b.kst[i], b.vst[i])
 		}
 		b.setActs(e.pool, lw.wk.Type, xb, n, &prepared, &as)
-		e.matmul(b, &lw.wk, outs)
+		e.matmul(b, &lw.wk, ks)
 		for i := range rows {
 			ropeWith(c, q[i], b.cos[i], b.sin[i])
-			ropeWith(c, outs[i], b.cos[i], b.sin[i])
-		}
-		for i, r := range rows {
-			loff := l * r.st.ctx * kvd
-			outs[i] = r.st.valueCache[loff+r.pos*kvd : loff+(r.pos+1)*kvd]
+			ropeWith(c, ks[i], b.cos[i], b.sin[i])
 		}
 		b.setActs(e.pool, lw.wv.Type, xb, n, &prepared, &as)
-		e.matmul(b, &lw.wv, outs)
-		clear(outs)
+		e.matmul(b, &lw.wv, vs)
+		for i, r := range rows {
+			r.st.kvPut(l, r.pos, ks[i], vs[i])
+		}
+		clear(ks)
+		clear(vs)
 
 		at := b.at
 		at.rows, at.layer, at.q, at.xo = rows, l, q, xo
@@ -285,13 +289,13 @@ func (m *Model) forwardBatch(e *engine, rows []batchRow, logits [][]float32) err
 	for i := range rows {
 		if logits[i] != nil {
 			_ = b.acts[k].Set(m.inf.wcls.Type, x[i])
-			outs[k] = logits[i]
+			ks[k] = logits[i]
 			k++
 		}
 	}
 	if k > 0 {
-		e.matmul(b, &m.inf.wcls, outs[:k])
-		clear(outs[:k])
+		e.matmul(b, &m.inf.wcls, ks[:k])
+		clear(ks[:k])
 	}
 	return nil
 }
