@@ -30,7 +30,8 @@
 #
 # Environment: RUNS (3), SIZES (110M 1B), TYPES (f32 q8_0 q4_0 q4_K_M; f32
 # is the file ggmi wrote), THREADS (1 2), DECODE (256), PROMPT (512),
-# RUN_ID (UTC time of the start), TABLE (print the table of that run id and
+# KV (ggmi's key/value cache type, f32 or f16; llama.cpp's is f16 in
+# Ollama), RUN_ID (UTC time of the start), TABLE (print the table of that run id and
 # exit), REBUILD (1: quantise again models an earlier run left in WORK), WORK (scratch dir, default a temp dir; the models are large: the 1B
 # f32 file is 3.9 GB, and Ollama keeps its own copy).
 set -euo pipefail
@@ -42,6 +43,7 @@ types=${TYPES:-f32 q8_0 q4_0 q4_K_M}
 threads=${THREADS:-1 2}
 decode=${DECODE:-256}
 promptn=${PROMPT:-512}
+kv=${KV:-f32}
 tokfile=${TOKENIZER:-../shared/models/stories260K/tok512.bin}
 run_id=${TABLE:-${RUN_ID:-$(date -u +%Y%m%dT%H%M%SZ)}}
 
@@ -125,7 +127,7 @@ for size in $sizes; do
 		file=$(ol show --modelfile "$name" | awk '/^FROM \// {print $2; exit}')
 		echo "$size $type: $file ($(du -m "$file" | cut -f1) MB)" >&2
 		for t in $threads; do
-			if out=$(nice -n 10 "$work/refbench" ggmi -model "$file" -threads "$t" -runs "$runs" -decode "$decode" -prompt "$promptn" 2>"$err"); then
+			if out=$(nice -n 10 "$work/refbench" ggmi -model "$file" -threads "$t" -runs "$runs" -decode "$decode" -prompt "$promptn" -kv "$kv" 2>"$err"); then
 				emit ggmi "$size" "$type" "$t" "$out" ""
 			else
 				emit ggmi "$size" "$type" "$t" "" "$err"
