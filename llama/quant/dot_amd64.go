@@ -29,6 +29,9 @@ func dotQ4_0avx(w *byte, q *int8, d *float32, nb int) float32
 func dotQ4Kavx(w *byte, q *int8, bs *int16, d *float32, nb int) float32
 
 //go:noescape
+func dotQ5_0avx(w *byte, q *int8, d *float32, nb int) float32
+
+//go:noescape
 func dotQ5Kavx(w *byte, q *int8, bs *int16, d *float32, nb int) float32
 
 //go:noescape
@@ -41,6 +44,7 @@ var asmDot = map[Type]func([]byte, *Act) float32{
 	F16:  dotF16,
 	Q8_0: dotQ8_0,
 	Q4_0: dotQ4_0,
+	Q5_0: dotQ5_0,
 	Q4_K: dotQ4_K,
 	Q5_K: dotQ5_K,
 	Q6_K: dotQ6_K,
@@ -103,6 +107,16 @@ func dotQ4_K(w []byte, a *Act) float32 {
 	_ = a.B[16*nb-1]
 	_ = a.D[nb-1]
 	return dotQ4Kavx(&w[0], &a.Q[0], &a.B[0], &a.D[0], nb)
+}
+
+func dotQ5_0(w []byte, a *Act) float32 {
+	nb := len(w) / 22
+	if nb == 0 {
+		return 0
+	}
+	_ = a.Q[32*nb-1]
+	_ = a.D[nb-1]
+	return dotQ5_0avx(&w[0], &a.Q[0], &a.D[0], nb)
 }
 
 func dotQ5_K(w []byte, a *Act) float32 {

@@ -660,3 +660,61 @@ q4x4done:
 	HSTORE(Y13, 12)
 	VZEROUPPER
 	RET
+
+// q5shuf spreads the four bytes of a broadcast q5_0 qh over 32 bytes (byte
+// j takes qh byte j/8); q5bits then picks bit j%8 of each.
+DATA q5shuf<>+0(SB)/8, $0x0000000000000000
+DATA q5shuf<>+8(SB)/8, $0x0101010101010101
+DATA q5shuf<>+16(SB)/8, $0x0202020202020202
+DATA q5shuf<>+24(SB)/8, $0x0303030303030303
+GLOBL q5shuf<>(SB), RODATA|NOPTR, $32
+DATA q5bits<>+0(SB)/8, $0x8040201008040201
+DATA q5bits<>+8(SB)/8, $0x8040201008040201
+DATA q5bits<>+16(SB)/8, $0x8040201008040201
+DATA q5bits<>+24(SB)/8, $0x8040201008040201
+GLOBL q5bits<>(SB), RODATA|NOPTR, $32
+
+// func dotQ5_0avx(w *byte, q *int8, d *float32, nb int) float32
+// dotQ4_0avx for q5_0 blocks (22 bytes: f16 scale, 32 fifth bits qh, 16
+// bytes of nibbles): value j is (nibble j | bit j of qh << 4) − 16.
+TEXT ·dotQ5_0avx(SB), NOSPLIT, $0-36
+	MOVQ w+0(FP), SI
+	MOVQ q+8(FP), DI
+	MOVQ d+16(FP), DX
+	MOVQ nb+24(FP), CX
+	ONES16
+	MOVL $0x0F0F0F0F, AX
+	VMOVD AX, X14
+	VPBROADCASTD X14, Y14
+	MOVL $0x10101010, AX
+	VMOVD AX, X11
+	VPBROADCASTD X11, Y11
+	VMOVDQU q5shuf<>(SB), Y9
+	VMOVDQU q5bits<>(SB), Y10
+	VXORPS Y0, Y0, Y0
+q50loop:
+	TESTQ CX, CX
+	JZ q50done
+	BLOCKSCALE(0, DX)
+	VMOVDQU 6(SI), X1
+	VPSRLW $4, X1, X2
+	VINSERTI128 $1, X2, Y1, Y1
+	VPAND Y14, Y1, Y1
+	VPBROADCASTD 2(SI), Y8
+	VPSHUFB Y9, Y8, Y8
+	VPAND Y10, Y8, Y8
+	VPCMPEQB Y10, Y8, Y8
+	VPAND Y11, Y8, Y8
+	VPOR Y8, Y1, Y1
+	VPSUBB Y11, Y1, Y1
+	SIGNDOT
+	ADDQ $22, SI
+	ADDQ $32, DI
+	ADDQ $4, DX
+	DECQ CX
+	JMP q50loop
+q50done:
+	HSUM8
+	VMOVSS X0, ret+32(FP)
+	VZEROUPPER
+	RET
