@@ -153,7 +153,7 @@ rows = [r for r in map(json.loads, open(sys.argv[1])) if r.get("run") == sys.arg
 if not rows:
     sys.exit(f"run.sh: no results of run {sys.argv[2]} in {sys.argv[1]}")
 def med(v): return statistics.median(v) if v else None
-def f(x): return "–" if x is None else (f"{x:.1f}" if x < 100 else f"{x:.0f}")
+def f(x): return "–" if x is None else (f"{x:.2f}" if x < 1 else f"{x:.1f}" if x < 100 else f"{x:.0f}")
 def ratio(a, b): return "–" if a is None or b is None else f"{a / b:.2f}"
 def rss(r): return f"{r['peak_rss_mb']:.0f}" if r.get("peak_rss_mb") else "–"
 nruns = max((len(r.get("decode_tps") or []) for r in rows), default=0)
