@@ -22,8 +22,9 @@ type State struct {
 	ropeCos    []float32 // [rope_dim/2] rotation of the current position
 	ropeSin    []float32
 	ctx        int       // positions held by the cache
-	keyCache   []float32 // [n_layers][ctx][kv_dim]
+	keyCache   []float32 // [n_layers][ctx][kv_dim] (nil with an f16 cache)
 	valueCache []float32 // [n_layers][ctx][kv_dim]
+	h          *kv16     // the f16 cache (kvcache.go), or nil
 
 	eng *engine // threads and scratch of the matrix products
 }
@@ -43,20 +44,24 @@ func (m *Model) newState(n, threads int) *State {
 	qd := c.NHeads * c.HeadSize()
 	kvd := c.KVDim()
 	s := &State{
-		m:          m,
-		x:          make([]float32, c.Dim),
-		xb:         make([]float32, max(c.Dim, qd)),
-		xb2:        make([]float32, c.Dim),
-		hb:         make([]float32, c.HiddenDim),
-		hb2:        make([]float32, c.HiddenDim),
-		q:          make([]float32, qd),
-		att:        make([]float32, c.NHeads*n),
-		logits:     make([]float32, c.VocabSize),
-		ctx:        n,
-		ropeCos:    make([]float32, len(m.ropeFreq)),
-		ropeSin:    make([]float32, len(m.ropeFreq)),
-		keyCache:   make([]float32, c.NLayers*n*kvd),
-		valueCache: make([]float32, c.NLayers*n*kvd),
+		m:       m,
+		x:       make([]float32, c.Dim),
+		xb:      make([]float32, max(c.Dim, qd)),
+		xb2:     make([]float32, c.Dim),
+		hb:      make([]float32, c.HiddenDim),
+		hb2:     make([]float32, c.HiddenDim),
+		q:       make([]float32, qd),
+		att:     make([]float32, c.NHeads*n),
+		logits:  make([]float32, c.VocabSize),
+		ctx:     n,
+		ropeCos: make([]float32, len(m.ropeFreq)),
+		ropeSin: make([]float32, len(m.ropeFreq)),
+	}
+	if m.KVCacheType() == GGMLTypeF16 {
+		s.h = newKV16(c.NLayers, n, kvd)
+	} else {
+		s.keyCache = make([]float32, c.NLayers*n*kvd)
+		s.valueCache = make([]float32, c.NLayers*n*kvd)
 	}
 	s.eng = newEngine(s, threads)
 	return s
@@ -96,7 +101,6 @@ func (s *State) forwardHidden(token, pos int) error {
 	}
 	dim := c.Dim
 	hs := c.HeadSize()
-	kvd := c.KVDim()
 	qd := c.NHeads * hs
 	eps := c.eps()
 
@@ -118,13 +122,11 @@ func (s *State) forwardHidden(token, pos int) error {
 		lw := &m.inf.layers[l]
 		s.norm(xb, x, lw.attnNorm, lw.attnNormB, eps)
 
-		loff := l * s.ctx * kvd
-		k := s.keyCache[loff+pos*kvd : loff+(pos+1)*kvd]
-		v := s.valueCache[loff+pos*kvd : loff+(pos+1)*kvd]
+		k, v := s.kvSlot(l, pos, nil, nil)
 		q := s.q
 		s.linear(q, xb, &lw.wq)
-		s.linear(k, xb, &lw.wk)
-		s.linear(v, xb, &lw.wv)
+		s.linearSame(k, xb, &lw.wk)
+		s.linearSame(v, xb, &lw.wv)
 		if c.QKVBias {
 			addTo(q, lw.bq)
 			addTo(k, lw.bk)
@@ -138,8 +140,8 @@ func (s *State) forwardHidden(token, pos int) error {
 		// Multi-head attention over positions 0..pos. The sums run in
 		// position order with one accumulator, like the reference.
 		xo := s.xb[:qd]
-		keys := s.keyCache[loff : loff+(pos+1)*kvd]
-		vals := s.valueCache[loff : loff+(pos+1)*kvd]
+		s.kvPut(l, pos, k, v)
+		keys, vals := s.kvPrefix(l, pos+1, nil, nil)
 		attendRow(c, q, keys, vals, s.att[:c.NHeads*(pos+1)], xo, pos+1)
 		s.linear(s.xb2, xo, &lw.wo)
 		if c.OutBias {
@@ -160,7 +162,7 @@ func (s *State) forwardHidden(token, pos int) error {
 		} else {
 			// SwiGLU feed-forward.
 			s.linear(s.hb, xb, &lw.w1)
-			s.linear(s.hb2, xb, &lw.w3)
+			s.linearSame(s.hb2, xb, &lw.w3)
 			hb2 := s.hb2[:len(s.hb)]
 			for i, g := range s.hb {
 				e := exp32(-g)

@@ -195,6 +195,7 @@ type workerTask interface {
 type parMsg struct {
 	t         parTask
 	w, lo, hi int
+	j         *shareJob // a call of share (infer.go) instead of one chunk of t
 }
 
 // runOn runs t's chunk as worker w.
@@ -226,6 +227,10 @@ func newWorkPool(n int) *workPool {
 		p.chs = append(p.chs, ch)
 		go func() {
 			for m := range ch {
+				if m.j != nil {
+					m.j.work()
+					continue
+				}
 				runOn(m.t, m.w, m.lo, m.hi)
 				p.wg.Done()
 			}
@@ -248,7 +253,7 @@ func (p *workPool) do(total, align int, t parTask) {
 	bound := func(w int) int { return min(total, units*w/workers*align) }
 	p.wg.Add(workers - 1)
 	for w := 1; w < workers; w++ {
-		p.chs[w-1] <- parMsg{t, w, bound(w), bound(w + 1)}
+		p.chs[w-1] <- parMsg{t: t, w: w, lo: bound(w), hi: bound(w + 1)}
 	}
 	runOn(t, 0, 0, bound(1))
 	p.wg.Wait()

@@ -350,7 +350,8 @@ type Model struct {
 	inf *infWeights // the matrices inference reads (views of params, or file blocks)
 	qs  quantState
 
-	threads int // goroutines per State (0: GOMAXPROCS)
+	threads int      // goroutines per State (0: GOMAXPROCS)
+	kvType  GGMLType // element type of new States' key/value caches (kvcache.go)
 
 	ropeFreq []float32 // [rope_dim/2] rotation frequency of each pair
 }

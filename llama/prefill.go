@@ -51,9 +51,11 @@ type batchBuf struct {
 	cos, sin                   [][]float32
 	acts                       []quant.Act
 	actp                       []*quant.Act
-	outs                       [][]float32
+	outs, outs2                [][]float32 // keys and values of the rows (cache rows or kst, vst)
+	kst, vst                   [][]float32 // staging of keys and values for f16 caches
 	mm                         *mmTask
 	at                         *batchAttnTask
+	st                         *setTask
 }
 
 // matRows returns n slices of width w carved from one allocation.
@@ -76,9 +78,11 @@ func (m *Model) newBatchBuf(n int) *batchBuf {
 		hb: matRows(n, c.HiddenDim), hb2: matRows(n, c.HiddenDim),
 		cos: matRows(n, len(m.ropeFreq)), sin: matRows(n, len(m.ropeFreq)),
 		acts: make([]quant.Act, n), actp: make([]*quant.Act, n),
-		outs: make([][]float32, n),
-		mm:   &mmTask{}, at: &batchAttnTask{},
+		outs: make([][]float32, n), outs2: make([][]float32, n),
+		kst: matRows(n, c.KVDim()), vst: matRows(n, c.KVDim()),
+		mm: &mmTask{}, at: &batchAttnTask{},
 	}
+	b.st = &setTask{acts: b.acts}
 	for i := range b.acts {
 		b.actp[i] = &b.acts[i]
 	}
@@ -104,16 +108,35 @@ func (t *mmTask) run(lo, hi int) { t.mat.MatMul(t.out, t.acts, lo, hi) }
 
 // setActs prepares the first n rows of x for products with weights of type
 // t, unless they are already prepared for t's activation type (q, k and v
-// share one quantisation, as do the gate and up projections).
-func (b *batchBuf) setActs(t quant.Type, x [][]float32, n int, prepared *[][]float32, as *quant.Type) {
+// share one quantisation, as do the gate and up projections). The rows are
+// quantised on the team (p may be nil).
+func (b *batchBuf) setActs(p *workPool, t quant.Type, x [][]float32, n int, prepared *[][]float32, as *quant.Type) {
 	if *prepared != nil && &(*prepared)[0] == &x[0] && *as == t.ActType() {
 		return
 	}
-	for i := range n {
-		// Shapes were checked when the model was built, so Set cannot fail.
-		_ = b.acts[i].Set(t, x[i])
+	st := b.st
+	st.t, st.x = t, x
+	if p != nil && n > 1 && t.ActType() != quant.F32 {
+		p.share(n, 1, st)
+	} else {
+		st.run(0, n)
 	}
+	st.x = nil
 	*prepared, *as = x, t.ActType()
+}
+
+// setTask quantises rows of a batch as a parTask over rows.
+type setTask struct {
+	acts []quant.Act
+	t    quant.Type
+	x    [][]float32
+}
+
+func (st *setTask) run(lo, hi int) {
+	for i := lo; i < hi; i++ {
+		// Shapes were checked when the model was built, so Set cannot fail.
+		_ = st.acts[i].Set(st.t, st.x[i])
+	}
 }
 
 // matmul sets out[i] = mat · acts[i] for the first len(out) rows, splitting
@@ -122,7 +145,7 @@ func (e *engine) matmul(b *batchBuf, mat *quant.Matrix, out [][]float32) {
 	t := b.mm
 	t.mat, t.acts, t.out = mat, b.actp[:len(out)], out
 	if p := e.pool; p != nil && mat.Rows*mat.Cols*len(out) >= minParallelWork {
-		p.do(mat.Rows, 16, t)
+		p.share(mat.Rows, 16, t)
 	} else {
 		t.run(0, mat.Rows)
 	}
@@ -147,12 +170,16 @@ func (t *batchAttnTask) run(lo, hi int) {
 		maxPos = max(maxPos, r.pos)
 	}
 	att := make([]float32, c.NHeads*(maxPos+1))
+	var kbuf, vbuf []float32
 	for i := lo; i < hi; i++ {
 		r := t.rows[i]
 		s := r.st
-		loff := t.layer * s.ctx * kvd
 		n := r.pos + 1
-		attendRow(c, t.q[i], s.keyCache[loff:loff+n*kvd], s.valueCache[loff:loff+n*kvd], att[:c.NHeads*n], t.xo[i], n)
+		if s.h != nil && kbuf == nil {
+			kbuf, vbuf = make([]float32, (maxPos+1)*kvd), make([]float32, (maxPos+1)*kvd)
+		}
+		keys, vals := s.kvPrefix(t.layer, n, kbuf, vbuf)
+		attendRow(c, t.q[i], keys, vals, att[:c.NHeads*n], t.xo[i], n)
 	}
 }
 
@@ -172,7 +199,6 @@ func (m *Model) forwardBatch(e *engine, rows []batchRow, logits [][]float32) err
 		}
 	}
 	b := e.buf(m, n)
-	kvd := c.KVDim()
 	eps := c.eps()
 	x, xb, xb2, q, xo, hb, hb2 := b.x[:n], b.xb[:n], b.xb2[:n], b.q[:n], b.xo[:n], b.hb[:n], b.hb2[:n]
 	for i, r := range rows {
@@ -185,43 +211,42 @@ func (m *Model) forwardBatch(e *engine, rows []batchRow, logits [][]float32) err
 	}
 	var prepared [][]float32
 	var as quant.Type
-	outs := b.outs[:n]
+	ks, vs := b.outs[:n], b.outs2[:n]
 	for l := range m.inf.layers {
 		lw := &m.inf.layers[l]
 		for i := range rows {
 			rmsnorm(xb[i], x[i], lw.attnNorm, eps)
 		}
 		prepared = nil
-		b.setActs(lw.wq.Type, xb, n, &prepared, &as)
+		b.setActs(e.pool, lw.wq.Type, xb, n, &prepared, &as)
 		e.matmul(b, &lw.wq, q)
 		for i, r := range rows {
-			loff := l * r.st.ctx * kvd
-			outs[i] = r.st.keyCache[loff+r.pos*kvd : loff+(r.pos+1)*kvd]
+			ks[i], vs[i] = r.st.kvSlot(l, r.pos, b.kst[i], b.vst[i])
 		}
-		b.setActs(lw.wk.Type, xb, n, &prepared, &as)
-		e.matmul(b, &lw.wk, outs)
+		b.setActs(e.pool, lw.wk.Type, xb, n, &prepared, &as)
+		e.matmul(b, &lw.wk, ks)
 		for i := range rows {
 			ropeWith(c, q[i], b.cos[i], b.sin[i])
-			ropeWith(c, outs[i], b.cos[i], b.sin[i])
+			ropeWith(c, ks[i], b.cos[i], b.sin[i])
 		}
+		b.setActs(e.pool, lw.wv.Type, xb, n, &prepared, &as)
+		e.matmul(b, &lw.wv, vs)
 		for i, r := range rows {
-			loff := l * r.st.ctx * kvd
-			outs[i] = r.st.valueCache[loff+r.pos*kvd : loff+(r.pos+1)*kvd]
+			r.st.kvPut(l, r.pos, ks[i], vs[i])
 		}
-		b.setActs(lw.wv.Type, xb, n, &prepared, &as)
-		e.matmul(b, &lw.wv, outs)
-		clear(outs)
+		clear(ks)
+		clear(vs)
 
 		at := b.at
 		at.rows, at.layer, at.q, at.xo = rows, l, q, xo
 		if p := e.pool; p != nil && n > 1 {
-			p.do(n, 1, at)
+			p.share(n, 1, at)
 		} else {
 			at.run(0, n)
 		}
 		at.rows, at.q, at.xo = nil, nil, nil
 
-		b.setActs(lw.wo.Type, xo, n, &prepared, &as)
+		b.setActs(e.pool, lw.wo.Type, xo, n, &prepared, &as)
 		e.matmul(b, &lw.wo, xb2)
 		for i := range rows {
 			xi, di := x[i], xb2[i][:len(x[i])]
@@ -231,9 +256,9 @@ func (m *Model) forwardBatch(e *engine, rows []batchRow, logits [][]float32) err
 			rmsnorm(xb[i], xi, lw.ffnNorm, eps)
 		}
 		prepared = nil
-		b.setActs(lw.w1.Type, xb, n, &prepared, &as)
+		b.setActs(e.pool, lw.w1.Type, xb, n, &prepared, &as)
 		e.matmul(b, &lw.w1, hb)
-		b.setActs(lw.w3.Type, xb, n, &prepared, &as)
+		b.setActs(e.pool, lw.w3.Type, xb, n, &prepared, &as)
 		e.matmul(b, &lw.w3, hb2)
 		for i := range rows {
 			h, h2 := hb[i], hb2[i][:len(hb[i])]
@@ -243,7 +268,7 @@ func (m *Model) forwardBatch(e *engine, rows []batchRow, logits [][]float32) err
 				h[k] = g * h2[k]
 			}
 		}
-		b.setActs(lw.w2.Type, hb, n, &prepared, &as)
+		b.setActs(e.pool, lw.w2.Type, hb, n, &prepared, &as)
 		e.matmul(b, &lw.w2, xb)
 		for i := range rows {
 			xi, di := x[i], xb[i][:len(x[i])]
@@ -264,13 +289,13 @@ func (m *Model) forwardBatch(e *engine, rows []batchRow, logits [][]float32) err
 	for i := range rows {
 		if logits[i] != nil {
 			_ = b.acts[k].Set(m.inf.wcls.Type, x[i])
-			outs[k] = logits[i]
+			ks[k] = logits[i]
 			k++
 		}
 	}
 	if k > 0 {
-		e.matmul(b, &m.inf.wcls, outs[:k])
-		clear(outs[:k])
+		e.matmul(b, &m.inf.wcls, ks[:k])
+		clear(ks[:k])
 	}
 	return nil
 }

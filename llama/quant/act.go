@@ -77,18 +77,37 @@ func grow[T any](s []T, n int) []T {
 func quantBlock8(x []float32, q []int8) (d, s float32) {
 	var amax float32
 	for _, v := range x {
-		amax = max(amax, float32(math.Abs(float64(v))))
+		amax = max(amax, math.Float32frombits(math.Float32bits(v)&^(1<<31)))
 	}
 	d = amax / 127
 	id := inv(d)
 	var sum int32
 	q = q[:len(x)]
 	for i, v := range x {
-		r := int8(roundClamp(v*id, -127, 127))
+		r := round127(v * id)
 		q[i] = r
 		sum += int32(r)
 	}
 	return d, d * float32(sum)
+}
+
+// round127 is roundClamp(v, -127, 127) (nearest, halves away from zero,
+// NaN to -127) without float64 rounding: v − trunc(v) is exact.
+func round127(v float32) int8 {
+	if !(v > -127) {
+		return -127
+	}
+	if v >= 127 {
+		return 127
+	}
+	r := int32(v)
+	switch f := v - float32(r); {
+	case f >= 0.5:
+		r++
+	case f <= -0.5:
+		r--
+	}
+	return int8(r)
 }
 
 // Values returns the activation as float32 values (what the products use):

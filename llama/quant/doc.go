@@ -21,8 +21,10 @@
 // and bf16 weights. [DotRow] then multiplies one weight row by it, with
 // the integer products summed exactly in int32 and one float multiply-add
 // per (sub-)block; [MatVec] and [MatMul] do whole matrices. On amd64 with
-// AVX2 and FMA the inner loops are assembly; the purego build tag (or
-// another architecture) selects the portable Go loops, which compute the
-// same integer sums and differ from the assembly only in the order of the
-// float additions (bounds in the tests).
+// AVX2, FMA and F16C the products of f32, f16, q8_0, q4_0, q5_0, q4_K, q5_K
+// and q6_K are assembly (the other types use the portable loops); the purego
+// build tag (or another architecture) selects the portable Go loops, which
+// compute the same integer sums and differ from the assembly only in the
+// order of the float additions (bounds in the tests) — for q4_K, q5_K and
+// q6_K not even there: both give the same bits.
 package quant

@@ -189,14 +189,48 @@ q4done:
 	VPMADDUBSW OFF(DI), A, R \
 	VPMADDWD Y15, R, R
 
-// func sumsQ4Kavx(w *byte, q *int8, sums *int32, nb int)
-// For each q4_K super-block k (144 bytes at w) sets sums[8k+j] to the
-// sum over sub-block j of nibble·activation.
-TEXT ·sumsQ4Kavx(SB), NOSPLIT, $0-32
+// SCALES4K decodes the 6-bit scales and mins of the q4_K super-block at
+// SI (bytes 4..15) into R12 (scales 0..7, one byte each) and R8 (mins
+// 0..7); uses AX, BX, R11, R13.
+#define SCALES4K \
+	MOVL 4(SI), AX \
+	MOVL 8(SI), BX \
+	MOVL 12(SI), R11 \
+	MOVL AX, R12 \
+	ANDL $0x3f3f3f3f, R12 \
+	MOVL R11, R13 \
+	ANDL $0x0f0f0f0f, R13 \
+	SHRL $6, AX \
+	ANDL $0x03030303, AX \
+	SHLL $4, AX \
+	ORL AX, R13 \
+	SHLQ $32, R13 \
+	ORQ R13, R12 \
+	MOVL BX, R8 \
+	ANDL $0x3f3f3f3f, R8 \
+	SHRL $4, R11 \
+	ANDL $0x0f0f0f0f, R11 \
+	SHRL $6, BX \
+	ANDL $0x03030303, BX \
+	SHLL $4, BX \
+	ORL BX, R11 \
+	SHLQ $32, R11 \
+	ORQ R11, R8
+
+// func dotQ4Kavx(w *byte, q *int8, bs *int16, d *float32, nb int) float32
+// Σ over the q4_K super-blocks k (144 bytes at w) of
+// (d_k·da_k)·si_k − (dmin_k·da_k)·sm_k in block order, each operation
+// rounded to float32 as written (no fused multiply-add), where
+// si_k = Σ_j sc_j·(sum over sub-block j of nibble·activation) and
+// sm_k = Σ_j m_j·(Σ activations of sub-block j) are exact integers (bs
+// holds the activation sums of each 16 values, d the activation scales).
+TEXT ·dotQ4Kavx(SB), NOSPLIT, $0-44
 	MOVQ w+0(FP), SI
 	MOVQ q+8(FP), DI
-	MOVQ sums+16(FP), DX
-	MOVQ nb+24(FP), CX
+	MOVQ bs+16(FP), R10
+	MOVQ d+24(FP), DX
+	MOVQ nb+32(FP), CX
+	VXORPS X0, X0, X0
 	ONES16
 	MOVL $0x0F0F0F0F, AX
 	VMOVD AX, X14
@@ -242,14 +276,159 @@ q4kloop:
 	VPADDD X9, X8, X8
 	VEXTRACTI128 $1, Y10, X11
 	VPADDD X11, X10, X10
-	VMOVDQU X8, (DX)
-	VMOVDQU X10, 16(DX)
+	VINSERTI128 $1, X10, Y8, Y8
+	SCALES4K
+	VMOVQ R12, X1
+	VPMOVZXBD X1, Y1
+	VPMULLD Y8, Y1, Y1
+	VMOVQ R8, X2
+	VPMOVZXBD X2, Y2
+	VMOVDQU (R10), Y3
+	VPMADDWD Y15, Y3, Y3
+	VPMULLD Y3, Y2, Y2
+	VPHADDD Y2, Y1, Y1
+	VEXTRACTI128 $1, Y1, X2
+	VPADDD X2, X1, X1
+	VPHADDD X1, X1, X1
+	VCVTDQ2PS X1, X1
+	MOVWLZX (SI), AX
+	VMOVD AX, X6
+	VCVTPH2PS X6, X6
+	MOVWLZX 2(SI), AX
+	VMOVD AX, X7
+	VCVTPH2PS X7, X7
+	VMOVSS (DX), X12
+	VMULSS X12, X6, X6
+	VMULSS X1, X6, X6
+	VMULSS X12, X7, X7
+	VPSHUFD $1, X1, X13
+	VMULSS X13, X7, X7
+	VSUBSS X7, X6, X6
+	VADDSS X6, X0, X0
 	ADDQ $144, SI
 	ADDQ $256, DI
-	ADDQ $32, DX
+	ADDQ $32, R10
+	ADDQ $4, DX
 	DECQ CX
 	JMP q4kloop
 q4kdone:
+	VMOVSS X0, ret+40(FP)
+	VZEROUPPER
+	RET
+
+// HIBIT5(SH, R): R |= ((qh >> SH) & 1) << 4 bytewise, qh in Y6, Y13 =
+// 0x01 bytes; uses Y7.
+#define HIBIT5(SH, R) \
+	VPSRLW $SH, Y6, Y7 \
+	VPAND Y13, Y7, Y7 \
+	VPSLLW $4, Y7, Y7 \
+	VPOR Y7, R, R
+
+// func dotQ5Kavx(w *byte, q *int8, bs *int16, d *float32, nb int) float32
+// dotQ4Kavx for q5_K super-blocks (176 bytes: d, dmin, 12 bytes of
+// scales and mins, 32 bytes of fifth bits qh, 128 bytes of nibbles): bit
+// 2c of qh[l] tops the low nibble of byte l of chunk c, bit 2c+1 the high.
+TEXT ·dotQ5Kavx(SB), NOSPLIT, $0-44
+	MOVQ w+0(FP), SI
+	MOVQ q+8(FP), DI
+	MOVQ bs+16(FP), R10
+	MOVQ d+24(FP), DX
+	MOVQ nb+32(FP), CX
+	VXORPS X0, X0, X0
+	ONES16
+	MOVL $0x0F0F0F0F, AX
+	VMOVD AX, X14
+	VPBROADCASTD X14, Y14
+	MOVL $0x01010101, AX
+	VMOVD AX, X13
+	VPBROADCASTD X13, Y13
+q5kloop:
+	TESTQ CX, CX
+	JZ q5kdone
+	VMOVDQU 16(SI), Y6 // qh
+	// chunk 0
+	VMOVDQU 48(SI), Y1
+	VPAND Y14, Y1, Y2
+	VPSRLW $4, Y1, Y3
+	VPAND Y14, Y3, Y3
+	HIBIT5(0, Y2)
+	HIBIT5(1, Y3)
+	UDOT(Y2, Y4, 0)
+	UDOT(Y3, Y5, 32)
+	VPHADDD Y5, Y4, Y8
+	// chunk 1
+	VMOVDQU 80(SI), Y1
+	VPAND Y14, Y1, Y2
+	VPSRLW $4, Y1, Y3
+	VPAND Y14, Y3, Y3
+	HIBIT5(2, Y2)
+	HIBIT5(3, Y3)
+	UDOT(Y2, Y4, 64)
+	UDOT(Y3, Y5, 96)
+	VPHADDD Y5, Y4, Y9
+	// chunk 2
+	VMOVDQU 112(SI), Y1
+	VPAND Y14, Y1, Y2
+	VPSRLW $4, Y1, Y3
+	VPAND Y14, Y3, Y3
+	HIBIT5(4, Y2)
+	HIBIT5(5, Y3)
+	UDOT(Y2, Y4, 128)
+	UDOT(Y3, Y5, 160)
+	VPHADDD Y5, Y4, Y10
+	// chunk 3
+	VMOVDQU 144(SI), Y1
+	VPAND Y14, Y1, Y2
+	VPSRLW $4, Y1, Y3
+	VPAND Y14, Y3, Y3
+	HIBIT5(6, Y2)
+	HIBIT5(7, Y3)
+	UDOT(Y2, Y4, 192)
+	UDOT(Y3, Y5, 224)
+	VPHADDD Y5, Y4, Y11
+	VPHADDD Y9, Y8, Y8
+	VPHADDD Y11, Y10, Y10
+	VEXTRACTI128 $1, Y8, X9
+	VPADDD X9, X8, X8
+	VEXTRACTI128 $1, Y10, X11
+	VPADDD X11, X10, X10
+	VINSERTI128 $1, X10, Y8, Y8
+	SCALES4K
+	VMOVQ R12, X1
+	VPMOVZXBD X1, Y1
+	VPMULLD Y8, Y1, Y1
+	VMOVQ R8, X2
+	VPMOVZXBD X2, Y2
+	VMOVDQU (R10), Y3
+	VPMADDWD Y15, Y3, Y3
+	VPMULLD Y3, Y2, Y2
+	VPHADDD Y2, Y1, Y1
+	VEXTRACTI128 $1, Y1, X2
+	VPADDD X2, X1, X1
+	VPHADDD X1, X1, X1
+	VCVTDQ2PS X1, X1
+	MOVWLZX (SI), AX
+	VMOVD AX, X6
+	VCVTPH2PS X6, X6
+	MOVWLZX 2(SI), AX
+	VMOVD AX, X7
+	VCVTPH2PS X7, X7
+	VMOVSS (DX), X12
+	VMULSS X12, X6, X6
+	VMULSS X1, X6, X6
+	VMULSS X12, X7, X7
+	VPSHUFD $1, X1, X5
+	VMULSS X5, X7, X7
+	VSUBSS X7, X6, X6
+	VADDSS X6, X0, X0
+	ADDQ $176, SI
+	ADDQ $256, DI
+	ADDQ $32, R10
+	ADDQ $4, DX
+	DECQ CX
+	JMP q5kloop
+q5kdone:
+	VMOVSS X0, ret+40(FP)
 	VZEROUPPER
 	RET
 
@@ -262,15 +441,32 @@ q4kdone:
 	VPAND Y14, L, R \
 	VPOR Y12, R, R
 
-// func sumsQ6Kavx(w *byte, q *int8, sums *int32, nb int)
-// For each q6_K super-block k (210 bytes at w) sets sums[16k+8h+i] for
-// half h to the sums over its sub-blocks of (stored 6-bit value)·activation,
-// in the order 0,2,4,6,1,3,5,7 of the half's sub-blocks.
-TEXT ·sumsQ6Kavx(SB), NOSPLIT, $0-32
+// q6perm puts the sub-block sums of a q6_K half, computed in the order
+// 0,2,4,6,1,3,5,7, back in order (VPERMD indices).
+DATA q6perm<>+0(SB)/4, $0
+DATA q6perm<>+4(SB)/4, $4
+DATA q6perm<>+8(SB)/4, $1
+DATA q6perm<>+12(SB)/4, $5
+DATA q6perm<>+16(SB)/4, $2
+DATA q6perm<>+20(SB)/4, $6
+DATA q6perm<>+24(SB)/4, $3
+DATA q6perm<>+28(SB)/4, $7
+GLOBL q6perm<>(SB), RODATA|NOPTR, $32
+
+// func dotQ6Kavx(w *byte, q *int8, bs *int16, d *float32, nb int) float32
+// Σ over the q6_K super-blocks k (210 bytes at w) of (d_k·da_k)·si_k in
+// block order, each operation rounded to float32, where si_k =
+// Σ_j sc_j·(Σ over sub-block j of (stored 6-bit value)·activation −
+// 32·Σ activations of sub-block j) is an exact integer (bs holds the
+// activation sums of each 16 values, d the activation scales). The sum is
+// kept in the result slot (no vector register is free).
+TEXT ·dotQ6Kavx(SB), NOSPLIT, $0-44
 	MOVQ w+0(FP), SI
 	MOVQ q+8(FP), DI
-	MOVQ sums+16(FP), DX
-	MOVQ nb+24(FP), CX
+	MOVQ bs+16(FP), R10
+	MOVQ d+24(FP), DX
+	MOVQ nb+32(FP), CX
+	MOVL $0, ret+40(FP)
 	ONES16
 	MOVL $0x0F0F0F0F, AX
 	VMOVD AX, X14
@@ -278,11 +474,14 @@ TEXT ·sumsQ6Kavx(SB), NOSPLIT, $0-32
 	MOVL $0x03030303, AX
 	VMOVD AX, X13
 	VPBROADCASTD X13, Y13
+	VMOVDQU q6perm<>(SB), Y0
 q6kloop:
 	TESTQ CX, CX
 	JZ q6kdone
 	MOVQ SI, R8       // ql of the current half
 	LEAQ 128(SI), R9  // qh of the current half
+	LEAQ 192(SI), R11 // scales of the current half
+	XORL R12, R12
 	MOVQ $2, BX
 q6khalf:
 	VMOVDQU (R8), Y10  // L0 = ql[0:32]
@@ -301,13 +500,35 @@ q6khalf:
 	VPHADDD Y7, Y6, Y6
 	VPHADDD Y9, Y8, Y8
 	VPHADDD Y8, Y6, Y6
-	VMOVDQU Y6, (DX)
+	VPERMD Y6, Y0, Y6
+	VPMOVSXBD (R11), Y3
+	VPMOVSXWD (R10), Y4
+	VPSLLD $5, Y4, Y4
+	VPSUBD Y4, Y6, Y6
+	VPMULLD Y3, Y6, Y6
+	VEXTRACTI128 $1, Y6, X7
+	VPADDD X7, X6, X6
+	VPHADDD X6, X6, X6
+	VPHADDD X6, X6, X6
+	VMOVD X6, AX
+	ADDL AX, R12
 	ADDQ $64, R8
 	ADDQ $32, R9
+	ADDQ $8, R11
+	ADDQ $16, R10
 	ADDQ $128, DI
-	ADDQ $32, DX
 	DECQ BX
 	JNZ q6khalf
+	VMOVD R12, X6
+	VCVTDQ2PS X6, X6
+	MOVWLZX 208(SI), AX
+	VMOVD AX, X7
+	VCVTPH2PS X7, X7
+	VMULSS (DX), X7, X7
+	VMULSS X6, X7, X7
+	VADDSS ret+40(FP), X7, X7
+	VMOVSS X7, ret+40(FP)
+	ADDQ $4, DX
 	ADDQ $210, SI
 	DECQ CX
 	JMP q6kloop
@@ -440,84 +661,60 @@ q4x4done:
 	VZEROUPPER
 	RET
 
-// SUMS4K(Q, OUT): the eight sub-block sums of the unpacked q4_K super-block
-// in Y0-Y7 (chunk c: low nibbles Y(2c), high Y(2c+1)) times the activations
-// at (Q)(DI*1), stored at (OUT)(DX*1). Uses Y8-Y13.
-#define SUMS4K(Q, OUT) \
-	VPMADDUBSW (Q)(DI*1), Y0, Y12 \
-	VPMADDWD Y15, Y12, Y12 \
-	VPMADDUBSW 32(Q)(DI*1), Y1, Y13 \
-	VPMADDWD Y15, Y13, Y13 \
-	VPHADDD Y13, Y12, Y8 \
-	VPMADDUBSW 64(Q)(DI*1), Y2, Y12 \
-	VPMADDWD Y15, Y12, Y12 \
-	VPMADDUBSW 96(Q)(DI*1), Y3, Y13 \
-	VPMADDWD Y15, Y13, Y13 \
-	VPHADDD Y13, Y12, Y9 \
-	VPMADDUBSW 128(Q)(DI*1), Y4, Y12 \
-	VPMADDWD Y15, Y12, Y12 \
-	VPMADDUBSW 160(Q)(DI*1), Y5, Y13 \
-	VPMADDWD Y15, Y13, Y13 \
-	VPHADDD Y13, Y12, Y10 \
-	VPMADDUBSW 192(Q)(DI*1), Y6, Y12 \
-	VPMADDWD Y15, Y12, Y12 \
-	VPMADDUBSW 224(Q)(DI*1), Y7, Y13 \
-	VPMADDWD Y15, Y13, Y13 \
-	VPHADDD Y13, Y12, Y11 \
-	VPHADDD Y9, Y8, Y8 \
-	VPHADDD Y11, Y10, Y10 \
-	VEXTRACTI128 $1, Y8, X9 \
-	VPADDD X9, X8, X8 \
-	VEXTRACTI128 $1, Y10, X11 \
-	VPADDD X11, X10, X10 \
-	VMOVDQU X8, (OUT)(DX*1) \
-	VMOVDQU X10, 16(OUT)(DX*1)
+// q5shuf spreads the four bytes of a broadcast q5_0 qh over 32 bytes (byte
+// j takes qh byte j/8); q5bits then picks bit j%8 of each.
+DATA q5shuf<>+0(SB)/8, $0x0000000000000000
+DATA q5shuf<>+8(SB)/8, $0x0101010101010101
+DATA q5shuf<>+16(SB)/8, $0x0202020202020202
+DATA q5shuf<>+24(SB)/8, $0x0303030303030303
+GLOBL q5shuf<>(SB), RODATA|NOPTR, $32
+DATA q5bits<>+0(SB)/8, $0x8040201008040201
+DATA q5bits<>+8(SB)/8, $0x8040201008040201
+DATA q5bits<>+16(SB)/8, $0x8040201008040201
+DATA q5bits<>+24(SB)/8, $0x8040201008040201
+GLOBL q5bits<>(SB), RODATA|NOPTR, $32
 
-// UNPACK4K(OFF, LO, HI): the nibbles of the 32 bytes at OFF(SI).
-#define UNPACK4K(OFF, LO, HI) \
-	VMOVDQU OFF(SI), HI \
-	VPAND Y14, HI, LO \
-	VPSRLW $4, HI, HI \
-	VPAND Y14, HI, HI
-
-// func sumsQ4Kx4avx(w *byte, q0, q1, q2, q3 *int8, s0, s1, s2, s3 *int32, nb int)
-// sumsQ4Kavx for four activations (sums s_j[8k+i] of super-block k).
-TEXT ·sumsQ4Kx4avx(SB), NOSPLIT, $0-80
+// func dotQ5_0avx(w *byte, q *int8, d *float32, nb int) float32
+// dotQ4_0avx for q5_0 blocks (22 bytes: f16 scale, 32 fifth bits qh, 16
+// bytes of nibbles): value j is (nibble j | bit j of qh << 4) − 16.
+TEXT ·dotQ5_0avx(SB), NOSPLIT, $0-36
 	MOVQ w+0(FP), SI
-	MOVQ q0+8(FP), R8
-	MOVQ q1+16(FP), R9
-	MOVQ q2+24(FP), R10
-	MOVQ q3+32(FP), R11
-	MOVQ s0+40(FP), R12
-	MOVQ s1+48(FP), R13
-	MOVQ s2+56(FP), BX
-	MOVQ s3+64(FP), AX
-	MOVQ nb+72(FP), CX
-	XORQ DI, DI
-	XORQ DX, DX
-	MOVL $0x00010001, DI
-	VMOVD DI, X15
-	VPBROADCASTD X15, Y15
-	MOVL $0x0F0F0F0F, DI
-	VMOVD DI, X14
+	MOVQ q+8(FP), DI
+	MOVQ d+16(FP), DX
+	MOVQ nb+24(FP), CX
+	ONES16
+	MOVL $0x0F0F0F0F, AX
+	VMOVD AX, X14
 	VPBROADCASTD X14, Y14
-	XORQ DI, DI
-q4kx4loop:
+	MOVL $0x10101010, AX
+	VMOVD AX, X11
+	VPBROADCASTD X11, Y11
+	VMOVDQU q5shuf<>(SB), Y9
+	VMOVDQU q5bits<>(SB), Y10
+	VXORPS Y0, Y0, Y0
+q50loop:
 	TESTQ CX, CX
-	JZ q4kx4done
-	UNPACK4K(16, Y0, Y1)
-	UNPACK4K(48, Y2, Y3)
-	UNPACK4K(80, Y4, Y5)
-	UNPACK4K(112, Y6, Y7)
-	SUMS4K(R8, R12)
-	SUMS4K(R9, R13)
-	SUMS4K(R10, BX)
-	SUMS4K(R11, AX)
-	ADDQ $144, SI
-	ADDQ $256, DI
-	ADDQ $32, DX
+	JZ q50done
+	BLOCKSCALE(0, DX)
+	VMOVDQU 6(SI), X1
+	VPSRLW $4, X1, X2
+	VINSERTI128 $1, X2, Y1, Y1
+	VPAND Y14, Y1, Y1
+	VPBROADCASTD 2(SI), Y8
+	VPSHUFB Y9, Y8, Y8
+	VPAND Y10, Y8, Y8
+	VPCMPEQB Y10, Y8, Y8
+	VPAND Y11, Y8, Y8
+	VPOR Y8, Y1, Y1
+	VPSUBB Y11, Y1, Y1
+	SIGNDOT
+	ADDQ $22, SI
+	ADDQ $32, DI
+	ADDQ $4, DX
 	DECQ CX
-	JMP q4kx4loop
-q4kx4done:
+	JMP q50loop
+q50done:
+	HSUM8
+	VMOVSS X0, ret+32(FP)
 	VZEROUPPER
 	RET

@@ -264,6 +264,11 @@ func dotBound(typ Type, n int, scale float64) float64 {
 	return float64(nb+8) * 0x1p-23 * scale
 }
 
+// sameBits are the types whose kernel does the portable code's float
+// operations in the same order (the integer parts are exact), so both give
+// the same bits.
+var sameBits = map[Type]bool{Q4_K: true, Q5_K: true, Q6_K: true}
+
 func TestDotMatchesReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	for _, typ := range weightTypes {
@@ -292,6 +297,9 @@ func TestDotMatchesReference(t *testing.T) {
 			}
 			if math.Abs(got-goV) > bound {
 				t.Errorf("%s n=%d: kernel %v, portable %v (bound %.3g)", typ, n, got, goV, bound)
+			}
+			if sameBits[typ] && got != goV {
+				t.Errorf("%s n=%d: kernel %v, portable %v: want the same bits", typ, n, got, goV)
 			}
 		}
 	}
@@ -455,5 +463,35 @@ func FuzzDot(f *testing.F) {
 		if math.Abs(got-ref) > bound || math.Abs(goV-ref) > bound {
 			t.Fatalf("%s: kernel %v portable %v reference %v (bound %.3g)", typ, got, goV, ref, bound)
 		}
+		if sameBits[typ] && got != goV {
+			t.Fatalf("%s: kernel %v, portable %v: want the same bits", typ, got, goV)
+		}
 	})
+}
+
+// TestRound127 checks the activation quantiser's rounding against
+// roundClamp (math.Round, clamped) on ties, neighbours of ties, the clamp
+// edges, NaN and random values, and that values beyond int range (an
+// activation scale that overflows) saturate with their sign.
+func TestRound127(t *testing.T) {
+	for v, want := range map[float32]int8{float32(math.Inf(1)): 127, 1e30: 127, float32(math.Inf(-1)): -127, -1e30: -127} {
+		if got := round127(v); got != want {
+			t.Errorf("round127(%v) = %d, want %d", v, got, want)
+		}
+	}
+	vals := []float32{float32(math.NaN()), 0, float32(math.Copysign(0, -1)),
+		127, -127, 127.5, -127.5, 126.5, -126.5, 126.49999, 1e9, -1e9}
+	for k := -128; k <= 128; k++ {
+		h := float32(k) + 0.5
+		vals = append(vals, h, math.Nextafter32(h, 0), math.Nextafter32(h, 1000), math.Nextafter32(h, -1000), float32(k))
+	}
+	rng := rand.New(rand.NewPCG(21, 22))
+	for range 100000 {
+		vals = append(vals, float32(rng.NormFloat64()*60))
+	}
+	for _, v := range vals {
+		if got, want := round127(v), int8(roundClamp(v, -127, 127)); got != want {
+			t.Fatalf("round127(%v) = %d, roundClamp gives %d", v, got, want)
+		}
+	}
 }

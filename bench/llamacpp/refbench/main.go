@@ -42,6 +42,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ggmi-dev/ggmi/llama"
+	"github.com/ggmi-dev/ggmi/llama/quant"
 	_ "github.com/ggmi-dev/ggmi/llm" // registers the byte-level BPE tokenizer loaders of llama
 )
 
@@ -237,6 +238,7 @@ type Result struct {
 	PeakRSSMB  float64   `json:"peak_rss_mb"`
 	PromptToks int       `json:"prompt_tokens"`
 	NewToks    int       `json:"new_tokens"`
+	KV         string    `json:"kv,omitempty"` // ggmi's key/value cache type
 	Error      string    `json:"error,omitempty"`
 }
 
@@ -255,10 +257,17 @@ func benchGGMI(args []string) error {
 	runs := fs.Int("runs", 3, "timed runs of each measurement")
 	newToks := fs.Int("decode", 256, "new tokens per decode run")
 	promptToks := fs.Int("prompt", 512, "prompt tokens (with BOS) per prefill run")
+	kv := fs.String("kv", "f32", "key/value cache type: f32 or f16")
 	fs.Parse(args)
 	runtime.GOMAXPROCS(*threads)
-	r := Result{Engine: "ggmi", Model: *model, Threads: *threads, PromptToks: *promptToks, NewToks: *newToks}
+	r := Result{Engine: "ggmi", Model: *model, Threads: *threads, PromptToks: *promptToks, NewToks: *newToks, KV: *kv}
 	m, err := llama.Load(*model)
+	if err == nil {
+		var t llama.GGMLType
+		if t, err = quant.ParseType(*kv); err == nil {
+			err = m.SetKVCacheType(t)
+		}
+	}
 	if err != nil {
 		r.Error = err.Error()
 		r.PeakRSSMB = peakRSSMB("self")

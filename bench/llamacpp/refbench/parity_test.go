@@ -275,7 +275,7 @@ func TestParityStories260K(t *testing.T) {
 	parityFile(t, s, path, "Once upon a time", 32, 0)
 }
 
-// toF16 runs bench/llamacpp/to_f16.py with the gguf-py of the llama.cpp
+// toF16 runs bench/llamacpp/convert.py with the gguf-py of the llama.cpp
 // sources that build.sh unpacks next to the runner.
 func toF16(t *testing.T, src, dst string) {
 	t.Helper()
@@ -283,10 +283,10 @@ func toF16(t *testing.T, src, dst string) {
 	if _, err := os.Stat(gguf); err != nil {
 		t.Skipf("llama.cpp's gguf-py not found at %s (build.sh unpacks it)", gguf)
 	}
-	cmd := exec.Command("/usr/bin/python3", "../to_f16.py", src, dst)
+	cmd := exec.Command("/usr/bin/python3", "../convert.py", src, dst, "f16")
 	cmd.Env = append(os.Environ(), "PYTHONPATH="+gguf)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Skipf("to_f16.py failed (needs Debian python3-numpy): %v\n%s", err, out)
+		t.Skipf("convert.py failed (needs Debian python3-numpy): %v\n%s", err, out)
 	}
 }
 
