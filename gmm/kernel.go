@@ -1,21 +1,10 @@
 package gmm
 
-// dotGeneric is the portable dot product, four accumulators wide.
-func dotGeneric(x, y []float64) float64 {
-	y = y[:len(x)]
-	var s0, s1, s2, s3 float64
-	i := 0
-	for ; i+4 <= len(x); i += 4 {
-		s0 += x[i] * y[i]
-		s1 += x[i+1] * y[i+1]
-		s2 += x[i+2] * y[i+2]
-		s3 += x[i+3] * y[i+3]
-	}
-	for ; i < len(x); i++ {
-		s0 += x[i] * y[i]
-	}
-	return (s0 + s1) + (s2 + s3)
-}
+import "github.com/ggmi-dev/ggmi/internal/vecmath"
+
+// dotGeneric is the portable dot product (vecmath.DotGo, four
+// accumulators wide).
+func dotGeneric(x, y []float64) float64 { return vecmath.DotGo(x, y) }
 
 // axpyGeneric adds a·x to y.
 func axpyGeneric(a float64, x, y []float64) {

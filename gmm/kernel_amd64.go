@@ -18,16 +18,13 @@ func dot4AVX512(x []float64, y *float64, stride int, out *[4]float64)
 func axpy4AVX512(r *[4]float64, x *float64, stride int, y []float64)
 
 //go:noescape
-func dotAVX2(x, y []float64) float64
-
-//go:noescape
 func axpyAVX2(a float64, x, y []float64)
 
 // dot returns Σ x_i·y_i over len(x) terms (y must be at least as long).
 func dot(x, y []float64) float64 {
 	if useAVX2 {
 		_ = y[len(x)-1]
-		return dotAVX2(x, y)
+		return vecmath.DotAVX2(x, y)
 	}
 	return dotGeneric(x, y)
 }

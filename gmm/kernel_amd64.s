@@ -2,65 +2,6 @@
 
 #include "textflag.h"
 
-// func dotAVX2(x, y []float64) float64
-TEXT ·dotAVX2(SB), NOSPLIT, $0-56
-	MOVQ x_base+0(FP), SI
-	MOVQ x_len+8(FP), CX
-	MOVQ y_base+24(FP), DI
-	VXORPD Y0, Y0, Y0
-	VXORPD Y1, Y1, Y1
-	VXORPD Y2, Y2, Y2
-	VXORPD Y3, Y3, Y3
-
-dot16:
-	CMPQ CX, $16
-	JL   dot4
-	VMOVUPD (SI), Y4
-	VMOVUPD 32(SI), Y5
-	VMOVUPD 64(SI), Y6
-	VMOVUPD 96(SI), Y7
-	VFMADD231PD (DI), Y4, Y0
-	VFMADD231PD 32(DI), Y5, Y1
-	VFMADD231PD 64(DI), Y6, Y2
-	VFMADD231PD 96(DI), Y7, Y3
-	ADDQ $128, SI
-	ADDQ $128, DI
-	SUBQ $16, CX
-	JMP  dot16
-
-dot4:
-	CMPQ CX, $4
-	JL   dotreduce
-	VMOVUPD (SI), Y4
-	VFMADD231PD (DI), Y4, Y0
-	ADDQ $32, SI
-	ADDQ $32, DI
-	SUBQ $4, CX
-	JMP  dot4
-
-dotreduce:
-	VADDPD       Y1, Y0, Y0
-	VADDPD       Y3, Y2, Y2
-	VADDPD       Y2, Y0, Y0
-	VEXTRACTF128 $1, Y0, X1
-	VADDPD       X1, X0, X0
-	VHADDPD      X0, X0, X0
-
-dot1:
-	CMPQ CX, $0
-	JE   dotdone
-	VMOVSD      (SI), X4
-	VFMADD231SD (DI), X4, X0
-	ADDQ        $8, SI
-	ADDQ        $8, DI
-	DECQ        CX
-	JMP         dot1
-
-dotdone:
-	VZEROUPPER
-	MOVSD X0, ret+48(FP)
-	RET
-
 // func axpyAVX2(a float64, x, y []float64)
 TEXT ·axpyAVX2(SB), NOSPLIT, $0-56
 	VBROADCASTSD a+0(FP), Y0

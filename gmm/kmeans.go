@@ -1,6 +1,8 @@
 package gmm
 
 import (
+	"context"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"sort"
@@ -565,4 +567,36 @@ func sums(x []float64, labels []int, n, d, k, blocks int, tm *team, pCounts []in
 		}
 		axpy(1, pNext[b*k*d:(b+1)*k*d], next)
 	}
+}
+
+// KMeans clusters the n = len(x)/d points of the row-major x into k
+// clusters and returns each point's cluster: greedy k-means++ seeding,
+// then Lloyd iterations with Hamerly's bounds until the summed squared
+// centre shift falls below 1e-4 times the mean per-dimension variance
+// (scikit-learn's rule) or after 300 iterations; an empty cluster takes
+// the point farthest from its centre. It is the k-means of [InitKMeans].
+// seed fixes the result; workers
+// goroutines share the work (0 or 1: the caller's alone). It returns
+// ctx's error when ctx ends first.
+func KMeans(ctx context.Context, x []float64, d, k int, seed uint64, workers int) ([]int, error) {
+	if d < 1 || len(x) == 0 || len(x)%d != 0 {
+		return nil, fmt.Errorf("gmm: k-means needs points of d ≥ 1 values (got %d values, d = %d)", len(x), d)
+	}
+	n := len(x) / d
+	if k < 1 || k > n {
+		return nil, fmt.Errorf("gmm: k-means needs 1 ≤ k ≤ n (k = %d, n = %d)", k, n)
+	}
+	for i, v := range x {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil, fmt.Errorf("gmm: k-means input: value %d of point %d is %v", i%d+1, i/d+1, v)
+		}
+	}
+	tm := newTeam(max(workers, 1))
+	defer tm.close()
+	rng := rand.New(rand.NewPCG(seed, 0xbeef))
+	labels := kmeans(rng, x, n, d, k, tm, func() bool { return ctx.Err() != nil })
+	if labels == nil {
+		return nil, ctx.Err()
+	}
+	return labels, nil
 }

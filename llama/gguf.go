@@ -1008,57 +1008,10 @@ func decodeBlocks(t GGMLType, b []byte, dst []float32) {
 	_ = quant.Dequantize(t, b, dst)
 }
 
-// F16ToF32 converts an IEEE 754 half-precision value to float32.
-func F16ToF32(h uint16) float32 {
-	sign := uint32(h>>15) << 31
-	exp := uint32(h>>10) & 0x1F
-	mant := uint32(h) & 0x3FF
-	switch {
-	case exp == 0x1F: // Inf / NaN
-		return math.Float32frombits(sign | 0xFF<<23 | mant<<13)
-	case exp == 0:
-		if mant == 0 {
-			return math.Float32frombits(sign)
-		}
-		// Subnormal: value = mant * 2^-24.
-		v := float32(mant) / (1 << 24)
-		if sign != 0 {
-			v = -v
-		}
-		return v
-	}
-	return math.Float32frombits(sign | (exp+112)<<23 | mant<<13)
-}
+// F16ToF32 converts an IEEE 754 half-precision value to float32 (exact;
+// quant.F16ToF32).
+func F16ToF32(h uint16) float32 { return quant.F16ToF32(h) }
 
-// F32ToF16 converts a float32 to half precision (round to nearest even).
-func F32ToF16(f float32) uint16 {
-	b := math.Float32bits(f)
-	sign := uint16(b>>16) & 0x8000
-	exp := int32(b>>23&0xFF) - 127 + 15
-	mant := b & 0x7FFFFF
-	switch {
-	case b&0x7FFFFFFF > 0x7F800000: // NaN
-		return sign | 0x7E00
-	case exp >= 0x1F: // overflow → Inf
-		return sign | 0x7C00
-	case exp <= 0: // subnormal or zero
-		if exp < -10 {
-			return sign
-		}
-		mant |= 0x800000
-		shift := uint32(14 - exp)
-		h := mant >> shift
-		rem := mant & (1<<shift - 1)
-		half := uint32(1) << (shift - 1)
-		if rem > half || rem == half && h&1 == 1 {
-			h++
-		}
-		return sign | uint16(h)
-	}
-	h := uint32(exp)<<10 | mant>>13
-	rem := mant & 0x1FFF
-	if rem > 0x1000 || rem == 0x1000 && h&1 == 1 {
-		h++
-	}
-	return sign | uint16(h)
-}
+// F32ToF16 converts a float32 to half precision, rounding to nearest even
+// (quant.F32ToF16).
+func F32ToF16(f float32) uint16 { return quant.F32ToF16(f) }

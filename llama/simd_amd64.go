@@ -2,12 +2,12 @@
 
 package llama
 
-import "golang.org/x/sys/cpu"
+import "github.com/ggmi-dev/ggmi/internal/vecmath"
 
 // hasSIMD reports whether the AVX2+FMA kernels can be used: the CPU
-// supports AVX2 and FMA and the OS saves the YMM registers (x/sys/cpu checks
-// both).
-var hasSIMD = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+// supports AVX2 and FMA and the OS saves the YMM registers
+// (vecmath.HasAVX2FMA).
+var hasSIMD = vecmath.HasAVX2FMA
 
 // gemvTavx sets s[j] = Σ_{i<rows} x[i]·m[i*ld+j] for j < n (n a multiple
 // of 8).

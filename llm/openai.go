@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ggmi-dev/ggmi/internal/openaiwire"
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 )
@@ -215,18 +216,11 @@ func (b *OpenAI) chat(ctx context.Context, req Request) (Response, error) {
 	if err != nil {
 		return Response{}, b.fail(ctx, op, hr, err)
 	}
-	var c wireChat
+	var c openaiwire.ChatCompletion
 	if err := json.Unmarshal(raw, &c); err != nil {
 		return Response{}, b.fail(ctx, op, hr, fmt.Errorf("%w: %v", errInvalidBody, err))
 	}
-	resp := Response{Model: c.Model, Usage: c.Usage.usage()}
-	for _, ch := range c.Choices {
-		out := Choice{Index: ch.Index, Text: ch.Message.Content, FinishReason: ch.FinishReason}
-		if ch.Logprobs != nil {
-			out.LogProbs = wireLogProbs(ch.Logprobs.Content)
-		}
-		resp.Choices = append(resp.Choices, out)
-	}
+	resp := chatResponse(&c)
 	if err := checkChoices(&resp, req); err != nil {
 		return Response{}, b.fail(ctx, op, hr, err)
 	}
@@ -340,66 +334,21 @@ func (b *OpenAI) completion(ctx context.Context, req Request) (Response, error) 
 	if err != nil {
 		return Response{}, b.fail(ctx, op, hr, err)
 	}
-	var c wireCompletion
+	var c openaiwire.Completion
 	if err := json.Unmarshal(raw, &c); err != nil {
 		return Response{}, b.fail(ctx, op, hr, fmt.Errorf("%w: %v", errInvalidBody, err))
 	}
-	resp := Response{Model: c.Model, Usage: c.Usage.usage()}
-	for _, ch := range c.Choices {
-		out := Choice{Index: ch.Index, Text: ch.Text, FinishReason: ch.FinishReason}
-		if ch.Logprobs != nil {
-			out.LogProbs = completionLogProbs(openai.CompletionChoiceLogprobs{Tokens: ch.Logprobs.Tokens, TokenLogprobs: ch.Logprobs.TokenLogprobs, TopLogprobs: ch.Logprobs.TopLogprobs})
-		}
-		resp.Choices = append(resp.Choices, out)
-	}
+	resp := completionResponse(&c, true)
 	if err := checkChoices(&resp, req); err != nil {
 		return Response{}, b.fail(ctx, op, hr, err)
 	}
 	return resp, nil
 }
 
-// wireRequest is the body of a chat or completion request. ggmi encodes
-// it (encoding/json) and the SDK's client sends the bytes with its
-// authentication, middleware and error handling: the SDK's reflective
-// parameter encoder costs more CPU than the rest of the request
-// (bench/client.sh).
-type wireRequest struct {
-	Model          string             `json:"model"`
-	Messages       []wireMessage      `json:"messages,omitempty"`
-	Prompt         *string            `json:"prompt,omitempty"`
-	MaxTokens      int                `json:"max_tokens,omitempty"`
-	Temperature    float64            `json:"temperature"`
-	TopP           float64            `json:"top_p,omitempty"`
-	N              int                `json:"n,omitempty"`
-	Seed           *int64             `json:"seed,omitempty"`
-	Stop           []string           `json:"stop,omitempty"`
-	Logprobs       any                `json:"logprobs,omitempty"` // chat: true; completions: alternatives per token
-	TopLogprobs    int                `json:"top_logprobs,omitempty"`
-	ResponseFormat *wireFormat        `json:"response_format,omitempty"`
-	IgnoreEOS      bool               `json:"ignore_eos,omitempty"` // vLLM's and ggmi serve's extension
-	Stream         bool               `json:"stream,omitempty"`
-	StreamOptions  *wireStreamOptions `json:"stream_options,omitempty"`
-}
-
-type wireMessage struct {
-	Role    string `json:"role"`
-	Content string `json:"content"`
-}
-
-type wireFormat struct {
-	Type       string          `json:"type"`
-	JSONSchema *wireJSONSchema `json:"json_schema,omitempty"`
-}
-
-type wireJSONSchema struct {
-	Name   string          `json:"name"`
-	Schema json.RawMessage `json:"schema,omitempty"`
-	Strict bool            `json:"strict,omitempty"`
-}
-
-type wireStreamOptions struct {
-	IncludeUsage bool `json:"include_usage"`
-}
+// The request body is an openaiwire.Request that ggmi encodes
+// (encoding/json) and the SDK's client sends with its authentication,
+// middleware and error handling: the SDK's reflective parameter encoder
+// costs more CPU than the rest of the request (bench/client.sh).
 
 // requestBody encodes req for /chat/completions (chat) or /completions:
 // top_p only inside (0, 1), n only above 1, logprobs as the endpoint
@@ -407,19 +356,19 @@ type wireStreamOptions struct {
 // none, but vLLM, llama.cpp and ggmi serve read it there too), and
 // streaming with usage when req.OnDelta is set.
 func (b *OpenAI) requestBody(req Request, chat bool) ([]byte, error) {
-	w := wireRequest{Model: b.modelOf(req), MaxTokens: max(req.MaxTokens, 0), Temperature: req.Temperature, Stop: req.Stop, IgnoreEOS: req.IgnoreEOS}
+	w := openaiwire.Request{Model: b.modelOf(req), MaxTokens: max(req.MaxTokens, 0), Temperature: req.Temperature, Stop: req.Stop, IgnoreEOS: req.IgnoreEOS}
 	if chat {
 		msgs := req.Messages
 		if len(msgs) == 0 {
 			msgs = []Message{{Role: RoleUser, Content: req.Prompt}}
 		}
-		w.Messages = make([]wireMessage, len(msgs))
+		w.Messages = make([]openaiwire.Message, len(msgs))
 		for i, m := range msgs {
 			switch m.Role {
 			case RoleSystem, "developer":
-				w.Messages[i] = wireMessage{RoleSystem, m.Content}
+				w.Messages[i] = openaiwire.Message{Role: RoleSystem, Content: &msgs[i].Content}
 			case RoleUser, RoleAssistant:
-				w.Messages[i] = wireMessage{string(m.Role), m.Content}
+				w.Messages[i] = openaiwire.Message{Role: string(m.Role), Content: &msgs[i].Content}
 			default:
 				return nil, &RequestError{Kind: ErrInvalidRequest, Param: "messages", Message: fmt.Sprintf("unknown role %q", m.Role)}
 			}
@@ -451,14 +400,14 @@ func (b *OpenAI) requestBody(req Request, chat bool) ([]byte, error) {
 	}
 	w.ResponseFormat = rf
 	if req.OnDelta != nil {
-		w.Stream, w.StreamOptions = true, &wireStreamOptions{IncludeUsage: true}
+		w.Stream, w.StreamOptions = true, &openaiwire.StreamOptions{IncludeUsage: true}
 	}
 	return json.Marshal(w)
 }
 
 // responseFormatOf returns OpenAI's response_format for f (none for nil
 // or free text).
-func responseFormatOf(f *ResponseFormat) (*wireFormat, error) {
+func responseFormatOf(f *ResponseFormat) (*openaiwire.ResponseFormat, error) {
 	if f == nil {
 		return nil, nil
 	}
@@ -466,12 +415,12 @@ func responseFormatOf(f *ResponseFormat) (*wireFormat, error) {
 	case "", FormatText:
 		return nil, nil
 	case FormatJSONObject:
-		return &wireFormat{Type: FormatJSONObject}, nil
+		return &openaiwire.ResponseFormat{Type: FormatJSONObject}, nil
 	case FormatJSONSchema:
 	default:
 		return nil, &RequestError{Kind: ErrInvalidRequest, Param: "response_format", Message: fmt.Sprintf("unsupported response format type %q", f.Type)}
 	}
-	js := &wireJSONSchema{Name: f.Name, Strict: f.Strict}
+	js := &openaiwire.JSONSchema{Name: f.Name, Strict: f.Strict}
 	if js.Name == "" {
 		js.Name = "response"
 	}
@@ -481,7 +430,7 @@ func responseFormatOf(f *ResponseFormat) (*wireFormat, error) {
 		}
 		js.Schema = f.Schema
 	}
-	return &wireFormat{Type: FormatJSONSchema, JSONSchema: js}, nil
+	return &openaiwire.ResponseFormat{Type: FormatJSONSchema, JSONSchema: js}, nil
 }
 
 // Embed implements Backend over /embeddings.
@@ -519,67 +468,50 @@ func (b *OpenAI) Embed(ctx context.Context, req EmbedRequest) (EmbedResponse, er
 	return out, nil
 }
 
-// wireUsage, wireChat and wireCompletion are the parts of OpenAI's
-// answers that Generate reads.
-type wireUsage struct {
-	PromptTokens     int `json:"prompt_tokens"`
-	CompletionTokens int `json:"completion_tokens"`
+// usageOf reads the token counts of an answer (zero when absent).
+func usageOf(u *openaiwire.Usage) Usage {
+	if u == nil {
+		return Usage{}
+	}
+	return Usage{PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens}
 }
 
-func (u wireUsage) usage() Usage {
-	return Usage(u)
+// chatResponse converts a chat answer (its logprobs included).
+func chatResponse(c *openaiwire.ChatCompletion) Response {
+	resp := Response{Model: c.Model, Usage: usageOf(c.Usage)}
+	for _, ch := range c.Choices {
+		out := Choice{Index: ch.Index, Text: ch.Message.Text(), FinishReason: openaiwire.Str(ch.FinishReason)}
+		if ch.LogProbs != nil {
+			out.LogProbs = wireLogProbs(ch.LogProbs.Content)
+		}
+		resp.Choices = append(resp.Choices, out)
+	}
+	return resp
 }
 
-type wireTopLogProb struct {
-	Token   string  `json:"token"`
-	Logprob float64 `json:"logprob"`
+// completionResponse converts a completion answer; logprobs only when
+// withLogProbs.
+func completionResponse(c *openaiwire.Completion, withLogProbs bool) Response {
+	resp := Response{Model: c.Model, Usage: usageOf(c.Usage)}
+	for _, ch := range c.Choices {
+		out := Choice{Index: ch.Index, Text: ch.Text, FinishReason: openaiwire.Str(ch.FinishReason)}
+		if withLogProbs && ch.LogProbs != nil {
+			out.LogProbs = completionLogProbs(openai.CompletionChoiceLogprobs{Tokens: ch.LogProbs.Tokens, TokenLogprobs: ch.LogProbs.TokenLogProbs, TopLogprobs: ch.LogProbs.TopLogProbs})
+		}
+		resp.Choices = append(resp.Choices, out)
+	}
+	return resp
 }
 
-type wireTokenLogProb struct {
-	Token       string           `json:"token"`
-	Logprob     float64          `json:"logprob"`
-	TopLogprobs []wireTopLogProb `json:"top_logprobs"`
-}
-
-type wireChat struct {
-	Model   string `json:"model"`
-	Choices []struct {
-		Index   int `json:"index"`
-		Message struct {
-			Content string `json:"content"`
-		} `json:"message"`
-		FinishReason string `json:"finish_reason"`
-		Logprobs     *struct {
-			Content []wireTokenLogProb `json:"content"`
-		} `json:"logprobs"`
-	} `json:"choices"`
-	Usage wireUsage `json:"usage"`
-}
-
-type wireCompletion struct {
-	Model   string `json:"model"`
-	Choices []struct {
-		Index        int    `json:"index"`
-		Text         string `json:"text"`
-		FinishReason string `json:"finish_reason"`
-		Logprobs     *struct {
-			Tokens        []string             `json:"tokens"`
-			TokenLogprobs []float64            `json:"token_logprobs"`
-			TopLogprobs   []map[string]float64 `json:"top_logprobs"`
-		} `json:"logprobs"`
-	} `json:"choices"`
-	Usage wireUsage `json:"usage"`
-}
-
-func wireLogProbs(lp []wireTokenLogProb) []TokenLogProb {
+func wireLogProbs(lp []openaiwire.ChatLogProb) []TokenLogProb {
 	if len(lp) == 0 {
 		return nil
 	}
 	out := make([]TokenLogProb, len(lp))
 	for i, t := range lp {
-		out[i] = TokenLogProb{Token: t.Token, LogProb: t.Logprob}
-		for _, a := range t.TopLogprobs {
-			out[i].Top = append(out[i].Top, TopLogProb{Token: a.Token, LogProb: a.Logprob})
+		out[i] = TokenLogProb{Token: t.Token, LogProb: t.LogProb}
+		for _, a := range t.TopLogProbs {
+			out[i].Top = append(out[i].Top, TopLogProb{Token: a.Token, LogProb: a.LogProb})
 		}
 	}
 	return out

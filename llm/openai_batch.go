@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/ggmi-dev/ggmi/internal/openaiwire"
 	"github.com/openai/openai-go/v3/option"
 )
 
@@ -53,27 +54,17 @@ func DecodeBatchBody(url string, body []byte, n int) (Response, error) {
 	var resp Response
 	switch url {
 	case "/v1/completions":
-		var c wireCompletion
+		var c openaiwire.Completion
 		if err := json.Unmarshal(body, &c); err != nil {
 			return Response{}, fmt.Errorf("%w: %v", errInvalidBody, err)
 		}
-		resp = Response{Model: c.Model, Usage: c.Usage.usage()}
-		for _, ch := range c.Choices {
-			resp.Choices = append(resp.Choices, Choice{Index: ch.Index, Text: ch.Text, FinishReason: ch.FinishReason})
-		}
+		resp = completionResponse(&c, false)
 	default:
-		var c wireChat
+		var c openaiwire.ChatCompletion
 		if err := json.Unmarshal(body, &c); err != nil {
 			return Response{}, fmt.Errorf("%w: %v", errInvalidBody, err)
 		}
-		resp = Response{Model: c.Model, Usage: c.Usage.usage()}
-		for _, ch := range c.Choices {
-			out := Choice{Index: ch.Index, Text: ch.Message.Content, FinishReason: ch.FinishReason}
-			if ch.Logprobs != nil {
-				out.LogProbs = wireLogProbs(ch.Logprobs.Content)
-			}
-			resp.Choices = append(resp.Choices, out)
-		}
+		resp = chatResponse(&c)
 	}
 	if err := checkChoices(&resp, Request{N: n}); err != nil {
 		return Response{}, err

@@ -3,16 +3,18 @@ package measure
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
 
 	"github.com/ggmi-dev/ggmi/curate"
+	"github.com/ggmi-dev/ggmi/gmm"
 	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/mat"
 )
@@ -133,92 +135,41 @@ func CompressionRatio(texts []string) (Result, error) {
 		Settings: map[string]any{"raw_bytes": len(raw), "gzip_bytes": b.Len()}}, nil
 }
 
-// KMeans clusters the rows of x into k clusters (k-means++ seeding, Lloyd
-// iterations until no assignment changes or 300 iterations) and returns the
-// assignment. With fewer than k distinct points it opens one cluster per
-// distinct point (identical points always share a cluster).
+// KMeans clusters the rows of x into k clusters with [gmm.KMeans]
+// (greedy k-means++ seeding, Lloyd iterations with Hamerly's bounds) and
+// returns the assignment. With at most k distinct points it opens one
+// cluster per distinct point, so identical points share a cluster.
 func KMeans(x [][]float64, k int, seed uint64) ([]int, error) {
-	n, _, err := checkRows("k-means input", x, 1)
+	n, d, err := checkRows("k-means input", x, 1)
 	if err != nil {
 		return nil, err
 	}
 	if k < 1 || k > n {
 		return nil, fmt.Errorf("measure: k-means needs 1 ≤ k ≤ n (k = %d, n = %d)", k, n)
 	}
-	rng := rand.New(rand.NewPCG(seed, 0xbeef))
-	cent := [][]float64{append([]float64(nil), x[rng.IntN(n)]...)}
-	d2 := make([]float64, n)
-	for i := range d2 {
-		d2[i] = sqDist(x[i], cent[0])
-	}
-	for len(cent) < k {
-		var s float64
-		for _, v := range d2 {
-			s += v
-		}
-		if s == 0 {
-			// Every point coincides with a centre: fewer distinct points
-			// than k, and no more clusters to open.
-			break
-		}
-		next := rng.IntN(n)
-		{
-			u := rng.Float64() * s
-			for i, v := range d2 {
-				u -= v
-				if u <= 0 && v > 0 {
-					next = i
-					break
-				}
-			}
-		}
-		c := append([]float64(nil), x[next]...)
-		cent = append(cent, c)
-		for i := range d2 {
-			d2[i] = math.Min(d2[i], sqDist(x[i], c))
-		}
-	}
+	// Distinct points, numbered in order of appearance.
 	asg := make([]int, n)
-	for i := range asg {
-		asg[i] = -1
+	ids := map[string]int{}
+	key := make([]byte, 8*d)
+	for i, row := range x {
+		for j, v := range row {
+			binary.LittleEndian.PutUint64(key[8*j:], math.Float64bits(v+0)) // −0 as 0
+		}
+		id, ok := ids[string(key)]
+		if !ok {
+			id = len(ids)
+			ids[string(key)] = id
+		}
+		asg[i] = id
 	}
-	for iter := 0; iter < 300; iter++ {
-		changed := false
-		for i := range x {
-			best, bd := 0, math.Inf(1)
-			for c := range cent {
-				if d := sqDist(x[i], cent[c]); d < bd {
-					best, bd = c, d
-				}
-			}
-			if asg[i] != best {
-				asg[i], changed = best, true
-			}
-		}
-		if !changed {
-			break
-		}
-		cnt := make([]int, k)
-		for c := range cent {
-			clear(cent[c])
-		}
-		for i, c := range asg {
-			cnt[c]++
-			for j, v := range x[i] {
-				cent[c][j] += v
-			}
-		}
-		for c := range cent {
-			if cnt[c] == 0 {
-				copy(cent[c], x[rng.IntN(n)]) // re-seed an empty cluster
-				continue
-			}
-			for j := range cent[c] {
-				cent[c][j] /= float64(cnt[c])
-			}
-		}
+	if len(ids) <= k {
+		return asg, nil
 	}
-	return asg, nil
+	flat := make([]float64, 0, n*d)
+	for _, row := range x {
+		flat = append(flat, row...)
+	}
+	return gmm.KMeans(context.Background(), flat, d, k, seed, 1)
 }
 
 // KMeansEntropy is the entropy (nats) of the cluster sizes of a K-means

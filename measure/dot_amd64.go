@@ -7,12 +7,6 @@ import (
 	"gonum.org/v1/gonum/floats"
 )
 
-// dotAVX2 is the inner product with AVX2 fused multiply-adds (four
-// accumulators of four lanes); len(b) ≥ len(a).
-//
-//go:noescape
-func dotAVX2(a, b []float64) float64
-
 // haveAVX2FMA selects the AVX2 kernels, haveAVX512 the 8-lane dot4x2
 // kernel (variables, so that tests can turn them off).
 var haveAVX2FMA, haveAVX512 = vecmath.HasAVX2FMA, vecmath.HasAVX512
@@ -22,7 +16,7 @@ var haveAVX2FMA, haveAVX512 = vecmath.HasAVX2FMA, vecmath.HasAVX512
 // fixed for a given CPU, so results do not depend on goroutines.
 func dotFast(a, b []float64) float64 {
 	if haveAVX2FMA {
-		return dotAVX2(a, b[:len(a)])
+		return vecmath.DotAVX2(a, b[:len(a)])
 	}
 	return floats.Dot(a, b)
 }

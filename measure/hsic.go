@@ -246,23 +246,6 @@ func parallelRows(n int, f func(i int)) {
 	wg.Wait()
 }
 
-// dotF64 is the inner product, unrolled by four with four accumulators.
-func dotF64(a, b []float64) float64 {
-	b = b[:len(a)]
-	var s0, s1, s2, s3 float64
-	i := 0
-	for ; i+4 <= len(a); i += 4 {
-		s0 += a[i] * b[i]
-		s1 += a[i+1] * b[i+1]
-		s2 += a[i+2] * b[i+2]
-		s3 += a[i+3] * b[i+3]
-	}
-	for ; i < len(a); i++ {
-		s0 += a[i] * b[i]
-	}
-	return (s0 + s1) + (s2 + s3)
-}
-
 // gramRowMeans returns the row means of a symmetric n×n matrix and its
 // grand mean (row sums added in order: deterministic).
 func gramRowMeans(k []float64, n int) ([]float64, float64) {

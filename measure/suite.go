@@ -15,6 +15,7 @@ import (
 
 	"github.com/ggmi-dev/ggmi/dataset"
 	"github.com/ggmi-dev/ggmi/embed"
+	"github.com/ggmi-dev/ggmi/internal/vecmath"
 	"github.com/ggmi-dev/ggmi/llm"
 	"github.com/ggmi-dev/ggmi/progress"
 	"gonum.org/v1/gonum/mat"
@@ -1037,7 +1038,7 @@ func hsicSub(k, l []float64, n int, idx []int) float64 {
 func unitRows(x [][]float64) [][]float64 {
 	out := make([][]float64, len(x))
 	for i, r := range x {
-		s := math.Sqrt(dotF64(r, r))
+		s := math.Sqrt(vecmath.DotGo(r, r))
 		if s == 0 {
 			out[i] = r
 			continue

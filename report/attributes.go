@@ -7,7 +7,7 @@ import (
 	"slices"
 	"strings"
 
-	"gonum.org/v1/gonum/stat/distuv"
+	"github.com/ggmi-dev/ggmi/internal/stats"
 )
 
 // SweptAttributePrefix starts the sweep keys that set an attribute of the
@@ -64,22 +64,8 @@ func meanCI(xs []float64) *Estimate {
 	if len(xs) == 0 {
 		return nil
 	}
-	sum := 0.0
-	for _, x := range xs {
-		sum += x
-	}
-	n := float64(len(xs))
-	m := sum / n
-	e := &Estimate{Value: m, CI95: [2]float64{math.NaN(), math.NaN()}, N: len(xs)}
-	if len(xs) > 1 {
-		ss := 0.0
-		for _, x := range xs {
-			ss += (x - m) * (x - m)
-		}
-		half := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: n - 1}.Quantile(0.975) * math.Sqrt(ss/(n-1)/n)
-		e.CI95 = [2]float64{m - half, m + half}
-	}
-	return e
+	m, ci := stats.TInterval95(xs)
+	return &Estimate{Value: m, CI95: ci, N: len(xs)}
 }
 
 // meanMetrics averages each metric over the lists, in order of first

@@ -141,11 +141,12 @@ type Predictor struct {
 	Seed     uint64   `json:"bootstrap_seed,omitempty"`
 }
 
-// Estimate is a value with its 95% interval and sample size. NaN means
-// not computed; JSON carries it as null.
+// Estimate is a value with its 95% interval and sample size (the value,
+// interval and N of a [measure.Result]). NaN means not computed; JSON
+// carries it as null.
 type Estimate struct {
 	Value float64
-	CI95  [2]float64
+	CI95  measure.Interval
 	N     int
 }
 

@@ -9,6 +9,7 @@ import (
 	"math"
 	"net/http"
 
+	"github.com/ggmi-dev/ggmi/internal/openaiwire"
 	"github.com/ggmi-dev/ggmi/llm"
 )
 
@@ -178,9 +179,7 @@ func decodeSampling(f fields, defMaxTokens int, maxTokensNames ...string) (sampl
 	if _, e := f.get("stream", &s.stream, "a boolean"); e != nil {
 		return s, e
 	}
-	var so struct {
-		IncludeUsage bool `json:"include_usage"`
-	}
+	var so openaiwire.StreamOptions
 	if _, e := f.get("stream_options", &so, "an object"); e != nil {
 		return s, e
 	}

@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ggmi-dev/ggmi/internal/openaiwire"
 	"github.com/ggmi-dev/ggmi/llm"
 )
 
@@ -125,89 +126,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
-// ---- wire types (OpenAI's JSON) ----
+// ---- wire types (OpenAI's JSON, package openaiwire) ----
 
-type usageJSON struct {
-	PromptTokens     int `json:"prompt_tokens"`
-	CompletionTokens int `json:"completion_tokens"`
-	TotalTokens      int `json:"total_tokens"`
-}
-
-func usageOf(u llm.Usage) *usageJSON {
-	return &usageJSON{PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens, TotalTokens: u.TotalTokens()}
-}
-
-type modelJSON struct {
-	ID      string `json:"id"`
-	Object  string `json:"object"`
-	Created int64  `json:"created"`
-	OwnedBy string `json:"owned_by"`
-}
-
-type topLogProbJSON struct {
-	Token   string  `json:"token"`
-	LogProb float64 `json:"logprob"`
-	Bytes   []int   `json:"bytes"`
-}
-
-type chatLogProbJSON struct {
-	Token       string           `json:"token"`
-	LogProb     float64          `json:"logprob"`
-	Bytes       []int            `json:"bytes"`
-	TopLogProbs []topLogProbJSON `json:"top_logprobs"`
-}
-
-type chatLogProbsJSON struct {
-	Content []chatLogProbJSON `json:"content"`
-	Refusal []chatLogProbJSON `json:"refusal"`
-}
-
-type messageJSON struct {
-	Role    string  `json:"role,omitempty"`
-	Content *string `json:"content,omitempty"`
-	Refusal *string `json:"refusal,omitempty"`
-}
-
-type chatChoiceJSON struct {
-	Index        int               `json:"index"`
-	Message      *messageJSON      `json:"message,omitempty"`
-	Delta        *messageJSON      `json:"delta,omitempty"`
-	LogProbs     *chatLogProbsJSON `json:"logprobs"`
-	FinishReason *string           `json:"finish_reason"`
-}
-
-type chatJSON struct {
-	ID                string           `json:"id"`
-	Object            string           `json:"object"`
-	Created           int64            `json:"created"`
-	Model             string           `json:"model"`
-	SystemFingerprint string           `json:"system_fingerprint"`
-	Choices           []chatChoiceJSON `json:"choices"`
-	Usage             *usageJSON       `json:"usage,omitempty"`
-}
-
-type textLogProbsJSON struct {
-	Tokens        []string             `json:"tokens"`
-	TokenLogProbs []float64            `json:"token_logprobs"`
-	TopLogProbs   []map[string]float64 `json:"top_logprobs"`
-	TextOffset    []int                `json:"text_offset"`
-}
-
-type textChoiceJSON struct {
-	Index        int               `json:"index"`
-	Text         string            `json:"text"`
-	LogProbs     *textLogProbsJSON `json:"logprobs"`
-	FinishReason *string           `json:"finish_reason"`
-}
-
-type textJSON struct {
-	ID                string           `json:"id"`
-	Object            string           `json:"object"`
-	Created           int64            `json:"created"`
-	Model             string           `json:"model"`
-	SystemFingerprint string           `json:"system_fingerprint"`
-	Choices           []textChoiceJSON `json:"choices"`
-	Usage             *usageJSON       `json:"usage,omitempty"`
+func usageOf(u llm.Usage) *openaiwire.Usage {
+	return &openaiwire.Usage{PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens, TotalTokens: u.TotalTokens()}
 }
 
 const fingerprint = "ggmi"
@@ -218,23 +140,15 @@ func newID(prefix string) string {
 	return prefix + hex.EncodeToString(b[:])
 }
 
-func byteInts(s string) []int {
-	out := make([]int, len(s))
-	for i := range len(s) {
-		out[i] = int(s[i])
-	}
-	return out
-}
-
-func chatLogProbs(lps []llm.TokenLogProb) *chatLogProbsJSON {
+func chatLogProbs(lps []llm.TokenLogProb) *openaiwire.ChatLogProbs {
 	if lps == nil {
 		return nil
 	}
-	out := &chatLogProbsJSON{Content: make([]chatLogProbJSON, len(lps)), Refusal: []chatLogProbJSON{}}
+	out := &openaiwire.ChatLogProbs{Content: make([]openaiwire.ChatLogProb, len(lps)), Refusal: []openaiwire.ChatLogProb{}}
 	for i, lp := range lps {
-		c := chatLogProbJSON{Token: lp.Token, LogProb: lp.LogProb, Bytes: byteInts(lp.Token), TopLogProbs: []topLogProbJSON{}}
+		c := openaiwire.ChatLogProb{Token: lp.Token, LogProb: lp.LogProb, Bytes: openaiwire.Bytes(lp.Token), TopLogProbs: []openaiwire.TopLogProb{}}
 		for _, t := range lp.Top {
-			c.TopLogProbs = append(c.TopLogProbs, topLogProbJSON{Token: t.Token, LogProb: t.LogProb, Bytes: byteInts(t.Token)})
+			c.TopLogProbs = append(c.TopLogProbs, openaiwire.TopLogProb{Token: t.Token, LogProb: t.LogProb, Bytes: openaiwire.Bytes(t.Token)})
 		}
 		out.Content[i] = c
 	}
@@ -243,11 +157,11 @@ func chatLogProbs(lps []llm.TokenLogProb) *chatLogProbsJSON {
 
 // textLogProbs converts log-probs to the legacy completion format; offset is
 // the text offset of the first token.
-func textLogProbs(lps []llm.TokenLogProb, offset int, top bool) *textLogProbsJSON {
+func textLogProbs(lps []llm.TokenLogProb, offset int, top bool) *openaiwire.TextLogProbs {
 	if lps == nil {
 		return nil
 	}
-	out := &textLogProbsJSON{Tokens: []string{}, TokenLogProbs: []float64{}, TextOffset: []int{}}
+	out := &openaiwire.TextLogProbs{Tokens: []string{}, TokenLogProbs: []float64{}, TextOffset: []int{}}
 	if top {
 		out.TopLogProbs = []map[string]float64{}
 	}
@@ -273,11 +187,11 @@ func textLogProbs(lps []llm.TokenLogProb, offset int, top bool) *textLogProbsJSO
 
 func (s *Server) models(w http.ResponseWriter, r *http.Request) {
 	list := struct {
-		Object string      `json:"object"`
-		Data   []modelJSON `json:"data"`
-	}{Object: "list", Data: []modelJSON{}}
+		Object string             `json:"object"`
+		Data   []openaiwire.Model `json:"data"`
+	}{Object: "list", Data: []openaiwire.Model{}}
 	for _, m := range s.b.Models() {
-		list.Data = append(list.Data, modelJSON{ID: m, Object: "model", OwnedBy: "ggmi"})
+		list.Data = append(list.Data, openaiwire.Model{ID: m, Object: "model", OwnedBy: "ggmi"})
 	}
 	writeJSON(w, http.StatusOK, list)
 }
@@ -286,7 +200,7 @@ func (s *Server) model(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	for _, m := range s.b.Models() {
 		if m == id {
-			writeJSON(w, http.StatusOK, modelJSON{ID: m, Object: "model", OwnedBy: "ggmi"})
+			writeJSON(w, http.StatusOK, openaiwire.Model{ID: m, Object: "model", OwnedBy: "ggmi"})
 			return
 		}
 	}
@@ -327,8 +241,8 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id, created := newID("chatcmpl-"), time.Now().Unix()
-	chunk := func(choices []chatChoiceJSON, u *usageJSON) chatJSON {
-		return chatJSON{ID: id, Object: "chat.completion.chunk", Created: created, Model: c.model, SystemFingerprint: fingerprint, Choices: choices, Usage: u}
+	chunk := func(choices []openaiwire.ChatChoice, u *openaiwire.Usage) openaiwire.ChatCompletion {
+		return openaiwire.ChatCompletion{ID: id, Object: "chat.completion.chunk", Created: created, Model: c.model, SystemFingerprint: fingerprint, Choices: choices, Usage: u}
 	}
 	var sse *sseWriter
 	if c.stream {
@@ -336,21 +250,21 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 		started := make([]bool, c.n)
 		c.req.OnDelta = func(d llm.Delta) error {
 			if d.Text != "" || d.LogProbs != nil || !started[d.Index] {
-				msg := &messageJSON{Content: &d.Text}
+				msg := &openaiwire.Message{Content: &d.Text}
 				if !started[d.Index] {
 					msg.Role, started[d.Index] = "assistant", true
 				}
-				var lp *chatLogProbsJSON
+				var lp *openaiwire.ChatLogProbs
 				if c.req.LogProbs {
 					lp = chatLogProbs(append([]llm.TokenLogProb{}, d.LogProbs...))
 				}
-				if err := sse.send(chunk([]chatChoiceJSON{{Index: d.Index, Delta: msg, LogProbs: lp}}, nil)); err != nil {
+				if err := sse.send(chunk([]openaiwire.ChatChoice{{Index: d.Index, Delta: msg, LogProbs: lp}}, nil)); err != nil {
 					return err
 				}
 			}
 			if d.FinishReason != "" {
 				fr := d.FinishReason
-				return sse.send(chunk([]chatChoiceJSON{{Index: d.Index, Delta: &messageJSON{}, FinishReason: &fr}}, nil))
+				return sse.send(chunk([]openaiwire.ChatChoice{{Index: d.Index, Delta: &openaiwire.Message{}, FinishReason: &fr}}, nil))
 			}
 			return nil
 		}
@@ -362,19 +276,19 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 	}
 	if sse != nil {
 		if c.includeUsage {
-			sse.send(chunk([]chatChoiceJSON{}, usageOf(res.Usage)))
+			sse.send(chunk([]openaiwire.ChatChoice{}, usageOf(res.Usage)))
 		}
 		sse.done()
 		return
 	}
-	out := chatJSON{ID: id, Object: "chat.completion", Created: created, Model: c.model, SystemFingerprint: fingerprint, Usage: usageOf(res.Usage)}
+	out := openaiwire.ChatCompletion{ID: id, Object: "chat.completion", Created: created, Model: c.model, SystemFingerprint: fingerprint, Usage: usageOf(res.Usage)}
 	for _, ch := range res.Choices {
 		text, fr := ch.Text, ch.FinishReason
-		var lp *chatLogProbsJSON
+		var lp *openaiwire.ChatLogProbs
 		if c.req.LogProbs {
 			lp = chatLogProbs(append([]llm.TokenLogProb{}, ch.LogProbs...))
 		}
-		out.Choices = append(out.Choices, chatChoiceJSON{Index: ch.Index, Message: &messageJSON{Role: "assistant", Content: &text}, LogProbs: lp, FinishReason: &fr})
+		out.Choices = append(out.Choices, openaiwire.ChatChoice{Index: ch.Index, Message: &openaiwire.Message{Role: "assistant", Content: &text}, LogProbs: lp, FinishReason: &fr})
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -411,8 +325,8 @@ func (s *Server) completions(w http.ResponseWriter, r *http.Request) {
 	}
 	id, created := newID("cmpl-"), time.Now().Unix()
 	top := c.req.TopLogProbs > 0
-	chunk := func(choices []textChoiceJSON, u *usageJSON) textJSON {
-		return textJSON{ID: id, Object: "text_completion", Created: created, Model: c.model, SystemFingerprint: fingerprint, Choices: choices, Usage: u}
+	chunk := func(choices []openaiwire.TextChoice, u *openaiwire.Usage) openaiwire.Completion {
+		return openaiwire.Completion{ID: id, Object: "text_completion", Created: created, Model: c.model, SystemFingerprint: fingerprint, Choices: choices, Usage: u}
 	}
 	var sse *sseWriter
 	var offsets []int // per choice: text bytes streamed so far
@@ -434,12 +348,12 @@ func (s *Server) completions(w http.ResponseWriter, r *http.Request) {
 				if d.FinishReason != "" {
 					fr = &d.FinishReason
 				}
-				var lp *textLogProbsJSON
+				var lp *openaiwire.TextLogProbs
 				if c.req.LogProbs {
 					lp = textLogProbs(append([]llm.TokenLogProb{}, d.LogProbs...), offsets[i], top)
 				}
 				offsets[i] += len(d.Text)
-				return sse.send(chunk([]textChoiceJSON{{Index: i, Text: d.Text, LogProbs: lp, FinishReason: fr}}, nil))
+				return sse.send(chunk([]openaiwire.TextChoice{{Index: i, Text: d.Text, LogProbs: lp, FinishReason: fr}}, nil))
 			}
 		}
 		reqs[p] = req
@@ -456,16 +370,16 @@ func (s *Server) completions(w http.ResponseWriter, r *http.Request) {
 		usage.CompletionTokens += res.Usage.CompletionTokens
 		for _, ch := range res.Choices {
 			fr := ch.FinishReason
-			var lp *textLogProbsJSON
+			var lp *openaiwire.TextLogProbs
 			if c.req.LogProbs {
 				lp = textLogProbs(append([]llm.TokenLogProb{}, ch.LogProbs...), 0, top)
 			}
-			out.Choices = append(out.Choices, textChoiceJSON{Index: p*c.n + ch.Index, Text: ch.Text, LogProbs: lp, FinishReason: &fr})
+			out.Choices = append(out.Choices, openaiwire.TextChoice{Index: p*c.n + ch.Index, Text: ch.Text, LogProbs: lp, FinishReason: &fr})
 		}
 	}
 	if sse != nil {
 		if c.includeUsage {
-			sse.send(chunk([]textChoiceJSON{}, usageOf(usage)))
+			sse.send(chunk([]openaiwire.TextChoice{}, usageOf(usage)))
 		}
 		sse.done()
 		return
@@ -543,10 +457,10 @@ func (s *Server) embeddings(w http.ResponseWriter, r *http.Request) {
 		Embedding any    `json:"embedding"`
 	}
 	out := struct {
-		Object string     `json:"object"`
-		Data   []item     `json:"data"`
-		Model  string     `json:"model"`
-		Usage  *usageJSON `json:"usage"`
+		Object string            `json:"object"`
+		Data   []item            `json:"data"`
+		Model  string            `json:"model"`
+		Usage  *openaiwire.Usage `json:"usage"`
 	}{Object: "list", Data: make([]item, len(res.Vectors)), Model: er.req.Model, Usage: usageOf(res.Usage)}
 	for i, v := range res.Vectors {
 		if er.dims > 0 && er.dims != len(v) {

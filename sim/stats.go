@@ -7,7 +7,8 @@ import (
 	"sort"
 
 	"gonum.org/v1/gonum/stat"
-	"gonum.org/v1/gonum/stat/distuv"
+
+	"github.com/ggmi-dev/ggmi/internal/stats"
 )
 
 // Stat summarises the per-round values of one quantity at one sweep point:
@@ -42,8 +43,7 @@ func Summarize(values []float64) Stat {
 		return s
 	}
 	s.Std = stat.StdDev(v, nil)
-	t := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: float64(len(v) - 1)}.Quantile(0.975)
-	h := t * s.Std / math.Sqrt(float64(len(v)))
+	h := stats.THalfWidth95(s.Std, len(v))
 	s.CI95 = [2]float64{s.Mean - h, s.Mean + h}
 	return s
 }

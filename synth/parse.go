@@ -2,15 +2,13 @@ package synth
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"regexp"
 	"sort"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/ggmi-dev/ggmi/dataset"
+	"github.com/ggmi-dev/ggmi/internal/jsonx"
 )
 
 // Reasons for which text or a JSON value gives no record.
@@ -185,13 +183,13 @@ func (st *parseState) scan(text string) {
 			i++
 			continue
 		}
-		end, status := match(text, i, &st.budget)
+		end, status := jsonx.End(text, i, &st.budget)
 		switch status {
-		case matchBudget:
+		case jsonx.OutOfBudget:
 			st.reject(ReasonScanLimit, fmt.Sprintf("stopped at byte %d of %d", i, len(text)), i, text[i:])
 			st.found = true
 			return
-		case matchOpen:
+		case jsonx.Open:
 			if c == '{' && looksLikeObject(text[i:]) && !wrapperStart.MatchString(text[i:]) {
 				unclosed = append(unclosed, open{i})
 			}
@@ -205,7 +203,7 @@ func (st *parseState) scan(text string) {
 			st.found = true
 			return
 		}
-		v, repaired, err := decode(seg)
+		v, repaired, err := jsonx.Decode(seg)
 		if err != nil {
 			if c == '{' && looksLikeObject(seg) {
 				st.reject(ReasonInvalidJSON, err.Error(), i, seg)
@@ -472,214 +470,4 @@ func textOf(v any) string {
 		return strings.Join(parts, "\n")
 	}
 	return marshalText(v)
-}
-
-// decode decodes one JSON value that spans all of seg, repairing it when
-// the strict decoding fails.
-func decode(seg string) (v any, repaired bool, err error) {
-	v, err = decodeStrict(seg)
-	if err == nil {
-		return v, false, nil
-	}
-	fixed := repair(seg)
-	if fixed == seg {
-		return nil, false, err
-	}
-	v, err2 := decodeStrict(fixed)
-	if err2 != nil {
-		return nil, false, err // the original error is the useful one
-	}
-	return v, true, nil
-}
-
-func decodeStrict(s string) (any, error) {
-	dec := json.NewDecoder(strings.NewReader(s))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, fmt.Errorf("decode: %w", err)
-	}
-	var extra any
-	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("decode: text after the JSON value")
-	}
-	return v, nil
-}
-
-const (
-	ldquo = '\u201c' // “
-	rdquo = '\u201d' // ”
-)
-
-func isSmartQuote(r rune) bool { return r == ldquo || r == rdquo }
-
-// closesSmart reports whether a typographic quote at s[i:] (of the given
-// size) ends a smart-quoted string: it is followed, after white space, by
-// one of : , } ] or the end of the text.
-func closesSmart(s string, after int) bool {
-	for j := after; j < len(s); j++ {
-		switch s[j] {
-		case ' ', '\t', '\r', '\n':
-			continue
-		case ':', ',', '}', ']':
-			return true
-		}
-		return false
-	}
-	return true
-}
-
-type matchStatus int
-
-const (
-	matchOK     matchStatus = iota
-	matchOpen               // the text ends before the value closes
-	matchBudget             // the work budget ran out
-)
-
-// match returns the end (exclusive) of the bracketed value starting at
-// s[start] ('{' or '['). Strings in ASCII double quotes are skipped with
-// their escapes, as are strings in typographic quotes outside them (closed
-// as repair closes them), so brackets inside strings do not count.
-func match(s string, start int, budget *int) (int, matchStatus) {
-	depth := 0
-	const (
-		out = iota
-		ascii
-		smart
-	)
-	state := out
-	for i := start; i < len(s); {
-		*budget--
-		if *budget < 0 {
-			return 0, matchBudget
-		}
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch state {
-			case out:
-				switch c {
-				case '"':
-					state = ascii
-				case '{', '[':
-					depth++
-				case '}', ']':
-					depth--
-					if depth == 0 {
-						return i + 1, matchOK
-					}
-				}
-			case ascii:
-				switch c {
-				case '\\':
-					i += 2
-					continue
-				case '"':
-					state = out
-				}
-			case smart:
-				if c == '\\' {
-					i += 2
-					continue
-				}
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if isSmartQuote(r) {
-			switch state {
-			case out:
-				state = smart
-			case smart:
-				if closesSmart(s, i+size) {
-					state = out
-				}
-			}
-		}
-		i += size
-	}
-	return 0, matchOpen
-}
-
-// repair applies the safe repairs to a JSON text that failed to decode:
-// typographic double quotes that delimit strings become ASCII quotes (ASCII
-// quotes inside such strings are escaped), commas before a closing bracket
-// are dropped, and raw control characters inside strings are escaped.
-// Typographic quotes inside ASCII-quoted strings are left alone.
-func repair(s string) string {
-	var b strings.Builder
-	b.Grow(len(s) + 8)
-	const (
-		out = iota
-		ascii
-		smart
-	)
-	state := out
-	escapeCtl := func(c byte) {
-		switch c {
-		case '\n':
-			b.WriteString(`\n`)
-		case '\r':
-			b.WriteString(`\r`)
-		case '\t':
-			b.WriteString(`\t`)
-		default:
-			fmt.Fprintf(&b, `\u%04x`, c)
-		}
-	}
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch state {
-			case out:
-				switch c {
-				case '"':
-					state = ascii
-				case ',':
-					j := i + 1
-					for j < len(s) && (s[j] == ' ' || s[j] == '\t' || s[j] == '\r' || s[j] == '\n') {
-						j++
-					}
-					if j < len(s) && (s[j] == '}' || s[j] == ']') {
-						i++
-						continue
-					}
-				}
-				b.WriteByte(c)
-			case ascii, smart:
-				switch {
-				case c == '\\' && i+1 < len(s):
-					b.WriteByte(c)
-					b.WriteByte(s[i+1])
-					i += 2
-					continue
-				case c == '"' && state == ascii:
-					state = out
-					b.WriteByte(c)
-				case c == '"':
-					b.WriteString(`\"`)
-				case c < 0x20:
-					escapeCtl(c)
-				default:
-					b.WriteByte(c)
-				}
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case state == out && isSmartQuote(r):
-			state = smart
-			b.WriteByte('"')
-		case state == smart && isSmartQuote(r) && closesSmart(s, i+size):
-			state = out
-			b.WriteByte('"')
-		default:
-			b.WriteString(s[i : i+size])
-		}
-		i += size
-	}
-	return b.String()
 }

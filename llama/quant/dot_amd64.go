@@ -3,12 +3,13 @@
 package quant
 
 import (
-	"golang.org/x/sys/cpu"
+	"github.com/ggmi-dev/ggmi/internal/vecmath"
 )
 
-// useAsm reports whether the AVX2/FMA/F16C kernels can run (x/sys/cpu
-// also checks that the OS saves the YMM registers).
-var useAsm = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+// useAsm reports whether the AVX2/FMA/F16C kernels can run
+// (vecmath.HasAVX2FMA, which also checks that the OS saves the YMM
+// registers; F16C is assumed with AVX2, not checked).
+var useAsm = vecmath.HasAVX2FMA
 
 // HasAsm reports whether the assembly kernels are in use.
 func HasAsm() bool { return useAsm }

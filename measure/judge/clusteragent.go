@@ -14,6 +14,7 @@ import (
 	"github.com/ggmi-dev/ggmi/llm"
 	"github.com/ggmi-dev/ggmi/progress"
 
+	"github.com/ggmi-dev/ggmi/internal/jsonx"
 	"github.com/ggmi-dev/ggmi/internal/stats"
 	"github.com/ggmi-dev/ggmi/measure"
 )
@@ -660,7 +661,7 @@ func (a *ClusterAgent) Criteria(ctx context.Context, texts []string) (ClusterCri
 					len(idx), numberedTexts(texts, idx, limit), lo, hi, lo, hi))
 			},
 			parse: func(text string) error {
-				v, err := decodeLoose(text, func(v *attributesOut) error {
+				v, err := jsonx.DecodeFirst(text, func(v *attributesOut) error {
 					if len(cleanAttributes(v.Metadata, hi))+len(cleanAttributes(v.Metrics, hi)) == 0 {
 						return errors.New("no metadata or metrics")
 					}
@@ -768,7 +769,7 @@ func (a *ClusterAgent) summarize(ctx context.Context, name, what string, items [
 				attempts: 1 + o.Retries,
 				build:    func(l int, brief bool) []llm.Message { return prompt(chunk, l, brief) },
 				parse: func(text string) error {
-					v, err := decodeLoose(text, func(v *attributesOut) error {
+					v, err := jsonx.DecodeFirst(text, func(v *attributesOut) error {
 						if len(cleanAttributes(v.Items, o.SummaryItems)) == 0 {
 							return errors.New("no merged items")
 						}
@@ -878,7 +879,7 @@ func (a *ClusterAgent) criterion(ctx context.Context, name, what string, items [
 				`Answer with JSON: {"criterion": "..."}`, what, attributeList(items, limit)))
 		},
 		parse: func(text string) error {
-			v, err := decodeLoose(text, func(v *criterionOut) error {
+			v, err := jsonx.DecodeFirst(text, func(v *criterionOut) error {
 				if v.Criterion == "" {
 					return errors.New("empty criterion")
 				}
@@ -1003,7 +1004,7 @@ func (o *verdictsOut) UnmarshalJSON(b []byte) error {
 // schema's keys or close variants ("sample indices", "members", "groups"),
 // numbers possibly written as strings.
 func parseClusters(text string) ([][]int, error) {
-	v, err := decodeLoose(text, func(v *clustersOut) error {
+	v, err := jsonx.DecodeFirst(text, func(v *clustersOut) error {
 		if len(v.Clusters) == 0 {
 			return errors.New("no clusters")
 		}
@@ -1022,7 +1023,7 @@ func parseClusters(text string) ([][]int, error) {
 // parseVerdicts reads the verdicts of a verification answer (validity as
 // 0/1, true/false or yes/no/valid/invalid).
 func parseVerdicts(text string) ([]verdictItem, error) {
-	v, err := decodeLoose(text, func(v *verdictsOut) error {
+	v, err := jsonx.DecodeFirst(text, func(v *verdictsOut) error {
 		if len(v.Verdicts) == 0 {
 			return errors.New("no verdicts")
 		}

@@ -9,8 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/ggmi-dev/ggmi/internal/jsonx"
 	"github.com/ggmi-dev/ggmi/llm"
-
 	"github.com/ggmi-dev/ggmi/measure"
 )
 
@@ -152,7 +152,7 @@ func ParseEntailment(text string) (measure.Label, error) {
 	type labelOut struct {
 		Label string `json:"label"`
 	}
-	if v, err := decodeLoose(text, func(v *labelOut) error {
+	if v, err := jsonx.DecodeFirst(text, func(v *labelOut) error {
 		if _, ok := labelOf(v.Label); !ok {
 			return errors.New("no label")
 		}

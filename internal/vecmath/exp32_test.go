@@ -1,4 +1,4 @@
-package llama
+package vecmath
 
 import (
 	"math"
@@ -11,10 +11,10 @@ func TestExp32MatchesMathExp(t *testing.T) {
 	mismatches, total := 0, 0
 	check := func(x float32) {
 		total++
-		got, want := exp32(x), float32(math.Exp(float64(x)))
+		got, want := Exp32(x), float32(math.Exp(float64(x)))
 		if math.Float32bits(got) != math.Float32bits(want) {
 			if mismatches < 5 {
-				t.Errorf("exp32(%g) = %g, want %g", x, got, want)
+				t.Errorf("Exp32(%g) = %g, want %g", x, got, want)
 			}
 			mismatches++
 		}
@@ -27,24 +27,24 @@ func TestExp32MatchesMathExp(t *testing.T) {
 	for _, x := range []float32{0, float32(math.Copysign(0, -1)), 1, -1, 88.7, -87.5, -103.9, -104, -200, 89, float32(math.Inf(1)), float32(math.Inf(-1))} {
 		check(x)
 	}
-	if nan := exp32(float32(math.NaN())); !math.IsNaN(float64(nan)) {
-		t.Errorf("exp32(NaN) = %g", nan)
+	if nan := Exp32(float32(math.NaN())); !math.IsNaN(float64(nan)) {
+		t.Errorf("Exp32(NaN) = %g", nan)
 	}
 	if mismatches > 0 {
 		t.Errorf("%d of %d values differ from float32(math.Exp)", mismatches, total)
 	}
 }
 
-func BenchmarkExp(b *testing.B) {
+func BenchmarkExp32(b *testing.B) {
 	xs := make([]float32, 1024)
 	for i := range xs {
 		xs[i] = -float32(i) / 64
 	}
 	var sink float32
-	b.Run("exp32", func(b *testing.B) {
+	b.Run("Exp32", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
 			for _, x := range xs {
-				sink += exp32(x)
+				sink += Exp32(x)
 			}
 		}
 	})
