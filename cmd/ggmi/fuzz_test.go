@@ -130,7 +130,9 @@ func TestPeakHeap(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	})
 	sink = nil
-	if grew < 64<<20 || grew > 80<<20 {
+	// Other garbage may be collected while f runs, so the growth can fall a
+	// little short of the 64 MiB held.
+	if grew < 60<<20 || grew > 80<<20 {
 		t.Errorf("peakHeap saw %d bytes, want about %d", grew, 64<<20)
 	}
 }
